@@ -1,0 +1,173 @@
+"""The `f2a` command line. Each command is a thin shell over core/, detect/, export/ and synth/.
+
+Heavy packages (Qt, torch, the detector) are imported inside the commands that need them, so `f2a info`
+starts in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from f2a_studio.core.errors import F2AError
+from f2a_studio.core.store import ProjectStore, is_project
+
+app = typer.Typer(
+    name="f2a",
+    help="F2A Studio: webtoon/anime faces → clean datasets for face-to-anime translation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[current]}", style="dim"),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    )
+
+
+def open_store(project: Path, *, create: bool = False, read_only: bool = False) -> ProjectStore:
+    if not is_project(project):
+        if not create:
+            raise _fail(f"{project} is not an F2A project (no project.f2a.sqlite). Create one with `f2a sample` or `f2a import`.")
+        return ProjectStore.create(project)
+    store = ProjectStore.open(project, read_only=read_only)
+    if store.read_only and not read_only:
+        store.close()
+        raise _fail(f"{project} is read-only: {store.read_only_reason}")
+    return store
+
+
+@app.command("import")
+def import_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder (created if missing).")],
+    sources: Annotated[list[Path], typer.Argument(help="Image files, folders (recursive) or webtoon strips.")],
+    no_split: Annotated[bool, typer.Option("--no-split", help="Never split tall images into cuts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Import scenes and strips; tall strips are split into cuts at their gutters. Idempotent."""
+    from f2a_studio.core.importer import import_sources
+    from f2a_studio.core.strips import SplitOptions
+
+    split = SplitOptions(min_aspect=float("inf")) if no_split else SplitOptions()
+    try:
+        with open_store(project, create=True) as store, progress_bar() as bar:
+            task = bar.add_task("importing", total=None, current="")
+
+            def on_progress(done: int, total: int, path: Path) -> None:
+                bar.update(task, completed=done, total=total, current=path.name)
+
+            report = import_sources(store, sources, split=split, progress=on_progress)
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        console.print(
+            f"imported {len(report.added)} cut(s) from {report.files_done} file(s), "
+            f"{report.already_present} already present, {len(report.problems)} problem(s)"
+        )
+    for problem in report.problems:
+        console.print(f"[yellow]skipped[/] {problem.path}: {problem.reason}", highlight=False)
+    attempted = report.files_done + sum(1 for p in report.problems if p.reason == "no such file or folder")
+    if attempted and not report.added and not report.already_present:
+        raise typer.Exit(1)
+
+
+@app.command()
+def info(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Counts of images and faces by status and sex, per title and episode."""
+    try:
+        with open_store(project, read_only=True) as store:
+            stats = store.stats()
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(stats.to_json(), ensure_ascii=False))
+        return
+    out = Console()
+    out.print(f"[bold]{project}[/]: {stats.images} cut(s), {stats.faces} face(s), "
+              f"{stats.images_without_faces} cut(s) without faces, {stats.images_detected} detected")
+    out.print("faces by status: " + ", ".join(f"{k} {v}" for k, v in stats.faces_by_status.items()))
+    out.print("faces by sex: " + ", ".join(f"{k} {v}" for k, v in stats.faces_by_sex.items()))
+    table = Table("title", "episode", "cuts", "faces")
+    for ep in stats.episodes:
+        table.add_row(ep.title_id, ep.episode, str(ep.images), str(ep.faces))
+    out.print(table)
+
+
+@app.command()
+def sample(
+    project: Annotated[Path, typer.Argument(help="Folder for the new sample project.")],
+    scenes: Annotated[int, typer.Option(help="Number of panels (scenes) to draw.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same project.")] = 0,
+) -> None:
+    """Make a ready project of synthetic webtoon strips, with exact ground truth in truth.jsonl."""
+    from f2a_studio.synth.sample_project import make_sample_project
+
+    if scenes < 1:
+        raise _fail("--scenes must be at least 1")
+    try:
+        with progress_bar() as bar:
+            task = bar.add_task("drawing", total=None, current="")
+
+            def on_progress(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, current=what)
+
+            summary = make_sample_project(project, scenes=scenes, seed=seed, progress=on_progress)
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"sample project {project}: {summary.cuts} cut(s) from {summary.strips} strip(s), "
+        f"{summary.faces} true face(s) in {summary.truth_path.name}"
+    )
+
+
+@app.command()
+def studio(
+    project: Annotated[Optional[Path], typer.Argument(help="Project folder to open.")] = None,  # noqa: UP007
+    screenshot: Annotated[
+        Optional[Path], typer.Option(help="Render the main window to this PNG and exit.")  # noqa: UP007
+    ] = None,
+    select: Annotated[Optional[int], typer.Option(help="Select this face id at start.")] = None,  # noqa: UP007
+) -> None:
+    """Open the studio window."""
+    from f2a_studio.gui.app import run_studio
+
+    raise typer.Exit(run_studio(project, screenshot=screenshot, select=select))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""SQLite schema of a project and its migrations. Append a migration; never edit a shipped one."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE images (
+        id          INTEGER PRIMARY KEY,
+        hash        TEXT NOT NULL UNIQUE,
+        cut_path    TEXT NOT NULL,
+        source_path TEXT NOT NULL,
+        title_id    TEXT NOT NULL,
+        episode     TEXT NOT NULL,
+        cut_index   INTEGER NOT NULL,
+        width       INTEGER NOT NULL CHECK (width > 0),
+        height      INTEGER NOT NULL CHECK (height > 0),
+        has_alpha   INTEGER NOT NULL DEFAULT 0,
+        imported_at TEXT NOT NULL,
+        UNIQUE (title_id, episode, cut_index)
+    );
+    CREATE TABLE sources (
+        sha256      TEXT PRIMARY KEY,
+        path        TEXT NOT NULL,
+        n_cuts      INTEGER NOT NULL,
+        imported_at TEXT NOT NULL
+    );
+    CREATE TABLE faces (
+        id         INTEGER PRIMARY KEY,
+        image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL CHECK (w >= 0), h REAL NOT NULL CHECK (h >= 0),
+        score      REAL NOT NULL CHECK (score BETWEEN 0 AND 1),
+        source     TEXT NOT NULL CHECK (source IN ('detector', 'human', 'model')),
+        status     TEXT NOT NULL CHECK (status IN ('unreviewed', 'accepted', 'rejected')),
+        sex        TEXT NOT NULL CHECK (sex IN ('unknown', 'female', 'male')),
+        sex_prob   REAL,
+        skin TEXT, hair TEXT, left_eye TEXT, right_eye TEXT,
+        parts      TEXT NOT NULL DEFAULT '{}',
+        landmarks  TEXT NOT NULL DEFAULT '[]',
+        yaw REAL, pitch REAL, roll REAL,
+        revision   INTEGER NOT NULL DEFAULT 1,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX faces_by_image ON faces(image_id);
+    CREATE INDEX faces_by_status ON faces(status, score);
+    CREATE TABLE edits (
+        id       INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL,
+        face_id  INTEGER,
+        image_id INTEGER,
+        op       TEXT NOT NULL CHECK (op IN ('add', 'update', 'delete', 'restore')),
+        actor    TEXT NOT NULL,
+        before   TEXT,
+        after    TEXT
+    );
+    CREATE INDEX edits_by_face ON edits(face_id);
+    CREATE TABLE detection_runs (
+        image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+        detector TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        n_faces INTEGER NOT NULL,
+        error TEXT
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

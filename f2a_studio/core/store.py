@@ -1,0 +1,609 @@
+"""The project store: one SQLite file in WAL mode, one transaction per edit, an append-only edit log.
+
+Every write method commits before it returns, so whatever the caller showed as done survives a kill.
+One program writes; a second one opens the same project read-only and is told why.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
+from f2a_studio.core.lock import LockHeld, ProjectLock
+from f2a_studio.core.models import (
+    Box,
+    Colors,
+    Face,
+    FaceSource,
+    FaceStatus,
+    ImageRecord,
+    Parts,
+    Pose,
+    Sex,
+)
+from f2a_studio.core.schema import MIGRATIONS, SCHEMA_VERSION
+
+DB_NAME = "project.f2a.sqlite"
+CUTS_DIR = "cuts"
+CHECKPOINTS_DIR = "checkpoints"
+
+Durability = Literal["full", "normal"]
+
+_FACE_COLUMNS = (
+    "id, image_id, x, y, w, h, score, source, status, sex, sex_prob, skin, hair, left_eye, right_eye, "
+    "parts, landmarks, yaw, pitch, roll, revision, updated_at"
+)
+_IMAGE_COLUMNS = (
+    "id, hash, cut_path, source_path, title_id, episode, cut_index, width, height, has_alpha, imported_at"
+)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def is_project(folder: Path | str) -> bool:
+    return (Path(folder) / DB_NAME).is_file()
+
+
+@dataclass(frozen=True)
+class EditRecord:
+    id: int
+    at: str
+    face_id: int | None
+    image_id: int | None
+    op: str
+    actor: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class EpisodeCount:
+    title_id: str
+    episode: str
+    images: int
+    faces: int
+
+
+@dataclass(frozen=True)
+class ProjectStats:
+    images: int
+    faces: int
+    faces_by_status: dict[str, int]
+    faces_by_sex: dict[str, int]
+    images_without_faces: int
+    images_detected: int
+    episodes: tuple[EpisodeCount, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "images": self.images,
+            "faces": self.faces,
+            "faces_by_status": self.faces_by_status,
+            "faces_by_sex": self.faces_by_sex,
+            "images_without_faces": self.images_without_faces,
+            "images_detected": self.images_detected,
+            "titles": sorted({e.title_id for e in self.episodes}),
+            "episodes": [e.__dict__ for e in self.episodes],
+        }
+
+
+class ProjectStore:
+    """Open with `ProjectStore.create(folder)` or `ProjectStore.open(folder)`; use as a context manager."""
+
+    def __init__(
+        self,
+        root: Path,
+        conn: sqlite3.Connection,
+        lock: ProjectLock | None,
+        read_only_reason: str | None,
+    ) -> None:
+        self.root = root
+        self._conn = conn
+        self._lock = lock
+        self.read_only_reason = read_only_reason
+        self._mutex = threading.RLock()
+
+    # ---------------------------------------------------------------- open / close
+
+    @classmethod
+    def create(cls, folder: Path | str, *, durability: Durability = "full") -> ProjectStore:
+        root = Path(folder)
+        if is_project(root):
+            raise ProjectError(f"{root} already holds a project")
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            (root / CUTS_DIR).mkdir(exist_ok=True)
+            (root / CHECKPOINTS_DIR).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ProjectError(f"cannot create project folder {root}: {exc.strerror or exc}") from exc
+        return cls.open(root, durability=durability)
+
+    @classmethod
+    def open(
+        cls, folder: Path | str, *, read_only: bool = False, durability: Durability = "full"
+    ) -> ProjectStore:
+        root = Path(folder)
+        db_path = root / DB_NAME
+        if not root.is_dir():
+            raise ProjectError(f"{root} is not a folder")
+        exists = db_path.is_file()
+        lock: ProjectLock | None = None
+        reason: str | None = "opened read-only on request" if read_only else None
+        if not read_only:
+            got = ProjectLock.acquire(root)
+            if isinstance(got, LockHeld):
+                reason = got.reason
+            else:
+                lock = got
+        if reason is not None and not exists:
+            raise ProjectError(f"{root} holds no project ({DB_NAME} missing) and cannot be created: {reason}")
+        try:
+            conn = cls._connect(db_path, read_only=reason is not None, durability=durability)
+            store = cls(root, conn, lock, reason)
+            if reason is None:
+                store._migrate()
+            else:
+                store._check_version()
+        except sqlite3.DatabaseError as exc:
+            if lock:
+                lock.release()
+            raise ProjectError(f"{db_path} is not a readable F2A project database: {exc}") from exc
+        except BaseException:
+            if lock:
+                lock.release()
+            raise
+        return store
+
+    @staticmethod
+    def _connect(db_path: Path, *, read_only: bool, durability: Durability) -> sqlite3.Connection:
+        if read_only:
+            uri = f"{db_path.resolve().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError:
+                # WAL needs a writable -shm; without write access fall back to an immutable snapshot.
+                conn.close()
+                uri = f"{db_path.resolve().as_uri()}?immutable=1"
+                conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False, timeout=10)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: a committed edit survives power loss, not just a killed process (~1 fsync per edit).
+            conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _check_version(self) -> int:
+        try:
+            row = self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        except sqlite3.OperationalError as exc:
+            raise ProjectError(f"{self.root} is not an F2A project (no schema_version table)") from exc
+        version = int(row[0] or 0)
+        if version > SCHEMA_VERSION:
+            raise ProjectError(
+                f"{self.root} was written by a newer F2A Studio (schema {version}, this one knows {SCHEMA_VERSION})"
+            )
+        return version
+
+    def _migrate(self) -> None:
+        with self._mutex:
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            current = self._check_version()
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                script = MIGRATIONS[version - 1]
+                # executescript commits first; wrap the migration itself in one transaction.
+                self._conn.executescript(
+                    f"BEGIN IMMEDIATE;\n{script}\n"
+                    f"INSERT INTO schema_version VALUES ({version}, '{utc_now()}');\nCOMMIT;"
+                )
+
+    @property
+    def read_only(self) -> bool:
+        return self.read_only_reason is not None
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None  # type: ignore[assignment]
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def __enter__(self) -> ProjectStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; committed on success, rolled back on any error."""
+        if self.read_only:
+            raise ReadOnlyProjectError(f"{self.root} is read-only: {self.read_only_reason}")
+        with self._mutex:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise ProjectError(f"cannot write to {self.root / DB_NAME}: {exc}") from exc
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._conn.execute("ROLLBACK")
+                raise ProjectError(f"cannot write to {self.root / DB_NAME}: {exc}") from exc
+
+    def _read(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        with self._mutex:
+            return self._conn.execute(sql, params).fetchall()
+
+    def integrity_check(self) -> str:
+        return str(self._read("PRAGMA integrity_check")[0][0])
+
+    # ---------------------------------------------------------------- paths
+
+    def cut_file(self, image: ImageRecord) -> Path:
+        return self.root / image.cut_path
+
+    @property
+    def cuts_dir(self) -> Path:
+        return self.root / CUTS_DIR
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / CHECKPOINTS_DIR
+
+    # ---------------------------------------------------------------- images
+
+    def add_image(
+        self,
+        *,
+        hash: str,
+        cut_path: str,
+        source_path: str,
+        title_id: str,
+        episode: str,
+        width: int,
+        height: int,
+        has_alpha: bool = False,
+        cut_index: int | None = None,
+    ) -> tuple[ImageRecord, bool]:
+        """Insert a cut (or return the existing one with the same content hash). -> (record, created)."""
+        with self._write() as conn:
+            row = conn.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,)).fetchone()
+            if row is not None:
+                return _image_from_row(row), False
+            if cut_index is None or conn.execute(
+                "SELECT 1 FROM images WHERE title_id = ? AND episode = ? AND cut_index = ?",
+                (title_id, episode, cut_index),
+            ).fetchone():
+                cut_index = self._next_cut_index(conn, title_id, episode)
+            cur = conn.execute(
+                f"INSERT INTO images ({_IMAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (hash, cut_path, source_path, title_id, episode, cut_index, width, height, int(has_alpha), utc_now()),
+            )
+            row = conn.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (cur.lastrowid,)).fetchone()
+            return _image_from_row(row), True
+
+    @staticmethod
+    def _next_cut_index(conn: sqlite3.Connection, title_id: str, episode: str) -> int:
+        row = conn.execute(
+            "SELECT max(cut_index) FROM images WHERE title_id = ? AND episode = ?", (title_id, episode)
+        ).fetchone()
+        return int(row[0] or 0) + 1
+
+    def next_cut_index(self, title_id: str, episode: str) -> int:
+        with self._mutex:
+            return self._next_cut_index(self._conn, title_id, episode)
+
+    def image(self, image_id: int) -> ImageRecord:
+        rows = self._read(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
+        if not rows:
+            raise NotFoundError(f"no image with id {image_id}")
+        return _image_from_row(rows[0])
+
+    def image_by_hash(self, hash: str) -> ImageRecord | None:
+        rows = self._read(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,))
+        return _image_from_row(rows[0]) if rows else None
+
+    def images(self, *, title_id: str | None = None, episode: str | None = None) -> list[ImageRecord]:
+        sql = f"SELECT {_IMAGE_COLUMNS} FROM images"
+        where, params = [], []
+        if title_id is not None:
+            where.append("title_id = ?")
+            params.append(title_id)
+        if episode is not None:
+            where.append("episode = ?")
+            params.append(episode)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY title_id, CAST(episode AS INTEGER), episode, cut_index"
+        return [_image_from_row(r) for r in self._read(sql, params)]
+
+    def image_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM images")[0][0])
+
+    def source_seen(self, sha256: str) -> bool:
+        return bool(self._read("SELECT 1 FROM sources WHERE sha256 = ?", (sha256,)))
+
+    def record_source(self, sha256: str, path: str, n_cuts: int) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?)", (sha256, path, n_cuts, utc_now())
+            )
+
+    # ---------------------------------------------------------------- faces: reads
+
+    def face(self, face_id: int) -> Face:
+        rows = self._read(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,))
+        if not rows:
+            raise NotFoundError(f"no face with id {face_id}")
+        return _face_from_row(rows[0])
+
+    def faces(self, image_id: int) -> list[Face]:
+        rows = self._read(f"SELECT {_FACE_COLUMNS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))
+        return [_face_from_row(r) for r in rows]
+
+    def all_faces(self, *, status: FaceStatus | str | None = None) -> list[Face]:
+        if status is None:
+            rows = self._read(f"SELECT {_FACE_COLUMNS} FROM faces ORDER BY image_id, id")
+        else:
+            rows = self._read(
+                f"SELECT {_FACE_COLUMNS} FROM faces WHERE status = ? ORDER BY image_id, id",
+                (FaceStatus(status).value,),
+            )
+        return [_face_from_row(r) for r in rows]
+
+    def face_count(self) -> int:
+        return int(self._read("SELECT count(*) FROM faces")[0][0])
+
+    # ---------------------------------------------------------------- faces: writes (one transaction each)
+
+    def add_face(self, face: Face, *, actor: str = "human") -> Face:
+        with self._write() as conn:
+            return self._insert_face(conn, face, actor=actor, op="add")
+
+    def add_faces(self, faces: list[Face], *, actor: str = "detector") -> list[Face]:
+        """Several faces in one transaction (a detector's result for one image)."""
+        with self._write() as conn:
+            return [self._insert_face(conn, f, actor=actor, op="add") for f in faces]
+
+    def update_face(self, face: Face, *, actor: str = "human", check_revision: bool = True) -> Face:
+        """Store `face` as the new state of face `face.id`; its revision goes up by one.
+
+        With check_revision, `face.revision` must be the stored one (the edit was made on what is stored).
+        """
+        if face.id is None:
+            raise NotFoundError("cannot update a face that has no id")
+        with self._write() as conn:
+            row = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face.id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no face with id {face.id}")
+            before = _face_from_row(row)
+            if check_revision and face.revision != before.revision:
+                raise StaleEditError(
+                    f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
+                    f"stored revision {before.revision})"
+                )
+            after = replace(face, image_id=before.image_id, revision=before.revision + 1, updated_at=utc_now())
+            conn.execute(
+                "UPDATE faces SET x=?, y=?, w=?, h=?, score=?, source=?, status=?, sex=?, sex_prob=?, skin=?, "
+                "hair=?, left_eye=?, right_eye=?, parts=?, landmarks=?, yaw=?, pitch=?, roll=?, revision=?, "
+                "updated_at=? WHERE id=?",
+                (*_face_values(after)[2:], after.id),
+            )
+            self._log(conn, "update", actor, before, after)
+            return after
+
+    def delete_face(self, face_id: int, *, actor: str = "human") -> Face:
+        with self._write() as conn:
+            row = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no face with id {face_id}")
+            before = _face_from_row(row)
+            conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+            self._log(conn, "delete", actor, before, None)
+            return before
+
+    def restore_face(self, face: Face, *, actor: str = "human") -> Face:
+        """Put a deleted face back under its old id (undo of a delete)."""
+        if face.id is None:
+            raise NotFoundError("cannot restore a face that has no id")
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM faces WHERE id = ?", (face.id,)).fetchone():
+                raise ProjectError(f"face {face.id} exists already")
+            return self._insert_face(conn, face, actor=actor, op="restore", keep_id=True)
+
+    def replace_detections(
+        self, image_id: int, faces: list[Face], *, detector: str, error: str | None = None
+    ) -> list[Face]:
+        """Swap the untouched detector faces of an image for a new result, in one transaction.
+
+        Faces a person made or edited (source human, reviewed, or revised) are kept; new detections
+        overlapping them (IoU ≥ 0.5) are dropped so a re-run never duplicates a corrected face.
+        """
+        with self._write() as conn:
+            rows = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE image_id = ?", (image_id,)).fetchall()
+            existing = [_face_from_row(r) for r in rows]
+            kept = [f for f in existing if f.edited_by_human]
+            for old in existing:
+                if not old.edited_by_human:
+                    conn.execute("DELETE FROM faces WHERE id = ?", (old.id,))
+                    self._log(conn, "delete", detector, old, None)
+            added = [
+                self._insert_face(conn, replace(f, image_id=image_id, id=None), actor=detector, op="add")
+                for f in faces
+                if all(f.box.iou(k.box) < 0.5 for k in kept)
+            ]
+            conn.execute(
+                "INSERT OR REPLACE INTO detection_runs VALUES (?, ?, ?, ?, ?)",
+                (image_id, detector, utc_now(), len(added), error),
+            )
+            return kept + added
+
+    def detected_image_ids(self) -> set[int]:
+        return {int(r[0]) for r in self._read("SELECT image_id FROM detection_runs")}
+
+    def _insert_face(
+        self, conn: sqlite3.Connection, face: Face, *, actor: str, op: str, keep_id: bool = False
+    ) -> Face:
+        stored = replace(face, revision=face.revision if keep_id else 1, updated_at=utc_now())
+        values = _face_values(stored)
+        if not keep_id:
+            values = (None, *values[1:])
+        try:
+            cur = conn.execute(f"INSERT INTO faces ({_FACE_COLUMNS}) VALUES ({', '.join('?' * 22)})", values)
+        except sqlite3.IntegrityError as exc:
+            raise ProjectError(f"cannot add face to image {face.image_id}: {exc}") from exc
+        stored = replace(stored, id=int(cur.lastrowid))
+        self._log(conn, op, actor, None, stored)
+        return stored
+
+    @staticmethod
+    def _log(conn: sqlite3.Connection, op: str, actor: str, before: Face | None, after: Face | None) -> None:
+        face = after or before
+        assert face is not None
+        conn.execute(
+            "INSERT INTO edits (at, face_id, image_id, op, actor, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                utc_now(),
+                face.id,
+                face.image_id,
+                op,
+                actor,
+                json.dumps(before.to_json()) if before else None,
+                json.dumps(after.to_json()) if after else None,
+            ),
+        )
+
+    # ---------------------------------------------------------------- log and statistics
+
+    def edits(self, *, face_id: int | None = None, limit: int | None = None) -> list[EditRecord]:
+        sql = "SELECT id, at, face_id, image_id, op, actor, before, after FROM edits"
+        params: list[Any] = []
+        if face_id is not None:
+            sql += " WHERE face_id = ?"
+            params.append(face_id)
+        sql += " ORDER BY id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [
+            EditRecord(
+                r["id"], r["at"], r["face_id"], r["image_id"], r["op"], r["actor"],
+                json.loads(r["before"]) if r["before"] else None,
+                json.loads(r["after"]) if r["after"] else None,
+            )
+            for r in self._read(sql, params)
+        ]
+
+    def stats(self) -> ProjectStats:
+        by_status = {s.value: 0 for s in FaceStatus}
+        by_status.update({r[0]: r[1] for r in self._read("SELECT status, count(*) FROM faces GROUP BY status")})
+        by_sex = {s.value: 0 for s in Sex}
+        by_sex.update({r[0]: r[1] for r in self._read("SELECT sex, count(*) FROM faces GROUP BY sex")})
+        episodes = tuple(
+            EpisodeCount(r[0], r[1], r[2], r[3])
+            for r in self._read(
+                "SELECT i.title_id, i.episode, count(DISTINCT i.id), count(f.id) FROM images i "
+                "LEFT JOIN faces f ON f.image_id = i.id GROUP BY i.title_id, i.episode "
+                "ORDER BY i.title_id, CAST(i.episode AS INTEGER), i.episode"
+            )
+        )
+        no_faces = self._read(
+            "SELECT count(*) FROM images i WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.image_id = i.id)"
+        )[0][0]
+        return ProjectStats(
+            images=self.image_count(),
+            faces=self.face_count(),
+            faces_by_status=by_status,
+            faces_by_sex=by_sex,
+            images_without_faces=int(no_faces),
+            images_detected=int(self._read("SELECT count(*) FROM detection_runs")[0][0]),
+            episodes=episodes,
+        )
+
+
+# -------------------------------------------------------------------- row mapping
+
+
+def _image_from_row(row: sqlite3.Row) -> ImageRecord:
+    return ImageRecord(
+        id=row["id"],
+        hash=row["hash"],
+        cut_path=row["cut_path"],
+        source_path=row["source_path"],
+        title_id=row["title_id"],
+        episode=row["episode"],
+        cut_index=row["cut_index"],
+        width=row["width"],
+        height=row["height"],
+        has_alpha=bool(row["has_alpha"]),
+        imported_at=row["imported_at"],
+    )
+
+
+def _face_from_row(row: sqlite3.Row) -> Face:
+    pose = None if row["yaw"] is None else Pose(row["yaw"], row["pitch"], row["roll"])
+    return Face(
+        id=row["id"],
+        image_id=row["image_id"],
+        box=Box(row["x"], row["y"], row["w"], row["h"]),
+        score=row["score"],
+        source=FaceSource(row["source"]),
+        status=FaceStatus(row["status"]),
+        sex=Sex(row["sex"]),
+        sex_prob=row["sex_prob"],
+        colors=Colors(row["skin"], row["hair"], row["left_eye"], row["right_eye"]),
+        parts=Parts.from_json(json.loads(row["parts"])),
+        landmarks=tuple(tuple(p) for p in json.loads(row["landmarks"])),
+        pose=pose,
+        revision=row["revision"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _face_values(face: Face) -> tuple:
+    pose = face.pose
+    return (
+        face.id,
+        face.image_id,
+        face.box.x,
+        face.box.y,
+        face.box.w,
+        face.box.h,
+        float(face.score),
+        face.source.value,
+        face.status.value,
+        face.sex.value,
+        face.sex_prob,
+        face.colors.skin,
+        face.colors.hair,
+        face.colors.left_eye,
+        face.colors.right_eye,
+        json.dumps(face.parts.to_json()),
+        json.dumps([list(p) for p in face.landmarks]),
+        pose.yaw if pose else None,
+        pose.pitch if pose else None,
+        pose.roll if pose else None,
+        face.revision,
+        face.updated_at,
+    )

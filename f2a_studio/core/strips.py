@@ -1,0 +1,140 @@
+"""Webtoon strips: split a tall episode image into cuts at its gutters, and read title/episode from names.
+
+A gutter is a run of rows of near-uniform colour spanning the full width. Cuts are the content between
+gutters; a panel taller than any window stays one cut (we never cut at a fixed height).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    min_aspect: float = 1.6  # only images at least this many times taller than wide are strips
+    tolerance: int = 6  # max spread (max-min) of a channel within a row for it to count as background
+    min_gutter: int = 12  # rows: shorter uniform runs are part of a panel (flat sky, white floor)
+    min_cut: int = 24  # rows: thinner content slivers are merged into a neighbour
+    trim: bool = True  # cut off the uniform margin above and below content
+
+
+@dataclass(frozen=True)
+class CutSpan:
+    top: int
+    bottom: int  # exclusive
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+
+def uniform_rows(pixels: np.ndarray, tolerance: int) -> np.ndarray:
+    """Boolean per row: every channel's spread across the row is within `tolerance`."""
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    rgb = pixels[:, :, :3]
+    spread = rgb.max(axis=1).astype(np.int16) - rgb.min(axis=1).astype(np.int16)
+    uniform = spread.max(axis=1) <= tolerance
+    if pixels.shape[2] == 4:  # a fully transparent row is background as well
+        uniform |= pixels[:, :, 3].max(axis=1) == 0
+    return uniform
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) runs where mask is True."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+
+
+def find_cuts(pixels: np.ndarray, options: SplitOptions | None = None) -> list[CutSpan]:
+    """Content spans of a strip. A non-strip image (not tall enough) is one cut, untrimmed."""
+    opts = options or SplitOptions()
+    height, width = pixels.shape[:2]
+    if height < opts.min_aspect * width:
+        return [CutSpan(0, height)]
+    background = uniform_rows(pixels, opts.tolerance)
+    if background.all():
+        return []  # a blank strip holds no cut
+    content = ~background
+    # Close short background gaps (inside a panel) so only real gutters separate cuts.
+    for start, end in _runs(background):
+        if end - start < opts.min_gutter and start > 0 and end < height:
+            content[start:end] = True
+    spans = [CutSpan(s, e) for s, e in _runs(content)]
+    spans = _merge_slivers(spans, opts.min_cut)
+    if not opts.trim:
+        spans = _untrimmed(spans, height)
+    return spans
+
+
+def _merge_slivers(spans: list[CutSpan], min_cut: int) -> list[CutSpan]:
+    """Thin content (a caption line, a stray mark) joins its nearest neighbour instead of being a cut."""
+    if len(spans) <= 1:
+        return spans
+    merged = list(spans)
+    changed = True
+    while changed and len(merged) > 1:
+        changed = False
+        for i, span in enumerate(merged):
+            if span.height >= min_cut:
+                continue
+            if i == 0:
+                j = 1
+            elif i == len(merged) - 1:
+                j = i - 1
+            else:
+                gap_up = span.top - merged[i - 1].bottom
+                gap_down = merged[i + 1].top - span.bottom
+                j = i - 1 if gap_up <= gap_down else i + 1
+            a, b = sorted((i, j))
+            merged[a : b + 1] = [CutSpan(merged[a].top, merged[b].bottom)]
+            changed = True
+            break
+    return merged
+
+
+def _untrimmed(spans: list[CutSpan], height: int) -> list[CutSpan]:
+    """Give each cut half of the gutter on either side instead of trimming it."""
+    out = []
+    for i, span in enumerate(spans):
+        top = 0 if i == 0 else (spans[i - 1].bottom + span.top) // 2
+        bottom = height if i == len(spans) - 1 else (span.bottom + spans[i + 1].top) // 2
+        out.append(CutSpan(top, bottom))
+    return out
+
+
+# ------------------------------------------------------------------ names
+
+_NAME = re.compile(r"^(?P<title>[^\W_]+)_(?P<episode>\d+)(?:_cut_(?P<cut>\d+))?(?:[_\-. ].*)?$")
+_SAFE = re.compile(r"[^\w\-]+")
+
+
+@dataclass(frozen=True)
+class SourceName:
+    title_id: str
+    episode: str
+    cut_index: int | None  # when the file is already a cut (`…_cut_007`)
+
+
+def parse_source_name(path: Path | str) -> SourceName:
+    """`597447_13_…` → title 597447, episode 13. Falls back to `TITLE/EPISODE/file` folders, then the stem."""
+    path = Path(path)
+    match = _NAME.match(path.stem)
+    if match:
+        cut = match.group("cut")
+        return SourceName(match.group("title"), str(int(match.group("episode"))), int(cut) if cut else None)
+    parent, grandparent = path.parent.name, path.parent.parent.name
+    if parent.isdigit() and grandparent:
+        return SourceName(_safe_token(grandparent), str(int(parent)), None)
+    return SourceName(_safe_token(path.stem), "1", None)
+
+
+def _safe_token(text: str) -> str:
+    """A title id usable in `<titleId>_<episode>_cut_<NNN>`: no underscores, no path characters."""
+    token = _SAFE.sub("-", text).replace("_", "-").strip("-")
+    return token or "untitled"
