@@ -8,6 +8,8 @@ TORCH_SPEC ?= torch==2.13.0
 FACE_ALIGNMENT_SPEC ?= face-alignment==1.5.0
 SAMPLE ?= sample-project
 STAMP := $(VENV)/.f2a-installed
+# face-alignment declares the non-headless opencv-python (which bundles a second Qt), so it is installed
+# with --no-deps; pyproject.toml lists the packages it really needs.
 
 .PHONY: run test test-all lint bench sample clean-venv
 
@@ -16,8 +18,6 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)
 	$(PY) -m pip install --quiet -e '.[dev]'
-	# face-alignment declares the non-headless opencv-python (it bundles a second Qt): skip its deps,
-	# pyproject lists the ones it really needs.
 	$(PY) -m pip install --quiet --no-deps $(FACE_ALIGNMENT_SPEC)
 	touch $(STAMP)
 
