@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -50,7 +50,10 @@ def progress_bar() -> Progress:
 def open_store(project: Path, *, create: bool = False, read_only: bool = False) -> ProjectStore:
     if not is_project(project):
         if not create:
-            raise _fail(f"{project} is not an F2A project (no project.f2a.sqlite). Create one with `f2a sample` or `f2a import`.")
+            raise _fail(
+                f"{project} is not an F2A project (no project.f2a.sqlite). "
+                "Create one with `f2a sample` or `f2a import`."
+            )
         return ProjectStore.create(project)
     store = ProjectStore.open(project, read_only=read_only)
     if store.read_only and not read_only:
@@ -149,11 +152,11 @@ def sample(
 
 @app.command()
 def studio(
-    project: Annotated[Optional[Path], typer.Argument(help="Project folder to open.")] = None,  # noqa: UP007
+    project: Annotated[Path | None, typer.Argument(help="Project folder to open.")] = None,
     screenshot: Annotated[
-        Optional[Path], typer.Option(help="Render the main window to this PNG and exit.")  # noqa: UP007
+        Path | None, typer.Option(help="Render the main window to this PNG and exit.")
     ] = None,
-    select: Annotated[Optional[int], typer.Option(help="Select this face id at start.")] = None,  # noqa: UP007
+    select: Annotated[int | None, typer.Option(help="Select this face id at start.")] = None,
 ) -> None:
     """Open the studio window."""
     from f2a_studio.gui.app import run_studio

@@ -5,6 +5,7 @@ Image-left / image-right: iBUG numbers the subject's right side first, which is 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,7 +67,7 @@ def skeleton() -> list[tuple[int, int]]:
     edges: list[tuple[int, int]] = []
     for group in GROUPS:
         idx = group.indices
-        edges.extend(zip(idx[:-1], idx[1:]))
+        edges.extend(itertools.pairwise(idx))
         if group.closed:
             edges.append((idx[-1], idx[0]))
     return edges
@@ -76,7 +77,7 @@ def _mirror() -> tuple[int, ...]:
     m = list(range(N_POINTS))
 
     def pair(a: list[int], b: list[int]) -> None:
-        for i, j in zip(a, b):
+        for i, j in zip(a, b, strict=True):
             m[i], m[j] = j, i
 
     pair(list(range(0, 8)), list(range(16, 8, -1)))

@@ -6,6 +6,7 @@ Decoded images are RGB or RGBA uint8 arrays, upright (EXIF orientation applied),
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -155,6 +156,8 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 def encode_png(pixels: np.ndarray, compression: int = 3) -> bytes:
     """RGB(A) array → PNG bytes (OpenCV's encoder: several times faster than Pillow's)."""
+    if pixels.size == 0 or pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
+        raise ImageError("<memory>", f"PNG encoding failed: not an 8-bit image ({pixels.dtype}, {pixels.shape})")
     if pixels.ndim == 2:
         bgr = pixels
     elif pixels.shape[2] == 4:
@@ -179,10 +182,8 @@ def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
                 os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 

@@ -48,7 +48,7 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) runs where mask is True."""
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[0::2].tolist(), edges[1::2].tolist()))
+    return list(zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True))
 
 
 def find_cuts(pixels: np.ndarray, options: SplitOptions | None = None) -> list[CutSpan]:
@@ -110,7 +110,7 @@ def _untrimmed(spans: list[CutSpan], height: int) -> list[CutSpan]:
 
 # ------------------------------------------------------------------ names
 
-_NAME = re.compile(r"^(?P<title>[^\W_]+)_(?P<episode>\d+)(?:_cut_(?P<cut>\d+))?(?:[_\-. ].*)?$")
+_NAME = re.compile(r"^(?P<title>[^_]+?)_(?P<episode>\d+)(?:_cut_(?P<cut>\d+))?(?:[_\-. ].*)?$")
 _SAFE = re.compile(r"[^\w\-]+")
 
 
@@ -127,7 +127,8 @@ def parse_source_name(path: Path | str) -> SourceName:
     match = _NAME.match(path.stem)
     if match:
         cut = match.group("cut")
-        return SourceName(match.group("title"), str(int(match.group("episode"))), int(cut) if cut else None)
+        title = _safe_token(match.group("title"))
+        return SourceName(title, str(int(match.group("episode"))), int(cut) if cut else None)
     parent, grandparent = path.parent.name, path.parent.parent.name
     if parent.isdigit() and grandparent:
         return SourceName(_safe_token(grandparent), str(int(parent)), None)
