@@ -30,7 +30,7 @@ console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -92,7 +92,7 @@ def import_cmd(
             f"{report.already_present} already present, {len(report.problems)} problem(s)"
         )
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem.path}: {problem.reason}", highlight=False)
+        console.print(f"[yellow]skipped[/] {problem.path}: {problem.reason}", highlight=False, soft_wrap=True)
     attempted = report.files_done + sum(1 for p in report.problems if p.reason == "no such file or folder")
     if attempted and not report.added and not report.already_present:
         raise typer.Exit(1)

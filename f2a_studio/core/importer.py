@@ -8,8 +8,12 @@ A project that cannot be written (read-only, disk full) stops the batch with a P
 from __future__ import annotations
 
 import errno
+import itertools
+import os
 import re
+from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +21,10 @@ from f2a_studio.core.errors import ImageError, ProjectError
 from f2a_studio.core.imageio import (
     IMAGE_SUFFIXES,
     content_hash,
+    encode_png,
     file_sha256,
     load_image,
-    save_png_atomic,
+    write_bytes_atomic,
 )
 from f2a_studio.core.models import ImageRecord
 from f2a_studio.core.store import CUTS_DIR, ProjectStore
@@ -83,56 +88,104 @@ def _project_write_error(store: ProjectStore, exc: OSError) -> ProjectError:
     return ProjectError(f"cannot write into project {store.root}: {why}")
 
 
-def import_file(store: ProjectStore, path: Path, report: ImportReport, split: SplitOptions) -> None:
+@dataclass(frozen=True)
+class PreparedCut:
+    hash: str
+    png: bytes
+    width: int
+    height: int
+    has_alpha: bool
+
+
+@dataclass
+class PreparedFile:
+    """A source decoded, split, hashed and encoded: everything but the writes into the project."""
+
+    path: Path
+    sha256: str = ""
+    cuts: list[PreparedCut] = field(default_factory=list)
+    present: int = 0  # cuts (or the whole file) already in the project
+    problem: ImportProblem | None = None
+    megapixels: float = 0.0
+    title_id: str = ""
+    episode: str = ""
+    cut_index: int | None = None
+
+
+def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> PreparedFile:
+    """The CPU-heavy half of an import. Thread-safe; decoders and the PNG encoder release the GIL."""
+    out = PreparedFile(path)
     try:
-        sha = file_sha256(path)
+        out.sha256 = file_sha256(path)
     except PermissionError:
-        report.problems.append(ImportProblem(str(path), "permission denied: the file cannot be read"))
-        return
+        out.problem = ImportProblem(str(path), "permission denied: the file cannot be read")
+        return out
     except OSError as exc:
-        report.problems.append(ImportProblem(str(path), f"cannot read: {exc.strerror or exc}"))
-        return
-    if store.source_seen(sha):
-        report.already_present += 1
-        return
+        out.problem = ImportProblem(str(path), f"cannot read: {exc.strerror or exc}")
+        return out
+    if store.source_seen(out.sha256):
+        out.present = 1
+        return out
     try:
         loaded = load_image(path)
     except ImageError as exc:
-        report.problems.append(ImportProblem(str(path), exc.reason))
-        return
-    name = parse_source_name(path)
+        out.problem = ImportProblem(str(path), exc.reason)
+        return out
     spans = find_cuts(loaded.pixels, split)
     if not spans:
-        report.problems.append(ImportProblem(str(path), "blank image: no content between gutters"))
-        return
-    report.megapixels += loaded.width * loaded.height / 1e6
+        out.problem = ImportProblem(str(path), "blank image: no content between gutters")
+        return out
+    name = parse_source_name(path)
+    out.title_id, out.episode = name.title_id, name.episode
+    out.cut_index = name.cut_index if len(spans) == 1 else None
+    out.megapixels = loaded.width * loaded.height / 1e6
     for span in spans:
         cut = loaded.pixels[span.top : span.bottom]
         digest = content_hash(cut)
         if store.image_by_hash(digest) is not None:
-            report.already_present += 1
+            out.present += 1
             continue
-        cut_path = f"{CUTS_DIR}/{digest[:2]}/{digest}.png"
+        out.cuts.append(PreparedCut(digest, encode_png(cut), cut.shape[1], cut.shape[0], cut.shape[2] == 4))
+    return out
+
+
+def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportReport) -> None:
+    """The write half: cut files first (atomic renames), then one transaction per cut row."""
+    if prepared.problem is not None:
+        report.problems.append(prepared.problem)
+        return
+    report.already_present += prepared.present
+    report.megapixels += prepared.megapixels
+    if not prepared.cuts and prepared.present:
+        if not store.source_seen(prepared.sha256):
+            store.record_source(prepared.sha256, str(prepared.path), prepared.present)
+        return
+    for cut in prepared.cuts:
+        cut_path = f"{CUTS_DIR}/{cut.hash[:2]}/{cut.hash}.png"
         try:
-            save_png_atomic(store.root / cut_path, cut)
+            write_bytes_atomic(store.root / cut_path, cut.png)
         except OSError as exc:
             raise _project_write_error(store, exc) from exc
         record, created = store.add_image(
-            hash=digest,
+            hash=cut.hash,
             cut_path=cut_path,
-            source_path=str(path),
-            title_id=name.title_id,
-            episode=name.episode,
-            width=cut.shape[1],
-            height=cut.shape[0],
-            has_alpha=cut.shape[2] == 4,
-            cut_index=name.cut_index if len(spans) == 1 else None,
+            source_path=str(prepared.path),
+            title_id=prepared.title_id,
+            episode=prepared.episode,
+            width=cut.width,
+            height=cut.height,
+            has_alpha=cut.has_alpha,
+            cut_index=prepared.cut_index,
         )
         if created:
             report.added.append(record)
         else:
             report.already_present += 1
-    store.record_source(sha, str(path), len(spans))
+    store.record_source(prepared.sha256, str(prepared.path), len(prepared.cuts) + prepared.present)
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def import_sources(
@@ -141,17 +194,37 @@ def import_sources(
     *,
     split: SplitOptions | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportReport:
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
     opts = split or SplitOptions()
-    for i, path in enumerate(files):
-        if progress:
-            progress(i, len(files), path)
-        import_file(store, path, report, opts)
-        report.files_done += 1
+    n_workers = workers or default_workers()
+    # Decode/split/encode run ahead in threads (bounded, to cap memory on huge strips); writes stay in
+    # this thread and in file order, so cut numbering is the same whatever the number of workers.
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="f2a-import") as pool:
+        pending: deque[Future[PreparedFile]] = deque()
+        queue = iter(files)
+        for path in itertools.islice(queue, n_workers + 1):
+            pending.append(pool.submit(prepare_file, store, path, opts))
+        done = 0
+        while pending:
+            prepared = pending.popleft().result()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append(pool.submit(prepare_file, store, nxt, opts))
+            if progress:
+                progress(done, len(files), prepared.path)
+            try:
+                commit_file(store, prepared, report)
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+            done += 1
+            report.files_done += 1
     if progress:
         progress(len(files), len(files), Path())
     return report
