@@ -17,7 +17,9 @@ def test_pillow_is_the_pinned_version() -> None:
 
 def test_opencv_is_the_headless_wheel() -> None:
     installed = {d.metadata["Name"].lower() for d in md.distributions()}
-    assert "opencv-python" not in installed, "the non-headless opencv-python bundles its own Qt and clashes with PySide6"
+    assert "opencv-python" not in installed, (
+        "the non-headless opencv-python bundles its own Qt and clashes with PySide6"
+    )
     assert "opencv-python-headless" in installed
     assert not os.path.isdir(os.path.join(os.path.dirname(cv2.__file__), "qt"))
 
