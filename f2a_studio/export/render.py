@@ -1,0 +1,78 @@
+"""Rendering of aligned faces, run in worker processes: read a cut once, then for each of its faces
+warp, mask, compose (the format's layout) and encode a PNG. Pure functions of their inputs, so the
+bytes do not depend on the worker, the order or the number of workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from f2a_studio.core.imageio import encode_png, flatten_alpha, read_image
+from f2a_studio.export.align import alignment_matrix, transform_points, warp
+from f2a_studio.export.masks import composite, grabcut_alpha
+
+PNG_COMPRESSION = 3  # zlib level: fixed, so files are byte-identical run to run
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    format: str
+    size: int
+    margin: float
+    foreground: bool
+    background: str
+
+
+@dataclass(frozen=True)
+class FaceTask:
+    relpath: str
+    split: str
+    landmarks: tuple[tuple[float, float, int], ...]
+    hair: str | None = None
+    key: tuple[int, int] | None = None  # (face id, revision); None for human photos
+
+
+@dataclass(frozen=True)
+class CutTask:
+    path: str
+    has_alpha: bool
+    faces: tuple[FaceTask, ...]
+
+
+@dataclass(frozen=True)
+class RenderedFile:
+    relpath: str
+    data: bytes
+    split: str
+    key: tuple[int, int] | None
+
+
+def aligned_face(pixels: np.ndarray, landmarks: tuple | np.ndarray, hair: str | None,
+                 settings: RenderSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(face pixels RGB or RGBA, aligned landmarks) for one face of an RGB/RGBA image."""
+    matrix = alignment_matrix(landmarks, settings.size, settings.margin)
+    aligned_lm = transform_points(landmarks, matrix)
+    if not settings.foreground:
+        return warp(flatten_alpha(pixels), matrix, settings.size, border=255).pixels, aligned_lm
+    rgb = warp(np.ascontiguousarray(pixels[:, :, :3]), matrix, settings.size, border=255).pixels
+    if pixels.shape[2] == 4:
+        alpha = warp(np.ascontiguousarray(pixels[:, :, 3]), matrix, settings.size, border=0).pixels
+        alpha_f = alpha.astype(np.float32) / 255.0
+    else:
+        alpha_f = grabcut_alpha(rgb, aligned_lm, hair)
+    return composite(rgb, alpha_f, settings.background), aligned_lm
+
+
+def render_cut(task: CutTask, settings: RenderSettings) -> list[RenderedFile]:
+    from f2a_studio.export.formats import get_format
+
+    fmt = get_format(settings.format)
+    pixels = read_image(Path(task.path), with_alpha=task.has_alpha and settings.foreground)
+    out = []
+    for face in task.faces:
+        face_px, aligned_lm = aligned_face(pixels, face.landmarks, face.hair, settings)
+        image = fmt.compose(face_px, aligned_lm, settings.size)
+        out.append(RenderedFile(face.relpath, encode_png(image, PNG_COMPRESSION), face.split, face.key))
+    return out
