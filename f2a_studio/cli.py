@@ -164,6 +164,117 @@ def studio(
     raise typer.Exit(run_studio(project, screenshot=screenshot, select=select))
 
 
+@app.command("export")
+def export_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    out: Annotated[Path, typer.Argument(help="New (or empty) folder for the dataset; written atomically.")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="pix2pix | cyclegan | coco | concat4")] = "pix2pix",
+    size: Annotated[int, typer.Option(help="Crop size: a power of two, 64–1024.")] = 256,
+    margin: Annotated[float, typer.Option(help="Context around the face, fraction of the face span.")] = 0.3,
+    foreground: Annotated[
+        bool, typer.Option("--foreground", help="Keep only the character (alpha or GrabCut).")
+    ] = False,
+    background: Annotated[str, typer.Option(help="With --foreground: white | transparent.")] = "white",
+    seed: Annotated[int, typer.Option(help="Seed of the train/val/test split.")] = 0,
+    split: Annotated[str, typer.Option(help="Ratios train,val,test.")] = "0.8,0.1,0.1",
+    split_by: Annotated[str, typer.Option(help="episode | title: never split inside one.")] = "episode",
+    status: Annotated[list[str] | None, typer.Option(help="Face status to take (repeatable).")] = None,
+    min_score: Annotated[float, typer.Option(help="Minimum face score.")] = 0.0,
+    min_size: Annotated[float, typer.Option(help="Minimum face size in pixels (shorter box side).")] = 0.0,
+    sex: Annotated[list[str] | None, typer.Option(help="female | male | unknown (repeatable).")] = None,
+    max_yaw: Annotated[float | None, typer.Option(help="Largest |yaw| in degrees.")] = None,
+    max_pitch: Annotated[float | None, typer.Option(help="Largest |pitch| in degrees.")] = None,
+    max_roll: Annotated[float | None, typer.Option(help="Largest |roll| in degrees.")] = None,
+    title: Annotated[list[str] | None, typer.Option(help="Only this title id (repeatable).")] = None,
+    episode: Annotated[list[str] | None, typer.Option(help="Only this episode, TITLE_EP (repeatable).")] = None,
+    human_photos: Annotated[
+        Path | None, typer.Option(help="cyclegan: human photos (+ .pts) for trainA/testA.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores, at most 4).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be exported and why faces are left out.")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in OUT.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result (or the plan) as JSON on stdout.")] = False,
+) -> None:
+    """Export a curated, reproducible dataset (deterministic split by episode, manifest.json)."""
+    import signal
+
+    from f2a_studio.export import ExportOptions, FaceFilter, plan_export, run_export
+    from f2a_studio.export.runner import default_workers
+
+    try:
+        ratios = tuple(float(r) for r in split.split(","))
+        filters = FaceFilter(
+            statuses=tuple(status or ("accepted",)), min_score=min_score, min_size=min_size, sexes=tuple(sex or ()),
+            max_abs_yaw=max_yaw, max_abs_pitch=max_pitch, max_abs_roll=max_roll,
+            titles=tuple(title or ()), episodes=tuple(episode or ()),
+        )
+        options = ExportOptions(
+            format=fmt, size=size, margin=margin, foreground=foreground, background=background, seed=seed,
+            ratios=ratios, split_by=split_by, filters=filters,  # type: ignore[arg-type]
+            human_photos=str(human_photos) if human_photos else None,
+            workers=default_workers() if workers is None else workers,
+        )
+        with open_store(project, read_only=True) as store:
+            plan = plan_export(store, options)
+        if dry_run:
+            if as_json:
+                print(json.dumps({"counts": plan.counts(), "split": plan.split_json(),
+                                  "excluded": [e.__dict__ for e in plan.excluded]}, ensure_ascii=False))
+            else:
+                print("\n".join(plan.dry_run_lines()))
+            return
+        if not plan.items and not (plan.human and plan.human.items):
+            raise _fail("no face passes the filters; nothing to export (see --dry-run for the reasons)", 1)
+        # SIGTERM unwinds like Ctrl-C, so the temp folder is removed
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        with progress_bar() as bar:
+            task = bar.add_task("exporting", total=None, current="")
+
+            def on_progress(done: int, total: int, what: str) -> None:
+                bar.update(task, completed=done, total=total, current=what)
+
+            result = run_export(plan, out, overwrite=overwrite, progress=on_progress)
+    except (F2AError, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    if plan.human is not None:
+        for line in plan.human.summary_lines(per_photo=False):
+            console.print(line, highlight=False)
+    c = result.counts
+    if as_json:
+        print(json.dumps({"out": str(result.out), "format": result.format, "counts": c, "files": result.files,
+                          "seconds": round(result.seconds, 3)}, ensure_ascii=False))
+    else:
+        console.print(f"exported {c['faces']} face(s) to {result.out} as {result.format}: train {c['train']}, "
+                      f"val {c['val']}, test {c['test']}; {c['excluded']} left out; "
+                      f"{result.seconds:.1f} s ({result.faces_per_second:.0f} faces/s)", highlight=False)
+
+
+@app.command("import-coco")
+def import_coco_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder (created if missing).")],
+    annotations: Annotated[Path, typer.Argument(help="COCO keypoints JSON with 68-point faces.")],
+    images: Annotated[Path | None, typer.Option(help="Folder of the images (default: beside the JSON).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Import COCO keypoint annotations (e.g. an F2A coco export) as faces; importing twice adds nothing."""
+    from f2a_studio.export.coco_import import import_coco
+
+    try:
+        with open_store(project, create=True) as store:
+            report = import_coco(store, annotations, images_dir=images)
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        console.print(f"imported {report.faces_added} face(s) ({report.faces_present} already present) on "
+                      f"{report.images_added} new and {report.images_matched} known image(s)", highlight=False)
+    for problem in report.problems:
+        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+
+
 def main() -> None:
     try:
         app()

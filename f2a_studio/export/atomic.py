@@ -213,7 +213,7 @@ def check_target(out: Path, overwrite: bool) -> None:
         raise ExportError(f"cannot export to {out}: the folder is not empty and holds no earlier export "
                           f"({MANIFEST_NAME}); choose a new or empty folder")
     if not overwrite:
-        raise ExportError(f"{out} already holds an export; choose another folder or overwrite it")
+        raise ExportError(f"{out} already holds an export; choose another folder or overwrite it (--overwrite)")
 
 
 def remove_stale_partials(out: Path) -> list[Path]:

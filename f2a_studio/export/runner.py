@@ -26,6 +26,7 @@ from f2a_studio.export.plan import ExportPlan
 from f2a_studio.export.render import CutTask, FaceTask, RenderedFile, RenderSettings, render_cut
 
 Progress = Callable[[int, int, str], None]  # done, total, what
+SMALL_EXPORT = 48  # faces; fewer are rendered in-process
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,9 @@ def _worker_init() -> None:
 
 def render_all(tasks: list[CutTask], settings: RenderSettings, workers: int,
                cancel: threading.Event | None = None) -> Iterator[list[RenderedFile]]:
-    """Rendered files per task, in task order. workers=0 renders in this process."""
-    if workers <= 0 or len(tasks) <= 1:
+    """Rendered files per task, in task order. workers=0 renders in this process, and so do small
+    exports, where starting worker processes (about a second each) costs more than it saves."""
+    if workers <= 0 or sum(len(t.faces) for t in tasks) < SMALL_EXPORT:
         for task in tasks:
             if cancel is not None and cancel.is_set():
                 raise ExportCancelled("export cancelled")
