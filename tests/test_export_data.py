@@ -1,7 +1,9 @@
 """Test data for the export tests (no tests here): small projects of synthetic faces with exact truth.
 
 Panels are drawn with f2a_studio.synth, saved as PNG named like webtoon cuts, imported with the real
-importer, and their faces added from the ground truth as accepted faces with landmarks.
+importer, and their faces added from the ground truth as accepted faces with landmarks. Test modules
+import the fixtures by their function names (`project_fixture`, `big_project_fixture`) and request
+them as `project` / `big_project`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from f2a_studio.core.importer import import_sources
 from f2a_studio.core.models import Box, Colors, Face, FaceStatus, Pose
@@ -95,3 +98,20 @@ def build_project(
             added = store.add_faces([face_from_truth(t, record.id) for t in truth_by_name[record.name]])
             faces.extend(added)
     return BuiltProject(root, faces)
+
+
+@pytest.fixture(scope="module", name="project")
+def project_fixture(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
+    """24 accepted faces: titles 111 and 222, 3 episodes each, 2 cuts of 2 faces. Do not modify."""
+    return build_project(tmp_path_factory.mktemp("export") / "project")
+
+
+@pytest.fixture(scope="module", name="big_project")
+def big_project_fixture(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
+    """48 faces: enough for the export to start worker processes. Do not modify."""
+    return build_project(tmp_path_factory.mktemp("export-big") / "project", cuts=4, seed=1)
+
+
+def tree_bytes(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` by relative path (to compare two exports byte for byte)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
