@@ -1,0 +1,222 @@
+"""The canvas view: zoom (fit, fit width, 1:1, Ctrl+wheel around the cursor), smooth wheel scrolling of
+tall strips, middle-button panning, and two one-shot tools: draw a box, pick a colour (eyedropper)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView, QLabel, QWidget
+
+from f2a_studio.core.models import Box
+from f2a_studio.gui.canvas.scene import CutScene
+
+MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
+WHEEL_ZOOM_STEP = 1.0015  # per wheel-delta unit: one notch (120) ≈ ×1.2
+
+
+class Tool(str, Enum):
+    EDIT = "edit"
+    DRAW_BOX = "draw_box"
+    EYEDROPPER = "eyedropper"
+
+
+class CanvasView(QGraphicsView):
+    zoomChanged = Signal(float)
+    cursorMoved = Signal(float, float)  # scene (image pixel) coordinates
+    boxDrawn = Signal(object)  # Box
+    colorPicked = Signal(QColor)
+    toolChanged = Signal(str)
+
+    def __init__(self, scene: CutScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.cut_scene = scene
+        self.tool = Tool.EDIT
+        self._rubber: QGraphicsRectItem | None = None
+        self._rubber_origin: QPointF | None = None
+        self._pan: QPointF | None = None
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, False)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._scroll_anim = QVariantAnimation(self)
+        self._scroll_anim.setDuration(140)
+        self._scroll_anim.setEasingCurve(QEasingCurve.Type.OutCubic)
+        self._scroll_anim.valueChanged.connect(lambda v: self.verticalScrollBar().setValue(int(v)))
+        self._scroll_target = 0
+        self._auto_fit = False  # refit on resize until the user zooms or scrolls by hand
+        self.notice = QLabel(self.viewport())  # placeholder message over the canvas
+        self.notice.setObjectName("canvasNotice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+
+    # ------------------------------------------------------------ zoom
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
+        """Zoom so the scene point under `anchor` (viewport coordinates; default the centre) stays put."""
+        self._auto_fit = False
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        scene_point = self.mapToScene(anchor.toPoint())
+        factor = zoom / self.zoom
+        self.scale(factor, factor)  # NoAnchor: scrollbars stay, we re-anchor below
+        off = self.mapFromScene(scene_point) - anchor.toPoint()
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + off.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + off.y())
+        self._zoom_done()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        self.set_zoom(self.zoom * factor, anchor)
+
+    def fit(self) -> None:
+        rect = self._image_rect()
+        if rect is not None:
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+            self._zoom_done()
+
+    def fit_width(self) -> None:
+        rect = self._image_rect()
+        if rect is None:
+            return
+        width = max(1, self.viewport().width() - 4)
+        self.set_zoom(width / rect.width())
+        self.centerOn(rect.center().x(), self.mapToScene(self.viewport().rect().center()).y())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+
+    def actual_size(self) -> None:
+        self.set_zoom(1.0, QPointF(self.viewport().rect().center()))
+
+    def fit_cut(self) -> None:
+        """The default on opening a cut: tall strips fit their width, other cuts fit whole."""
+        rect = self._image_rect()
+        if rect is None:
+            return
+        if rect.height() > 2.2 * rect.width():
+            self.fit_width()
+        else:
+            self.fit()
+        self._auto_fit = True
+
+    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit_cut()
+
+    def reveal(self, rect: QRectF) -> None:
+        """Scroll so `rect` (scene) is in view, zooming out only if it cannot fit."""
+        view = self.viewport().rect()
+        if rect.width() * self.zoom > view.width() * 0.9 or rect.height() * self.zoom > view.height() * 0.9:
+            self.set_zoom(0.8 * min(view.width() / max(rect.width(), 1), view.height() / max(rect.height(), 1)))
+        self._scroll_anim.stop()
+        self.ensureVisible(rect, 40, 40)
+
+    def _image_rect(self) -> QRectF | None:
+        item = self.cut_scene.image_item
+        return None if item is None else item.boundingRect()
+
+    def _zoom_done(self) -> None:
+        self.cut_scene.set_view_scale(self.zoom)
+        self.zoomChanged.emit(self.zoom)
+
+    # ------------------------------------------------------------ wheel: zoom with Ctrl, otherwise smooth scroll
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom_by(WHEEL_ZOOM_STEP ** event.angleDelta().y(), event.position())
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier or not event.pixelDelta().isNull():
+            super().wheelEvent(event)  # touchpads scroll smoothly by themselves
+            return
+        self._auto_fit = False
+        bar = self.verticalScrollBar()
+        start = bar.value()
+        base = self._scroll_target if self._scroll_anim.state() == QVariantAnimation.State.Running else start
+        step = -event.angleDelta().y() / 120 * max(60, self.viewport().height() * 0.18)
+        self._scroll_target = int(max(bar.minimum(), min(bar.maximum(), base + step)))
+        self._scroll_anim.stop()
+        self._scroll_anim.setStartValue(start)
+        self._scroll_anim.setEndValue(self._scroll_target)
+        self._scroll_anim.start()
+        event.accept()
+
+    # ------------------------------------------------------------ tools
+
+    def set_tool(self, tool: Tool) -> None:
+        self.tool = tool
+        self.viewport().setCursor(
+            Qt.CursorShape.ArrowCursor if tool is Tool.EDIT else Qt.CursorShape.CrossCursor
+        )
+        self.toolChanged.emit(tool.value)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self.tool is Tool.DRAW_BOX:
+            self._rubber_origin = self.mapToScene(event.position().toPoint())
+            pen = QPen(QColor("#35a7ff"), 2, Qt.PenStyle.DashLine)
+            pen.setCosmetic(True)
+            self._rubber = self.cut_scene.addRect(QRectF(self._rubber_origin, self._rubber_origin), pen)
+            self._rubber.setZValue(100)
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self.tool is Tool.EYEDROPPER:
+            color = self.cut_scene.sample_color(self.mapToScene(event.position().toPoint()))
+            self.set_tool(Tool.EDIT)
+            if color is not None:
+                self.colorPicked.emit(color)
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        scene_pos = self.mapToScene(event.position().toPoint())
+        self.cursorMoved.emit(scene_pos.x(), scene_pos.y())
+        if self._pan is not None:
+            delta = event.position() - self._pan
+            self._pan = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        if self._rubber is not None and self._rubber_origin is not None:
+            self._rubber.setRect(QRectF(self._rubber_origin, scene_pos).normalized())
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan is not None and event.button() == Qt.MouseButton.MiddleButton:
+            self._pan = None
+            self.set_tool(self.tool)
+            return
+        if self._rubber is not None:
+            rect = self._rubber.rect()
+            self.cut_scene.removeItem(self._rubber)
+            self._rubber = None
+            self._rubber_origin = None
+            self.set_tool(Tool.EDIT)
+            if rect.width() * self.zoom >= 6 and rect.height() * self.zoom >= 6:
+                self.boxDrawn.emit(Box(rect.x(), rect.y(), rect.width(), rect.height()))
+            return
+        super().mouseReleaseEvent(event)
+
+    # ------------------------------------------------------------ notice over the canvas
+
+    def show_notice(self, text: str | None) -> None:
+        if not text:
+            self.notice.hide()
+            return
+        self.notice.setText(text)
+        self.notice.setFixedWidth(max(200, self.viewport().width() - 40))
+        self.notice.adjustSize()
+        self.notice.move(20, 16)
+        self.notice.show()
+        self.notice.raise_()

@@ -1,0 +1,1 @@
+"""Dialogs: new/open project, import with progress and errors, statistics, keyboard shortcuts."""

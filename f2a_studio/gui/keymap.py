@@ -1,0 +1,92 @@
+"""Every studio action in one table: id, menu text, shortcuts, icon, menu. The `?` dialog shows this table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    id: str
+    text: str
+    keys: tuple[str, ...] = ()
+    icon: str | None = None  # qtawesome name
+    menu: str = "Edit"
+    tip: str = ""
+    checkable: bool = False
+    edits: bool = False  # disabled when the project is read-only
+
+
+KEYMAP: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec("new_project", "&New Project…", ("Ctrl+N",), "mdi6.folder-plus-outline", "File"),
+    ActionSpec("open_project", "&Open Project…", ("Ctrl+O",), "mdi6.folder-open-outline", "File"),
+    ActionSpec("import_files", "&Import Images…", ("Ctrl+I",), "mdi6.image-plus", "File",
+               "Import scenes or webtoon strips (tall strips are split into cuts)", edits=True),
+    ActionSpec("import_folder", "Import &Folder…", ("Ctrl+Shift+I",), "mdi6.folder-image", "File", edits=True),
+    ActionSpec("export", "&Export…", ("Ctrl+E",), "mdi6.export", "File"),
+    ActionSpec("statistics", "Project &Statistics…", (), "mdi6.chart-bar", "File"),
+    ActionSpec("close_project", "&Close Project", ("Ctrl+W",), None, "File"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), None, "File"),
+    # Edit
+    ActionSpec("undo", "&Undo", ("Ctrl+Z",), "mdi6.undo", "Edit", edits=True),
+    ActionSpec("redo", "&Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), "mdi6.redo", "Edit", edits=True),
+    ActionSpec("accept", "&Accept Face", ("A",), "mdi6.check-bold", "Edit", "Mark the face correct", edits=True),
+    ActionSpec("reject", "Re&ject Face", ("X",), "mdi6.close-thick", "Edit", "Mark the face wrong", edits=True),
+    ActionSpec("unreview", "Mark &Unreviewed", ("Shift+U",), "mdi6.help-circle-outline", "Edit", edits=True),
+    ActionSpec("sex_female", "Sex: &Female", ("F",), "mdi6.gender-female", "Edit", edits=True),
+    ActionSpec("sex_male", "Sex: &Male", ("M",), "mdi6.gender-male", "Edit", edits=True),
+    ActionSpec("sex_unknown", "Sex: Un&known", ("U",), "mdi6.help", "Edit", edits=True),
+    ActionSpec("delete", "&Delete Face", ("Delete", "Backspace"), "mdi6.delete-outline", "Edit", edits=True),
+    ActionSpec("draw_box", "Draw &Box", ("B",), "mdi6.vector-square", "Edit",
+               "Drag on the image to add a face", edits=True),
+    ActionSpec("toggle_visibility", "Toggle Point &Visibility", ("V",), "mdi6.eye-off-outline", "Edit",
+               "Selected landmarks: visible ↔ occluded", edits=True),
+    ActionSpec("nudge_left", "Nudge Left", ("Left",), None, "Edit", edits=True),
+    ActionSpec("nudge_right", "Nudge Right", ("Right",), None, "Edit", edits=True),
+    ActionSpec("nudge_up", "Nudge Up", ("Up",), None, "Edit", edits=True),
+    ActionSpec("nudge_down", "Nudge Down", ("Down",), None, "Edit", edits=True),
+    ActionSpec("nudge_left_10", "Nudge Left ×10", ("Shift+Left",), None, "Edit", edits=True),
+    ActionSpec("nudge_right_10", "Nudge Right ×10", ("Shift+Right",), None, "Edit", edits=True),
+    ActionSpec("nudge_up_10", "Nudge Up ×10", ("Shift+Up",), None, "Edit", edits=True),
+    ActionSpec("nudge_down_10", "Nudge Down ×10", ("Shift+Down",), None, "Edit", edits=True),
+    # Review
+    ActionSpec("next_face", "&Next Face", ("Tab",), "mdi6.arrow-right-bold", "Review"),
+    ActionSpec("prev_face", "&Previous Face", ("Shift+Tab", "Backtab"), "mdi6.arrow-left-bold", "Review"),
+    ActionSpec("review_next", "Next &Unreviewed (lowest score first)", ("Space",), "mdi6.debug-step-over",
+               "Review", "The review queue: the least confident unreviewed face in the project"),
+    ActionSpec("next_cut", "Next &Cut", ("PgDown",), "mdi6.chevron-down", "Review"),
+    ActionSpec("prev_cut", "Previous C&ut", ("PgUp",), "mdi6.chevron-up", "Review"),
+    ActionSpec("clear_selection", "Clear Selection", ("Esc",), None, "Review"),
+    ActionSpec("advance", "Advance After Accept/Reject", (), None, "Review",
+               "After A or X, jump to the next face in the review queue", checkable=True),
+    # View
+    ActionSpec("fit", "&Fit Cut", ("0",), "mdi6.fit-to-screen-outline", "View"),
+    ActionSpec("fit_width", "Fit &Width", ("W",), "mdi6.arrow-expand-horizontal", "View"),
+    ActionSpec("actual_size", "&1:1", ("1",), "mdi6.numeric-1-box-outline", "View"),
+    ActionSpec("zoom_in", "Zoom &In", ("+", "=", "Ctrl++"), "mdi6.magnify-plus-outline", "View"),
+    ActionSpec("zoom_out", "Zoom &Out", ("-", "Ctrl+-"), "mdi6.magnify-minus-outline", "View"),
+    ActionSpec("theme_dark", "&Dark Theme", ("Ctrl+Shift+D",), "mdi6.theme-light-dark", "View", checkable=True),
+    # Detect
+    ActionSpec("detect_scene", "Detect This &Scene", ("Ctrl+D",), "mdi6.face-recognition", "Detect",
+               "Find faces on this cut (replaces untouched detections, keeps your edits)", edits=True),
+    ActionSpec("detect_all", "Detect &All Cuts…", ("Ctrl+Shift+A",), "mdi6.account-search-outline", "Detect",
+               edits=True),
+    ActionSpec("cancel_job", "&Cancel Running Job", (), "mdi6.stop-circle-outline", "Detect"),
+    # Help
+    ActionSpec("keymap", "&Keyboard Shortcuts", ("?", "Shift+/", "F1"), "mdi6.keyboard-outline", "Help"),
+    ActionSpec("about", "&About F2A Studio", (), None, "Help"),
+)
+
+SPECS = {spec.id: spec for spec in KEYMAP}
+
+MOUSE_HELP: tuple[tuple[str, str], ...] = (
+    ("Click a box", "select the face"),
+    ("Drag a box / a handle", "move / resize it"),
+    ("Drag a landmark", "move one point"),
+    ("Shift+drag a landmark", "move its whole group (an eye, the jaw…)"),
+    ("Ctrl+drag a landmark", "move all 68 points"),
+    ("Wheel / Shift+wheel", "scroll the cut (smoothly) / sideways"),
+    ("Ctrl+wheel", "zoom around the cursor"),
+    ("Middle-drag", "pan"),
+)

@@ -1,0 +1,99 @@
+"""The studio's preferences (QSettings): recent projects, theme, threshold, layers, window layout.
+
+Preferences are view state only, never project data. `F2A_SETTINGS_FILE` points them at an INI file
+(tests and screenshots use a throw-away one so they neither read nor change the user's).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from f2a_studio.gui.canvas.layers import Layers
+
+MAX_RECENT = 10
+DEFAULT_THRESHOLD = 0.5  # animeface never scores below 0.5: the default hides nothing
+
+
+class StudioSettings:
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        if qsettings is None:
+            path = os.environ.get("F2A_SETTINGS_FILE")
+            qsettings = QSettings(path, QSettings.Format.IniFormat) if path else QSettings("F2A", "F2A Studio")
+        self.q = qsettings
+
+    @classmethod
+    def in_file(cls, path: Path) -> StudioSettings:
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    # ------------------------------------------------------------ recent projects
+
+    def recent_projects(self) -> list[Path]:
+        value = self.q.value("recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [Path(p) for p in (value or [])]
+
+    def add_recent(self, path: Path) -> None:
+        path = Path(path).resolve()
+        items = [p for p in self.recent_projects() if p != path]
+        self.q.setValue("recent", [str(p) for p in [path, *items][:MAX_RECENT]])
+
+    # ------------------------------------------------------------ view preferences
+
+    def _get(self, key: str, default: object, kind: type) -> object:
+        value = self.q.value(key, default)
+        try:
+            if kind is bool and isinstance(value, str):
+                return value.lower() in ("1", "true", "yes")
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    @property
+    def theme(self) -> str:
+        value = str(self._get("theme", "dark", str))
+        return value if value in ("light", "dark") else "dark"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self.q.setValue("theme", value)
+
+    @property
+    def threshold(self) -> float:
+        return min(1.0, max(0.0, float(self._get("threshold", DEFAULT_THRESHOLD, float))))  # type: ignore[arg-type]
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        self.q.setValue("threshold", float(value))
+
+    @property
+    def advance_after_review(self) -> bool:
+        return bool(self._get("advance", True, bool))
+
+    @advance_after_review.setter
+    def advance_after_review(self, value: bool) -> None:
+        self.q.setValue("advance", bool(value))
+
+    @property
+    def layers(self) -> Layers:
+        defaults = asdict(Layers())
+        return Layers(**{k: bool(self._get(f"layers/{k}", v, bool)) for k, v in defaults.items()})
+
+    @layers.setter
+    def layers(self, value: Layers) -> None:
+        for key, flag in asdict(value).items():
+            self.q.setValue(f"layers/{key}", bool(flag))
+
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self.q.value("window/geometry"), self.q.value("window/state")  # type: ignore[return-value]
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.q.setValue("window/geometry", geometry)
+        self.q.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self.q.sync()

@@ -1,0 +1,173 @@
+"""Background jobs (detection, import) on a QThread, with progress and cancel; the GUI thread never waits.
+
+`JobRunner` runs one job at a time. A job is a plain function `fn(progress, should_stop) -> result`;
+progress calls cross back to the GUI thread as queued signals. Heavy detection work happens in the
+detector's own worker processes (f2a_studio.detect); this thread only waits on them and writes results
+through the store (whose lock keeps the GUI thread's reads consistent).
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.gui.session import describe_error
+
+ProgressFn = Callable[[int, int, str], None]
+JobFn = Callable[[ProgressFn, Callable[[], bool]], Any]
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's progress callback once cancel was asked: unwinds jobs with no stop hook."""
+
+
+class _Worker(QObject):
+    progress = Signal(int, int, str)
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: JobFn, stop: threading.Event) -> None:
+        super().__init__()
+        self.fn = fn
+        self.stop = stop
+
+    def _progress(self, done: int, total: int, text: str = "") -> None:
+        self.progress.emit(int(done), int(total), str(text))
+        if self.stop.is_set():
+            raise JobCancelled()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._progress, self.stop.is_set)
+        except JobCancelled:
+            self.done.emit(None)
+        except Exception as exc:  # a job's failure is reported in the window, never a crash
+            traceback.print_exc()
+            self.failed.emit(describe_error(exc))
+        else:
+            self.done.emit(result)
+
+
+class JobRunner(QObject):
+    started = Signal(str)
+    progress = Signal(int, int, str)
+    finished = Signal(str, object)  # job name, result (None when cancelled)
+    failed = Signal(str, str)  # job name, message
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        self._stop = threading.Event()
+        self.name = ""
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def start(self, name: str, fn: JobFn) -> bool:
+        if self.busy:
+            return False
+        self.name = name
+        self._stop = threading.Event()
+        thread = QThread()
+        worker = _Worker(fn, self._stop)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self.progress)
+        # Bound slots of this GUI-thread object: Qt queues the calls back to the GUI thread.
+        worker.done.connect(self._on_done)
+        worker.failed.connect(self._on_failed)
+        self._thread, self._worker = thread, worker
+        thread.start()
+        self.started.emit(name)
+        return True
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout_ms: int = 30000) -> bool:
+        """Block until the job ends (closing a project). True if nothing is left running."""
+        if self._thread is None:
+            return True
+        self._stop.set()
+        ok = self._thread.wait(timeout_ms)
+        self._cleanup()
+        return ok
+
+    @Slot(object)
+    def _on_done(self, result: object) -> None:
+        self._finish(result, None)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self._finish(None, message)
+
+    def _finish(self, result: object, error: str | None) -> None:
+        name = self.name
+        self._cleanup()
+        if error is None:
+            self.finished.emit(name, result)
+        else:
+            self.failed.emit(name, error)
+
+    def _cleanup(self) -> None:
+        thread, self._thread, self._worker = self._thread, None, None
+        if thread is not None:
+            thread.quit()
+            thread.wait()
+            thread.deleteLater()
+
+
+# ---------------------------------------------------------------- job functions
+
+
+def _as_progress(args: tuple) -> tuple[int, int, str]:
+    """Read (done, total, what) out of whatever the detector's progress callback passes."""
+    numbers = [a for a in args if isinstance(a, int) and not isinstance(a, bool)]
+    words = [str(a) for a in args if not isinstance(a, int)]
+    done = numbers[0] if numbers else 0
+    total = numbers[1] if len(numbers) > 1 else 0
+    return done, total, " ".join(words)
+
+
+def detection_unavailable() -> str | None:
+    """Why detection cannot run here, or None when f2a_studio.detect offers detect_images."""
+    try:
+        from f2a_studio.detect import detect_images  # noqa: F401
+    except ImportError as exc:
+        return f"face detection is not available in this installation ({exc})"
+    return None
+
+
+def detect_job(store: ProjectStore, image_ids: Sequence[int], options: object | None = None) -> JobFn:
+    """Adapter over `f2a_studio.detect.detect_images(store, image_ids, options, progress, should_stop)`."""
+
+    def run(progress: ProgressFn, should_stop: Callable[[], bool]) -> Any:
+        from f2a_studio import detect
+
+        opts = options
+        if opts is None:
+            factory = getattr(detect, "DetectOptions", None) or getattr(detect, "DetectionOptions", None)
+            opts = factory() if factory is not None else None
+        return detect.detect_images(
+            store, list(image_ids), opts, lambda *args: progress(*_as_progress(args)), should_stop
+        )
+
+    return run
+
+
+def import_job(store: ProjectStore, paths: Sequence[Path]) -> JobFn:
+    from f2a_studio.core.importer import import_sources
+
+    def run(progress: ProgressFn, should_stop: Callable[[], bool]) -> Any:
+        return import_sources(store, list(paths), progress=lambda done, total, path: progress(done, total, str(path)))
+
+    return run
