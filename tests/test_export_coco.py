@@ -1,0 +1,176 @@
+"""COCO keypoints: the layout (checked field by field and by pycocotools), and export → import round trips."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from test_export_data import build_project, draw_panel, project_fixture  # noqa: F401  (fixture)
+
+from f2a_studio.core import ibug68
+from f2a_studio.core.errors import ValidationError
+from f2a_studio.core.models import Face, FaceStatus
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.export import ExportOptions, FaceFilter, plan_export, run_export
+from f2a_studio.export.coco_import import import_coco
+
+IGNORED = ("id", "image_id", "revision", "updated_at")
+
+
+def coco_export(root: Path, out: Path, **options) -> Path:
+    with ProjectStore.open(root, read_only=True) as store:
+        run_export(plan_export(store, ExportOptions(format="coco", **options)), out)
+    return out / "annotations.json"
+
+
+def check_coco_keypoints_layout(doc: dict) -> None:
+    """The COCO keypoint annotation format (cocodataset.org/#format-data), field by field."""
+    assert set(doc) >= {"info", "images", "annotations", "categories"}
+    image_ids = set()
+    for img in doc["images"]:
+        assert isinstance(img["id"], int) and isinstance(img["file_name"], str)
+        assert isinstance(img["width"], int) and isinstance(img["height"], int)
+        image_ids.add(img["id"])
+    assert len(image_ids) == len(doc["images"])
+    cats = {c["id"]: c for c in doc["categories"]}
+    for cat in cats.values():
+        assert isinstance(cat["name"], str) and isinstance(cat["supercategory"], str)
+        k = len(cat["keypoints"])
+        assert all(isinstance(n, str) for n in cat["keypoints"]) and len(set(cat["keypoints"])) == k
+        for a, b in cat["skeleton"]:
+            assert 1 <= a <= k and 1 <= b <= k and a != b  # 1-based, as COCO's person skeleton
+    ann_ids = set()
+    for ann in doc["annotations"]:
+        assert ann["image_id"] in image_ids and ann["category_id"] in cats
+        k = len(cats[ann["category_id"]]["keypoints"])
+        kp = ann["keypoints"]
+        assert len(kp) == 3 * k and all(isinstance(v, (int, float)) for v in kp)
+        triples = [kp[i : i + 3] for i in range(0, len(kp), 3)]
+        assert all(v in (0, 1, 2) for _, _, v in triples)
+        assert all(x == 0 and y == 0 for x, y, v in triples if v == 0)
+        assert ann["num_keypoints"] == sum(1 for *_, v in triples if v > 0)
+        _, _, w, h = ann["bbox"]
+        assert w >= 0 and h >= 0 and ann["area"] == pytest.approx(w * h)
+        assert ann["iscrowd"] in (0, 1)
+        ann_ids.add(ann["id"])
+    assert len(ann_ids) == len(doc["annotations"])
+
+
+def comparable(face) -> dict:
+    data = face.to_json()
+    return {k: v for k, v in data.items() if k not in IGNORED}
+
+
+def test_coco_export_has_the_keypoint_layout_names_skeleton_and_attributes(project, tmp_path):
+    path = coco_export(project.root, tmp_path / "coco")
+    doc = json.loads(path.read_text())
+    check_coco_keypoints_layout(doc)
+    (cat,) = doc["categories"]
+    assert cat["keypoints"] == list(ibug68.NAMES) and len(cat["keypoints"]) == 68
+    assert cat["skeleton"] == [[a + 1, b + 1] for a, b in ibug68.skeleton()]
+    assert len(doc["annotations"]) == len(project.faces)
+    ann = doc["annotations"][0]
+    face = next(f for f in project.faces if f.id == ann["id"])
+    assert ann["bbox"] == face.box.to_list()
+    assert ann["attributes"]["sex"] == face.sex.value and ann["attributes"]["colors"] == face.colors.to_json()
+    assert ann["attributes"]["pose"] == face.pose.to_json()
+    for img in doc["images"]:
+        assert (path.parent / "images" / img["file_name"]).is_file()
+        assert img["f2a"]["split"] in ("train", "val", "test")
+
+
+def test_coco_export_loads_and_scores_perfectly_in_pycocotools(project, tmp_path):
+    coco_mod = pytest.importorskip("pycocotools.coco")
+    cocoeval = pytest.importorskip("pycocotools.cocoeval")
+    path = coco_export(project.root, tmp_path / "coco")
+    gt = coco_mod.COCO(str(path))
+    assert len(gt.getAnnIds()) == len(project.faces) and gt.getCatIds() == [1]
+    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+               for a in gt.loadAnns(gt.getAnnIds())]
+    ev = cocoeval.COCOeval(gt, gt.loadRes(results), "keypoints")
+    ev.params.kpt_oks_sigmas = np.full(68, 0.025)
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)  # the annotations against themselves: AP = 1
+
+
+def test_export_then_import_gives_back_the_same_faces(tmp_path):
+    built = build_project(tmp_path / "a", titles=("31",), episodes=2, cuts=1, faces_per_cut=2, seed=4)
+    with ProjectStore.open(built.root) as store:
+        # faces that exercise every field: edited, unlabelled points, no landmarks, other statuses
+        f0 = store.face(built.faces[0].id)
+        store.update_face(f0.with_landmark(5, 1.25, 2.5, v=0))
+        f1 = store.face(built.faces[1].id)
+        store.update_face(Face.from_json({**f1.to_json(), "landmarks": [], "pose": None}))
+        f2 = store.face(built.faces[2].id)
+        store.update_face(Face.from_json({**f2.to_json(), "status": "rejected", "sex_prob": None}))
+        before = sorted((comparable(f) for f in store.all_faces()), key=json.dumps)
+    path = coco_export(built.root, tmp_path / "coco", filters=FaceFilter(statuses=("accepted", "rejected")))
+    with ProjectStore.create(tmp_path / "b") as target:
+        report = import_coco(target, path)
+        assert report.faces_added == len(before) and report.images_added == 2 and not report.problems
+        after = sorted((comparable(f) for f in target.all_faces()), key=json.dumps)
+        with ProjectStore.open(built.root, read_only=True) as source:
+            assert [(i.hash, i.name) for i in target.images()] == [(i.hash, i.name) for i in source.images()]
+        again = import_coco(target, path)  # importing twice adds nothing
+        assert again.faces_added == 0 and again.faces_present == len(before) and again.images_matched == 2
+        assert target.face_count() == len(before)
+    assert after == before
+
+
+def test_import_into_the_same_project_matches_images_by_hash(project, tmp_path):
+    path = coco_export(project.root, tmp_path / "coco")
+    (tmp_path / "coco" / "images").rename(tmp_path / "moved")  # files gone: the hash finds the cuts
+    copy = tmp_path / "copy"
+    shutil.copytree(project.root, copy)
+    with ProjectStore.open(copy) as store:
+        report = import_coco(store, path)
+    assert report.images_added == 0 and report.faces_added == 0 and report.faces_present == len(project.faces)
+
+
+def test_import_of_foreign_coco_uses_defaults_and_finds_images_beside_the_json(tmp_path):
+    pixels, truths = draw_panel(np.random.default_rng(2), 1)
+    (tmp_path / "imgs").mkdir()
+    cv2.imwrite(str(tmp_path / "imgs" / "scene.png"), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    kp = [v for x, y in truths[0].points() for v in (x, y, 2)]
+    doc = {"images": [{"id": 7, "file_name": "scene.png", "width": 480, "height": 360}],
+           "annotations": [{"id": 1, "image_id": 7, "category_id": 3, "keypoints": kp, "num_keypoints": 68}],
+           "categories": [{"id": 3, "name": "face", "keypoints": [f"p{i}" for i in range(68)], "skeleton": []}]}
+    (tmp_path / "faces.json").write_text(json.dumps(doc))
+    with ProjectStore.create(tmp_path / "p") as store:
+        report = import_coco(store, tmp_path / "faces.json", images_dir=tmp_path / "imgs")
+        (face,) = store.all_faces()
+    assert report.faces_added == 1 and report.images_added == 1
+    assert face.status is FaceStatus.UNREVIEWED and face.source.value == "human"
+    assert face.box.w > 0 and len(face.landmarks) == 68 and face.pose is None
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ([], "JSON object"),
+        ({"images": [], "annotations": []}, "'categories' is missing"),
+        ({"images": [], "annotations": [], "categories": [{"id": 1, "keypoints": ["nose"] * 17}]}, "68 keypoints"),
+        ({"images": [{"id": 1, "file_name": "x.png"}], "categories": [{"id": 1, "keypoints": ["k"] * 68}],
+          "annotations": [{"id": 9, "image_id": 1, "category_id": 1, "keypoints": [0] * 51}]}, "annotation 9"),
+        ({"images": [], "categories": [{"id": 1, "keypoints": ["k"] * 68}],
+          "annotations": [{"id": 9, "image_id": 5, "category_id": 1, "keypoints": [0] * 204}]}, "image ids"),
+        ({"images": [{"id": 1, "file_name": "x.png"}], "categories": [{"id": 1, "keypoints": ["k"] * 68}],
+          "annotations": [{"id": 4, "image_id": 1, "category_id": 1, "keypoints": [1, 1, 7] * 68}]}, "visibility"),
+    ],
+)
+def test_bad_coco_files_are_refused_with_a_clear_message(tmp_path, doc, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    with ProjectStore.create(tmp_path / "p") as store:
+        with pytest.raises(ValidationError, match=message):
+            import_coco(store, path)
+        assert store.face_count() == 0 and store.image_count() == 0
+    (tmp_path / "notjson.json").write_text("{oops")
+    with ProjectStore.open(tmp_path / "p") as store, pytest.raises(ValidationError, match="not JSON"):
+        import_coco(store, tmp_path / "notjson.json")
