@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from f2a_studio.core.errors import ImageError
 from f2a_studio.core.imageio import encode_png, flatten_alpha, read_image
 from f2a_studio.export.align import alignment_matrix, transform_points, warp
+from f2a_studio.export.errors import ExportError
 from f2a_studio.export.masks import composite, grabcut_alpha
 
 PNG_COMPRESSION = 3  # zlib level: fixed, so files are byte-identical run to run
@@ -66,6 +68,17 @@ def aligned_face(pixels: np.ndarray, landmarks: tuple | np.ndarray, hair: str | 
 
 
 def render_cut(task: CutTask, settings: RenderSettings) -> list[RenderedFile]:
+    """All files of one cut. Errors come back as ExportError: unlike ImageError (two arguments) it
+    survives the trip from a worker process, and it names the cut."""
+    try:
+        return _render_cut(task, settings)
+    except ImageError as exc:
+        raise ExportError(f"cannot read {exc.path}: {exc.reason}; nothing was written") from exc
+    except Exception as exc:
+        raise ExportError(f"rendering the faces of {task.path} failed: {exc}; nothing was written") from exc
+
+
+def _render_cut(task: CutTask, settings: RenderSettings) -> list[RenderedFile]:
     from f2a_studio.export.formats import get_format
 
     fmt = get_format(settings.format)
