@@ -15,7 +15,7 @@ from f2a_studio.export.align import alignment_matrix, transform_points, warp
 from f2a_studio.export.errors import ExportError
 from f2a_studio.export.masks import composite, grabcut_alpha
 
-PNG_COMPRESSION = 3  # zlib level: fixed, so files are byte-identical run to run
+PNG_COMPRESSION = 1  # zlib level: fixed, so files are byte-identical run to run; 1: ~35% faster than 3, ~3% larger
 
 
 @dataclass(frozen=True)
