@@ -100,16 +100,25 @@ def build_project(
     return BuiltProject(root, faces)
 
 
+_BUILT: dict[str, BuiltProject] = {}  # one build per test session, shared by every module importing this
+
+
+def _shared(factory: pytest.TempPathFactory, key: str, **options) -> BuiltProject:
+    if key not in _BUILT:
+        _BUILT[key] = build_project(factory.mktemp(key) / "project", **options)
+    return _BUILT[key]
+
+
 @pytest.fixture(scope="module", name="project")
 def project_fixture(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """24 accepted faces: titles 111 and 222, 3 episodes each, 2 cuts of 2 faces. Do not modify."""
-    return build_project(tmp_path_factory.mktemp("export") / "project")
+    return _shared(tmp_path_factory, "export")
 
 
 @pytest.fixture(scope="module", name="big_project")
 def big_project_fixture(tmp_path_factory: pytest.TempPathFactory) -> BuiltProject:
     """48 faces: enough for the export to start worker processes. Do not modify."""
-    return build_project(tmp_path_factory.mktemp("export-big") / "project", cuts=4, seed=1)
+    return _shared(tmp_path_factory, "export-big", cuts=4, seed=1)
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
