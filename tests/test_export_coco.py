@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -174,3 +176,21 @@ def test_bad_coco_files_are_refused_with_a_clear_message(tmp_path, doc, message)
     (tmp_path / "notjson.json").write_text("{oops")
     with ProjectStore.open(tmp_path / "p") as store, pytest.raises(ValidationError, match="not JSON"):
         import_coco(store, tmp_path / "notjson.json")
+
+
+def test_cli_export_coco_then_import_coco(project, tmp_path):
+    out = tmp_path / "coco"
+    done = subprocess.run([sys.executable, "-m", "f2a_studio.cli", "export", str(project.root), str(out), "-f", "coco",
+                           "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["counts"]["faces"] == len(project.faces)
+    target = tmp_path / "fresh"
+    done = subprocess.run([sys.executable, "-m", "f2a_studio.cli", "import-coco", str(target),
+                           str(out / "annotations.json"), "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["faces_added"] == len(project.faces) and report["problems"] == []
+    missing = str(tmp_path / "no.json")
+    bad = subprocess.run([sys.executable, "-m", "f2a_studio.cli", "import-coco", str(target), missing],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no.json: file not found" in bad.stderr

@@ -87,7 +87,8 @@ def plan_human_photos(folder: Path, seed: int, ratios: tuple[float, float, float
     for photo in photos:
         pts_file = photo.with_suffix(".pts")
         if not pts_file.is_file():
-            plan.skipped.append(HumanSkip(str(photo), f"no landmarks: {pts_file.name} is missing"))
+            plan.skipped.append(HumanSkip(str(photo), f"no landmarks: {pts_file.name} is missing (no landmark "
+                                                      "model for human faces is available offline)"))
             continue
         try:
             landmarks = read_pts(pts_file)
