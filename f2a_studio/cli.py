@@ -164,6 +164,11 @@ def studio(
     raise typer.Exit(run_studio(project, screenshot=screenshot, select=select))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so an export in progress removes its temp folder."""
+    raise KeyboardInterrupt
+
+
 @app.command("export")
 def export_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
@@ -227,8 +232,7 @@ def export_cmd(
             return
         if not plan.items and not (plan.human and plan.human.items):
             raise _fail("no face passes the filters; nothing to export (see --dry-run for the reasons)", 1)
-        # SIGTERM unwinds like Ctrl-C, so the temp folder is removed
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)
         with progress_bar() as bar:
             task = bar.add_task("exporting", total=None, current="")
 
