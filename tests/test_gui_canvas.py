@@ -8,24 +8,24 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QColor, QWheelEvent  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from f2a_studio.core.ibug68 import group_of  # noqa: E402
-from f2a_studio.core.models import FaceSource  # noqa: E402
-from f2a_studio.gui.canvas.view import Tool  # noqa: E402
-from f2a_studio.gui.demo import make_demo_project  # noqa: E402
-from f2a_studio.gui.main_window import MainWindow  # noqa: E402
-from f2a_studio.gui.settings import StudioSettings  # noqa: E402
+from f2a_studio.core.ibug68 import group_of
+from f2a_studio.core.models import FaceSource
+from f2a_studio.gui.canvas.view import Tool
+from f2a_studio.gui.demo import make_demo_project
+from f2a_studio.gui.main_window import MainWindow
+from f2a_studio.gui.settings import StudioSettings
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path: Path):  # noqa: ANN001
+def window(qtbot, tmp_path: Path):
     project = make_demo_project(tmp_path / "p", cuts=2, faces_per_cut=(1, 2), size=(600, 800), durability="normal")
     win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
     qtbot.addWidget(win)
@@ -51,7 +51,7 @@ def drag(win: MainWindow, start: QPoint, end: QPoint, modifier: Qt.KeyboardModif
     QTest.mouseRelease(viewport, LEFT, modifier, end)
 
 
-def first_face(win: MainWindow):  # noqa: ANN201
+def first_face(win: MainWindow):
     store = win.session.store
     return store.faces(win.navigator.record.id)[0]
 
@@ -170,7 +170,7 @@ def test_eyedropper_sets_colour_from_the_image(window: MainWindow) -> None:
     assert window.session.store.face(face.id).colors.skin == "#123456"
 
 
-def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+def test_ctrl_wheel_zooms_around_the_cursor(window: MainWindow, qtbot) -> None:
     window.view.fit()
     anchor = QPoint(window.view.viewport().width() // 3, window.view.viewport().height() // 3)
     before = window.view.mapToScene(anchor)

@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtGui import QImage  # noqa: E402
+from PySide6.QtGui import QImage
 
-from f2a_studio.core.models import FaceStatus, Sex  # noqa: E402
-from f2a_studio.core.store import ProjectStore  # noqa: E402
-from f2a_studio.gui.demo import make_demo_project  # noqa: E402
-from f2a_studio.gui.main_window import MainWindow  # noqa: E402
-from f2a_studio.gui.settings import StudioSettings  # noqa: E402
+from f2a_studio.core.models import FaceStatus, Sex
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.gui.demo import make_demo_project
+from f2a_studio.gui.main_window import MainWindow
+from f2a_studio.gui.settings import StudioSettings
 
 # A real studio window in a child process, reviewing by keyboard (Space, A, F) on a timer and printing
 # each face id once the keys for it have returned, i.e. once the studio shows the edit as done.
@@ -67,7 +67,7 @@ def project(tmp_path: Path) -> Path:
     return make_demo_project(tmp_path / "p", cuts=4, faces_per_cut=(3, 3, 2, 3), size=(500, 650), durability="normal")
 
 
-def test_sigkill_loses_no_completed_edit_and_second_studio_is_read_only(qtbot, project: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_sigkill_loses_no_completed_edit_and_second_studio_is_read_only(qtbot, project: Path, tmp_path: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(project), str(tmp_path / "child.ini")],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_env(),

@@ -9,10 +9,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtWidgets import QLabel  # noqa: E402
+from PySide6.QtWidgets import QLabel
 
 
-def test_void_qt_calls_keep_none_and_bool_refcounts(qapp) -> None:  # noqa: ANN001
+def test_void_qt_calls_keep_none_and_bool_refcounts(qapp) -> None:
     label = QLabel()
     before_none, before_true = sys.getrefcount(None), sys.getrefcount(True)
     for _ in range(500):

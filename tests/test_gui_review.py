@@ -9,14 +9,14 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
-from f2a_studio.core.models import FaceStatus, Sex  # noqa: E402
-from f2a_studio.core.store import ProjectStore  # noqa: E402
-from f2a_studio.gui.demo import make_demo_project  # noqa: E402
-from f2a_studio.gui.main_window import MainWindow  # noqa: E402
-from f2a_studio.gui.settings import StudioSettings  # noqa: E402
+from f2a_studio.core.models import FaceStatus, Sex
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.gui.demo import make_demo_project
+from f2a_studio.gui.main_window import MainWindow
+from f2a_studio.gui.settings import StudioSettings
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def project(demo_template: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def window(qtbot, project: Path, tmp_path: Path):  # noqa: ANN001
+def window(qtbot, project: Path, tmp_path: Path):
     win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
     qtbot.addWidget(win)
     win.resize(1400, 900)
@@ -144,7 +144,7 @@ def test_threshold_slider_hides_and_shows_detector_faces(window: MainWindow) -> 
     assert window.navigator.face_id is None  # nothing visible to review
 
 
-def test_read_only_when_another_program_holds_the_project(qtbot, project: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_read_only_when_another_program_holds_the_project(qtbot, project: Path, tmp_path: Path) -> None:
     with ProjectStore.open(project) as writer:
         face = writer.all_faces()[0]
         win = MainWindow(StudioSettings.in_file(tmp_path / "s.ini"))
@@ -164,7 +164,7 @@ def test_read_only_when_another_program_holds_the_project(qtbot, project: Path, 
 
 
 @pytest.mark.parametrize("damage", ["missing", "corrupt"])
-def test_missing_or_corrupt_cut_shows_placeholder(window: MainWindow, damage: str, qtbot) -> None:  # noqa: ANN001
+def test_missing_or_corrupt_cut_shows_placeholder(window: MainWindow, damage: str, qtbot) -> None:
     store = window.session.store
     record = next(r for r in store.images() if store.faces(r.id))
     path = store.cut_file(record)

@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from f2a_studio.core.models import Box, FaceStatus, Sex  # noqa: E402
-from f2a_studio.core.store import ProjectStore  # noqa: E402
-from f2a_studio.gui.demo import make_demo_project  # noqa: E402
-from f2a_studio.gui.main_window import MainWindow  # noqa: E402
-from f2a_studio.gui.settings import StudioSettings  # noqa: E402
+from f2a_studio.core.models import Box, FaceStatus, Sex
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.gui.demo import make_demo_project
+from f2a_studio.gui.main_window import MainWindow
+from f2a_studio.gui.settings import StudioSettings
 
 EDITS = 200
 
@@ -29,7 +29,7 @@ def snapshot(store: ProjectStore) -> tuple:
     return tuple(out)
 
 
-def test_200_mixed_edits_undo_and_redo_exactly(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_200_mixed_edits_undo_and_redo_exactly(qtbot, tmp_path: Path) -> None:
     project = make_demo_project(tmp_path / "p", cuts=3, faces_per_cut=(2, 3, 1), size=(500, 700), durability="normal")
     win = MainWindow(StudioSettings.in_file(tmp_path / "s.ini"))
     qtbot.addWidget(win)
@@ -62,7 +62,8 @@ def test_200_mixed_edits_undo_and_redo_exactly(qtbot, tmp_path: Path) -> None:  
             editor.set_box(face.id, Box(b.x + rng.uniform(-5, 5), b.y + rng.uniform(-5, 5), b.w * 1.05, b.h))
         elif kind == "landmarks" and face.landmarks:
             i = rng.randrange(68)
-            editor.set_landmarks(face.id, face.with_landmark(i, face.landmarks[i][0] + 3, face.landmarks[i][1] - 2).landmarks)
+            x, y, _ = face.landmarks[i]
+            editor.set_landmarks(face.id, face.with_landmark(i, x + 3, y - 2).landmarks)
         elif kind == "visibility" and face.landmarks:
             nav.select_face(face.id, tuple(sorted(rng.sample(range(68), 4))), reveal=False)
             editor.toggle_visibility()

@@ -24,7 +24,7 @@ def _needs_offscreen() -> bool:
     return False
 
 
-def _app():  # noqa: ANN202 - QApplication, imported lazily
+def _app():
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
@@ -59,10 +59,10 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
         settings = StudioSettings()
     theme.apply_theme(app, settings.theme)
     window = MainWindow(settings)
-    if project is not None and not window.open_project(project, quiet=screenshot is not None):
-        if screenshot is not None:
-            print(f"error: cannot open {project}", file=sys.stderr)
-            return 2
+    opened = project is None or window.open_project(project, quiet=screenshot is not None)
+    if not opened and screenshot is not None:
+        print(f"error: cannot open {project}", file=sys.stderr)
+        return 2
     if select is not None and not window.select_face(select):
         print(f"warning: no face with id {select} in this project", file=sys.stderr)
         if screenshot is not None:
@@ -84,7 +84,7 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
     return code
 
 
-def save_screenshot(window, path: Path, select: int | None = None) -> int:  # noqa: ANN001
+def save_screenshot(window, path: Path, select: int | None = None) -> int:
     """Lay out `window` at SCREENSHOT_SIZE, wait for the open cut's pixels, and save it as PNG."""
     from PySide6.QtWidgets import QApplication
 

@@ -147,7 +147,8 @@ def demo_face(image_id: int, drawn: DrawnFace, rng: np.random.Generator) -> Face
     """What a detector might have said about a drawn head: box, parts, template landmarks, a score."""
     jitter = drawn.box.w * 0.015
     landmarks = tuple(
-        (x + float(rng.normal(0, jitter)), y + float(rng.normal(0, jitter)), 2) for x, y, _ in template_landmarks(drawn.box)
+        (x + float(rng.normal(0, jitter)), y + float(rng.normal(0, jitter)), 2)
+        for x, y, _ in template_landmarks(drawn.box)
     )
     return Face(
         image_id=image_id,

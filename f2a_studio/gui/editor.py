@@ -93,7 +93,8 @@ class Editor(QObject):
         if colors == face.colors:
             return True
         label = which.replace("_", " ")
-        return self.session.push(EditFace.of(self.session, face, f"Set {label} colour of face {face.id}", colors=colors))
+        text = f"Set {label} colour of face {face.id}"
+        return self.session.push(EditFace.of(self.session, face, text, colors=colors))
 
     def start_eyedropper(self, which: str) -> None:
         if self._face_or_say() is None:
@@ -111,7 +112,8 @@ class Editor(QObject):
 
     def set_box(self, face_id: int, box: Box) -> bool:
         face = self.session.store.face(face_id)
-        return self.session.push(EditFace.of(self.session, face, f"Move box of face {face_id}", self._gesture(), box=box))
+        text = f"Move box of face {face_id}"
+        return self.session.push(EditFace.of(self.session, face, text, self._gesture(), box=box))
 
     def set_landmarks(self, face_id: int, points: tuple) -> bool:
         face = self.session.store.face(face_id)
@@ -135,9 +137,11 @@ class Editor(QObject):
             for i in points:
                 x, y, v = moved[i]
                 moved[i] = (x + dx, y + dy, v)
-            cmd = EditFace.of(self.session, face, f"Nudge landmarks of face {face.id}", gesture, landmarks=tuple(moved))
+            text = f"Nudge landmarks of face {face.id}"
+            cmd = EditFace.of(self.session, face, text, gesture, landmarks=tuple(moved))
         else:
-            cmd = EditFace.of(self.session, face, f"Nudge box of face {face.id}", gesture, box=face.box.translated(dx, dy))
+            text = f"Nudge box of face {face.id}"
+            cmd = EditFace.of(self.session, face, text, gesture, box=face.box.translated(dx, dy))
         return self.session.push(cmd)
 
     def toggle_visibility(self) -> bool:
@@ -155,9 +159,8 @@ class Editor(QObject):
             x, y, _ = moved[i]
             moved[i] = (x, y, target)
         word = "occluded" if target == 1 else "visible"
-        return self.session.push(
-            EditFace.of(self.session, face, f"Mark {len(points)} point(s) {word} on face {face.id}", landmarks=tuple(moved))
-        )
+        text = f"Mark {len(points)} point(s) {word} on face {face.id}"
+        return self.session.push(EditFace.of(self.session, face, text, landmarks=tuple(moved)))
 
     # ------------------------------------------------------------ add / delete
 

@@ -6,6 +6,7 @@ Editor (edits → undo commands), ProjectBrowser, Inspector, CanvasView/CutScene
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 from pathlib import Path
 
@@ -77,8 +78,9 @@ class MainWindow(QMainWindow):
         self.history = QUndoView()
         self.history.setEmptyLabel("opened")
         self._dock("Project", "browserDock", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, 300)
-        inspector_dock = self._dock("Face", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea, 300)
-        history_dock = self._dock("History", "historyDock", self.history, Qt.DockWidgetArea.RightDockWidgetArea, 300)
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        inspector_dock = self._dock("Face", "inspectorDock", self.inspector, right, 300)
+        history_dock = self._dock("History", "historyDock", self.history, right, 300)
         self.tabifyDockWidget(inspector_dock, history_dock)
         inspector_dock.raise_()
 
@@ -99,7 +101,8 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        features = QDockWidget.DockWidgetFeature
+        dock.setFeatures(features.DockWidgetMovable | features.DockWidgetFloatable)
         self.addDockWidget(area, dock)
         self.resizeDocks([dock], [width], Qt.Orientation.Horizontal)
         return dock
@@ -163,7 +166,7 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _=False, d=(dx, dy): self._edit(lambda e: e.nudge(*d)))
         a["advance"].toggled.connect(lambda on: setattr(self.settings, "advance_after_review", on))
         a["theme_dark"].toggled.connect(lambda on: self.set_theme("dark" if on else "light"))
-        for name, action in a.layers.items():
+        for action in a.layers.values():
             action.toggled.connect(lambda _=False: self._layers_changed())
         self.browser.cutActivated.connect(lambda image_id: self._nav(lambda n: n.open_cut(image_id), focus=False))
         self.inspector.statusRequested.connect(lambda s: self._edit(lambda e: e.set_status(s)))
@@ -213,9 +216,10 @@ class MainWindow(QMainWindow):
         session.errorRaised.connect(self._show_error)
         session.faceChanged.connect(self._face_touched)
         session.faceAdded.connect(self._face_touched)
-        session.faceRemoved.connect(lambda _fid, image_id: self._cut_touched(image_id))
-        session.undo_stack.canUndoChanged.connect(lambda _: self._update_enabled())
-        session.undo_stack.canRedoChanged.connect(lambda _: self._update_enabled())
+        session.faceRemoved.connect(self._face_removed)
+        # Bound methods, not lambdas: Qt drops these connections when the window goes away.
+        session.undo_stack.canUndoChanged.connect(self._stack_changed)
+        session.undo_stack.canRedoChanged.connect(self._stack_changed)
         self.navigator.selectionChanged.connect(self._selection_changed)
         self.navigator.cutChanged.connect(self._cut_changed)
         self.navigator.message.connect(lambda text: self.status.showMessage(text, 4000))
@@ -265,13 +269,13 @@ class MainWindow(QMainWindow):
     def threshold(self) -> float:
         return self.threshold_slider.value() / 100
 
-    def _nav(self, fn, *, focus: bool = True) -> None:  # noqa: ANN001
+    def _nav(self, fn, *, focus: bool = True) -> None:
         if self.navigator is not None:
             fn(self.navigator)
             if focus:
                 self.view.setFocus()
 
-    def _edit(self, fn) -> None:  # noqa: ANN001
+    def _edit(self, fn) -> None:
         if self.editor is not None and self.session is not None and not self.session.read_only:
             fn(self.editor)
 
@@ -369,10 +373,14 @@ class MainWindow(QMainWindow):
 
     def _face_touched(self, face_id: int) -> None:
         if self.session is not None:
-            try:
+            with contextlib.suppress(NotFoundError):
                 self._cut_touched(self.session.store.face(face_id).image_id)
-            except NotFoundError:
-                pass
+
+    def _face_removed(self, _face_id: int, image_id: int) -> None:
+        self._cut_touched(image_id)
+
+    def _stack_changed(self, _flag: bool) -> None:
+        self._update_enabled()
 
     def _cut_touched(self, image_id: int) -> None:
         self.browser.refresh_cut(image_id)
@@ -408,11 +416,13 @@ class MainWindow(QMainWindow):
             stack = self.session.undo_stack  # type: ignore[union-attr]
             self.actions["undo"].setEnabled(stack.canUndo())
             self.actions["redo"].setEnabled(stack.canRedo())
-        for action_id in ("statistics", "close_project", "next_face", "prev_face", "review_next", "next_cut", "prev_cut"):
+        for action_id in ("statistics", "close_project", "next_face", "prev_face", "review_next", "next_cut",
+                          "prev_cut"):
             self.actions[action_id].setEnabled(has_project)
-        self.actions["export"].setEnabled(has_project and importlib.util.find_spec("f2a_studio.gui.export_dialog") is not None)
+        exporter = importlib.util.find_spec("f2a_studio.gui.export_dialog") is not None
+        self.actions["export"].setEnabled(has_project and exporter)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.close_project()

@@ -109,7 +109,7 @@ class FaceItem(QGraphicsItem):
     def _margin(self) -> float:
         return 4.0 / max(getattr(self.scene(), "view_scale", 1.0), 1e-3)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         rect = box_rect(self.box)
         parts = self.face.parts
         for part in (parts.left_eye, parts.right_eye, parts.mouth):
@@ -163,7 +163,7 @@ class FaceItem(QGraphicsItem):
 
     # ------------------------------------------------------------ mouse: select, move, resize
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             event.ignore()
             return
@@ -172,7 +172,7 @@ class FaceItem(QGraphicsItem):
             self._press = (event.scenePos(), self.box)
         event.accept()
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._press is None:
             return
         origin, start = self._press
@@ -184,7 +184,7 @@ class FaceItem(QGraphicsItem):
         self.live_box = start.translated(delta.x(), delta.y())
         self._layout()
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self._press = None
         self.end_drag()
 

@@ -28,7 +28,7 @@ class HandleItem(QGraphicsItem):
         self.setCursor(_CURSORS[role])
         self.setZValue(5)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         h = HANDLE_PX
         return QRectF(-h / 2 - 1, -h / 2 - 1, h + 2, h + 2)
 
@@ -38,15 +38,15 @@ class HandleItem(QGraphicsItem):
         painter.setBrush(QColor("#ffffff"))
         painter.drawRect(QRectF(-h / 2, -h / 2, h, h))
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             event.ignore()
             return
         self.parentItem().begin_resize()  # type: ignore[union-attr]
         event.accept()
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self.parentItem().resize_live(self.role, event.scenePos())  # type: ignore[union-attr]
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         self.parentItem().end_drag()  # type: ignore[union-attr]

@@ -39,7 +39,7 @@ class ImageItem(QGraphicsItem):
     def is_placeholder(self) -> bool:
         return self.entry is None
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -52,7 +52,7 @@ class ImageItem(QGraphicsItem):
         scale = option.levelOfDetailFromTransform(painter.worldTransform())
         levels = self.entry.levels
         # The smallest level that still has at least one source pixel per screen pixel.
-        k = 0 if scale <= 0 else min(len(levels) - 1, max(0, int(math.floor(-math.log2(max(scale, 1e-6))))))
+        k = 0 if scale <= 0 else min(len(levels) - 1, max(0, math.floor(-math.log2(max(scale, 1e-6)))))
         image = levels[k]
         fx = image.width() / self._rect.width()
         fy = image.height() / self._rect.height()

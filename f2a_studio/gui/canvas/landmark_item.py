@@ -18,6 +18,18 @@ from f2a_studio.gui.canvas.layers import GROUP_COLORS, HIT_RADIUS_PX, POINT_GROU
 Landmarks = tuple[tuple[float, float, int], ...]
 
 
+def _cosmetic(color: QColor, width: float) -> QPen:
+    pen = QPen(color, width)
+    pen.setCosmetic(True)
+    return pen
+
+
+_LINE_PENS = [_cosmetic(c, 1.6) for c in GROUP_COLORS]
+_OUTLINE = QColor("#1b1b1b")
+_RING_PEN = _cosmetic(QColor("#ffffff"), 2.0)
+_UNLABELLED_PEN = _cosmetic(QColor("#9a9a9a"), 1.2)
+
+
 class LandmarkItem(QGraphicsItem):
     def __init__(self, parent: QGraphicsItem) -> None:
         super().__init__(parent)
@@ -27,6 +39,8 @@ class LandmarkItem(QGraphicsItem):
         self.show_lines = True
         self.editable = True
         self._rect = QRectF()
+        self._lines: list[QPolygonF] = []
+        self._visible: list[QPolygonF] = []
         self._drag: tuple[QPointF, Landmarks, tuple[int, ...]] | None = None
         self._moved = False
         self.setZValue(2)
@@ -37,6 +51,11 @@ class LandmarkItem(QGraphicsItem):
         self.prepareGeometryChange()
         self.points = tuple(points)
         self._rect = self._bounds()
+        # Per group: its polyline, and its points split by visibility (drawn in batches, not one by one).
+        pts = self.points
+        self._lines = [QPolygonF([QPointF(*pts[i][:2]) for i in g.indices]) for g in GROUPS] if pts else []
+        self._visible = [QPolygonF([QPointF(*pts[i][:2]) for i in g.indices if pts[i][2] == 2])
+                         for g in GROUPS] if pts else []
         self.update()
 
     def set_selected(self, indices: frozenset[int]) -> None:
@@ -59,7 +78,7 @@ class LandmarkItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._rect = self._bounds()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     # ------------------------------------------------------------ painting
@@ -69,48 +88,44 @@ class LandmarkItem(QGraphicsItem):
             return
         lod = max(option.levelOfDetailFromTransform(painter.worldTransform()), 1e-3)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.show_lines:
             for k, group in enumerate(GROUPS):
-                pen = QPen(GROUP_COLORS[k], 1.6)
-                pen.setCosmetic(True)
-                painter.setPen(pen)
-                polygon = QPolygonF([QPointF(self.points[i][0], self.points[i][1]) for i in group.indices])
+                painter.setPen(_LINE_PENS[k])
                 if group.closed:
-                    painter.drawPolygon(polygon)
+                    painter.drawPolygon(self._lines[k])
                 else:
-                    painter.drawPolyline(polygon)
+                    painter.drawPolyline(self._lines[k])
         if not self.show_points:
             return
         # Points shrink on small faces so 68 of them never hide the drawing (1.5–3.5 px on screen).
         xs = [p[0] for p in self.points]
-        span_px = (max(xs) - min(xs)) * lod
-        r = max(1.5, min(POINT_RADIUS_PX, span_px / 45)) / lod
-        outline = QPen(QColor("#1b1b1b"), 1.0)
-        outline.setCosmetic(True)
+        r_px = max(1.5, min(POINT_RADIUS_PX, (max(xs) - min(xs)) * lod / 45))
+        dark = QPen(_OUTLINE, 2 * r_px + 2, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+        dark.setCosmetic(True)
+        for k in range(len(GROUPS)):  # visible points: a dark dot under a coloured one, one call each
+            painter.setPen(dark)
+            painter.drawPoints(self._visible[k])
+            pen = QPen(GROUP_COLORS[k], 2 * r_px, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.drawPoints(self._visible[k])
+        r = r_px / lod
         for i, (x, y, v) in enumerate(self.points):
-            color = GROUP_COLORS[POINT_GROUP[i]]
+            if v == 2 and i not in self.selected:
+                continue
             centre = QPointF(x, y)
-            if v == 2:
-                painter.setPen(outline)
-                painter.setBrush(color)
-                painter.drawEllipse(centre, r, r)
-            elif v == 1:
-                pen = QPen(color, 1.5, Qt.PenStyle.DashLine)
+            if v == 1:  # occluded: a dashed ring
+                pen = QPen(GROUP_COLORS[POINT_GROUP[i]], 1.5, Qt.PenStyle.DashLine)
                 pen.setCosmetic(True)
                 painter.setPen(pen)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
                 painter.drawEllipse(centre, r * 1.2, r * 1.2)
-            else:
-                pen = QPen(QColor("#9a9a9a"), 1.2)
-                pen.setCosmetic(True)
-                painter.setPen(pen)
+            elif v == 0:  # not labelled: a grey cross
+                painter.setPen(_UNLABELLED_PEN)
                 painter.drawLine(QPointF(x - r, y - r), QPointF(x + r, y + r))
                 painter.drawLine(QPointF(x - r, y + r), QPointF(x + r, y - r))
             if i in self.selected:
-                ring = QPen(QColor("#ffffff"), 2.0)
-                ring.setCosmetic(True)
-                painter.setPen(ring)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.setPen(_RING_PEN)
                 painter.drawEllipse(centre, r * 1.9, r * 1.9)
 
     # ------------------------------------------------------------ picking and dragging
@@ -136,7 +151,7 @@ class LandmarkItem(QGraphicsItem):
             return tuple(sorted(self.selected))  # drag the current multi-selection as one
         return (index,)
 
-    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         index = self.point_at(event.pos()) if event.button() == Qt.MouseButton.LeftButton else None
         if index is None:
             event.ignore()
@@ -148,7 +163,7 @@ class LandmarkItem(QGraphicsItem):
             self._moved = False
         event.accept()
 
-    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._drag is None:
             return
         origin, start, indices = self._drag
@@ -160,7 +175,7 @@ class LandmarkItem(QGraphicsItem):
         self._moved = True
         self.set_points(tuple(moved))
 
-    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         drag, self._drag = self._drag, None
         if drag is not None and self._moved and self.points != drag[1]:
             self.parentItem().landmarks_dragged(self.points)  # type: ignore[union-attr]

@@ -27,6 +27,8 @@ class CutScene(QGraphicsScene):
 
     def __init__(self, parent: object | None = None) -> None:
         super().__init__(parent)
+        # A few hundred items whose geometry changes on every drag: a linear scan beats keeping a BSP tree.
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.record: ImageRecord | None = None
         self.image_item: ImageItem | None = None
         self.items_by_id: dict[int, FaceItem] = {}

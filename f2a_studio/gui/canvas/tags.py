@@ -32,7 +32,7 @@ class TagItem(QGraphicsItem):
         self._rect = QRectF(0, -18, width, 16)
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return self._rect
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
@@ -58,7 +58,7 @@ class SwatchItem(QGraphicsItem):
         self.colors = colors
         self.update()
 
-    def boundingRect(self) -> QRectF:  # noqa: N802
+    def boundingRect(self) -> QRectF:
         return QRectF(3, 0, SWATCH_PX + 2, 4 * (SWATCH_PX + 2) + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:

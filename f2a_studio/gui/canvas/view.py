@@ -106,7 +106,7 @@ class CanvasView(QGraphicsView):
             self.fit()
         self._auto_fit = True
 
-    def resizeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._auto_fit:
             self.fit_cut()
@@ -129,7 +129,7 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------ wheel: zoom with Ctrl, otherwise smooth scroll
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+    def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             self.zoom_by(WHEEL_ZOOM_STEP ** event.angleDelta().y(), event.position())
             event.accept()
@@ -158,7 +158,7 @@ class CanvasView(QGraphicsView):
         )
         self.toolChanged.emit(tool.value)
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.MiddleButton:
             self._pan = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -178,7 +178,7 @@ class CanvasView(QGraphicsView):
             return
         super().mousePressEvent(event)
 
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
         scene_pos = self.mapToScene(event.position().toPoint())
         self.cursorMoved.emit(scene_pos.x(), scene_pos.y())
         if self._pan is not None:
@@ -192,7 +192,7 @@ class CanvasView(QGraphicsView):
             return
         super().mouseMoveEvent(event)
 
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._pan is not None and event.button() == Qt.MouseButton.MiddleButton:
             self._pan = None
             self.set_tool(self.tool)

@@ -26,7 +26,7 @@ class StoreCommand(QUndoCommand):
     def undo(self) -> None:
         self._run(self._undo)
 
-    def _run(self, step) -> None:  # noqa: ANN001 - a bound method
+    def _run(self, step) -> None:
         try:
             step()
         except F2AError as exc:

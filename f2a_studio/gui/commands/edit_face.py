@@ -48,10 +48,10 @@ class EditFace(StoreCommand):
     def _undo(self) -> None:
         self.session.update(self.face_id, self.before)
 
-    def id(self) -> int:  # noqa: A003 - Qt's name
+    def id(self) -> int:
         return MERGE_ID if self.gesture is not None else -1
 
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+    def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, EditFace) or other.face_id != self.face_id or other.gesture != self.gesture:
             return False
         for name, value in other.before.items():

@@ -91,6 +91,6 @@ class ImportDialog(QDialog):
         else:
             self.accept()
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def closeEvent(self, event) -> None:
         self.runner.wait()
         super().closeEvent(event)

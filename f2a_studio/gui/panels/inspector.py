@@ -68,7 +68,8 @@ class Inspector(QWidget):
         }
         review = QGroupBox("Review")
         grid = QGridLayout(review)
-        for groups, row, signal in ((self.status_buttons, 0, self.statusRequested), (self.sex_buttons, 1, self.sexRequested)):
+        rows = ((self.status_buttons, 0, self.statusRequested), (self.sex_buttons, 1, self.sexRequested))
+        for groups, row, signal in rows:
             exclusive = QButtonGroup(self)
             for col, (value, button) in enumerate(groups.items()):
                 exclusive.addButton(button)
@@ -177,7 +178,9 @@ class Inspector(QWidget):
         else:
             self.labels["landmarks"].setText("none")
         pose = face.pose
-        self.labels["pose"].setText(f"yaw {pose.yaw:.0f}° pitch {pose.pitch:.0f}° roll {pose.roll:.0f}°" if pose else "–")
+        self.labels["pose"].setText(
+            f"yaw {pose.yaw:.0f}° pitch {pose.pitch:.0f}° roll {pose.roll:.0f}°" if pose else "–"
+        )
         self.labels["revision"].setText(str(face.revision))
         self._show_points(face, points)
 

@@ -1,0 +1,264 @@
+"""Studio responsiveness, offscreen (QT_QPA_PLATFORM=offscreen), JSON out. Targets from issue 4.
+
+- first paint of a 10,000-cut project (≤ 1 s), beside a naive eager QTreeWidget of the same cuts;
+- switching to a 2000×8000 cut with 20 faces + landmarks (p95 ≤ 50 ms): warm cache, and cold (overlays
+  at once, pixels decoded off the GUI thread) with the decode time beside it;
+- dragging one landmark: frame = mouse move + synchronous repaint (p95 ≤ 16 ms);
+- RSS while paging 1,000 cuts with a 256 MB cache, beside an unbounded cache's growth per cut;
+- the longest GUI-thread stall while a background job (import; detection when available) runs (≤ 50 ms).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, QPoint, QPointF, Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem
+
+from benchmarks.common import machine, percentiles
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.gui.demo import draw_cut, make_demo_project, make_large_project
+from f2a_studio.gui.image_cache import ImageCache
+from f2a_studio.gui.main_window import MainWindow
+from f2a_studio.gui.settings import StudioSettings
+from f2a_studio.gui.workers import detect_job, detection_unavailable, import_job
+
+N_CUTS = int(os.environ.get("F2A_BENCH_CUTS", "10000"))
+N_PAGE = int(os.environ.get("F2A_BENCH_PAGE", "1000"))
+REPEATS = int(os.environ.get("F2A_BENCH_REPEATS", "30"))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def window(tmp: Path, cache: ImageCache | None = None) -> MainWindow:
+    win = MainWindow(StudioSettings.in_file(tmp / f"settings-{time.monotonic_ns()}.ini"), cache=cache)
+    win.resize(1600, 1000)
+    return win
+
+
+def first_paint(big: Path, tmp: Path) -> dict:
+    app = QApplication.instance()
+    start = time.perf_counter()
+    win = window(tmp)
+    win.show()
+    win.open_project(big, quiet=True)
+    win.cache.wait_idle()
+    app.processEvents()
+    win.grab()  # forces a full render of the window
+    ours = time.perf_counter() - start
+    win.close()
+    with ProjectStore.open(big, read_only=True) as store:  # baseline: every cut an eager tree item
+        start = time.perf_counter()
+        records = store.images()
+        tree = QTreeWidget()
+        titles: dict[str, QTreeWidgetItem] = {}
+        episodes: dict[tuple[str, str], QTreeWidgetItem] = {}
+        for r in records:
+            t = titles.get(r.title_id) or titles.setdefault(r.title_id, QTreeWidgetItem(tree, [r.title_id]))
+            key = (r.title_id, r.episode)
+            e = episodes.get(key) or episodes.setdefault(key, QTreeWidgetItem(t, [r.episode]))
+            QTreeWidgetItem(e, [r.name, str(len(store.faces(r.id)))])
+        tree.resize(300, 900)
+        tree.expandAll()
+        tree.show()
+        tree.grab()
+        naive = time.perf_counter() - start
+        tree.close()
+    return {"cuts": N_CUTS, "first_paint_s": round(ours, 3), "target_s": 1.0,
+            "naive_eager_tree_s": round(naive, 3), "naive_over_ours": round(naive / ours, 2)}
+
+
+def switching(tall: Path, tmp: Path) -> dict:
+    app = QApplication.instance()
+    win = window(tmp)
+    win.show()
+    win.open_project(tall, quiet=True)
+    nav, store = win.navigator, win.session.store
+    records = store.images()
+    big = max(records, key=lambda r: r.height)
+    small = next(r for r in records if r.id != big.id)
+    for r in (big, small):
+        win.cache.load_now(r.id, store.cut_file(r))
+    warm, warm_cpu, cold, decode = [], [], [], []
+    for _ in range(REPEATS):
+        for record in (small, big):
+            start, c = time.perf_counter(), time.thread_time()
+            nav.open_cut(record.id)
+            win.view.viewport().repaint()
+            if record is big:
+                warm.append(time.perf_counter() - start)
+                warm_cpu.append(time.thread_time() - c)
+    for _ in range(max(5, REPEATS // 3)):
+        nav.open_cut(small.id)
+        win.cache.invalidate(big.id)
+        start = time.perf_counter()
+        nav.open_cut(big.id)
+        win.view.viewport().repaint()
+        cold.append(time.perf_counter() - start)
+        win.cache.wait_idle()
+        decode.append(time.perf_counter() - start)
+        app.processEvents()
+    faces = len(store.faces(big.id))
+    win.close()
+    return {"cut": f"{big.width}x{big.height}", "faces": faces,
+            "warm": percentiles(warm), "warm_gui_thread_cpu": percentiles(warm_cpu),
+            "cold_overlays": percentiles(cold), "cold_until_pixels": percentiles(decode),
+            "target_p95_ms": 50}
+
+
+def dragging(tall: Path, tmp: Path) -> dict:
+    win = window(tmp)
+    win.show()
+    win.open_project(tall, quiet=True)
+    nav, store = win.navigator, win.session.store
+    big = max(store.images(), key=lambda r: r.height)
+    win.cache.load_now(big.id, store.cut_file(big))
+    nav.open_cut(big.id)
+    QApplication.instance().processEvents()
+    face = store.faces(big.id)[0]
+    win.view.set_zoom(1.0)
+    win.view.centerOn(*face.box.center)
+    viewport = win.view.viewport()
+    viewport.repaint()
+    x, y, _ = face.landmarks[30]
+    start_pos = win.view.mapFromScene(QPointF(x, y))
+    frames, cpu = [], []
+    app = QApplication.instance()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start_pos)
+    for k in range(1, 241):
+        pos = start_pos + QPoint(round(30 * math.sin(k / 10)), k // 6)
+        t, c = time.perf_counter(), time.thread_time()
+        QTest.mouseMove(viewport, pos)
+        app.processEvents()  # the repaint of what changed, as the event loop would do it
+        frames.append(time.perf_counter() - t)
+        cpu.append(time.thread_time() - c)
+    t = time.perf_counter()
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    commit = time.perf_counter() - t
+    moved = store.face(face.id).landmarks[30] != face.landmarks[30]
+    win.close()
+    return {"frames": len(frames), "wall": percentiles(frames), "gui_thread_cpu": percentiles(cpu),
+            "target_p95_ms": 16,
+            "release_commit_ms": round(commit * 1000, 2), "stored": moved}
+
+
+def paging(big: Path, tmp: Path) -> dict:
+    app = QApplication.instance()
+
+    def page(limit: int, count: int) -> tuple[list[float], float]:
+        cache = ImageCache(limit_bytes=limit)
+        win = window(tmp, cache)
+        win.show()
+        win.open_project(big, quiet=True)
+        ids = [r.id for r in win.session.store.images()][:count]
+        samples = []
+        base = rss_mb()
+        for k, image_id in enumerate(ids):
+            win.navigator.open_cut(image_id)
+            cache.wait_idle()
+            app.processEvents()
+            if k % 50 == 0:
+                samples.append(round(rss_mb() - base, 1))
+        win.close()
+        return samples, base
+
+    bounded, base = page(256 << 20, N_PAGE)
+    unbounded, _ = page(1 << 40, 120)
+    growth = (unbounded[-1] - unbounded[0]) / max(1, 50 * (len(unbounded) - 1))
+    return {"cuts_paged": N_PAGE, "cache_limit_mb": 256, "rss_start_mb": round(base, 1),
+            "rss_growth_mb_every_50_cuts": bounded, "rss_growth_max_mb": max(bounded),
+            "unbounded_growth_mb_per_cut": round(growth, 2)}
+
+
+def stall_during_job(tmp: Path, tall: Path) -> dict:
+    """Longest gap between 5 ms timer ticks on the GUI thread while a background job runs."""
+    app = QApplication.instance()
+    out: dict = {}
+    sources = tmp / "sources"
+    sources.mkdir(exist_ok=True)
+    import numpy as np
+
+    from f2a_studio.core.imageio import save_png_atomic
+
+    rng = np.random.default_rng(3)
+    for k in range(12):
+        pixels, _ = draw_cut(rng, 900, 2600, 3)
+        save_png_atomic(sources / f"bench_{k + 1}_strip.png", pixels, compression=1)
+    jobs = {"import": lambda store: import_job(store, [sources])}
+    if detection_unavailable() is None:
+        jobs["detect"] = lambda store: detect_job(store, [r.id for r in store.images()])
+    for name, make in jobs.items():
+        project = tmp / f"job-{name}"
+        shutil.copytree(tall, project, ignore=shutil.ignore_patterns(".f2a.lock"))
+        win = window(tmp)
+        win.show()
+        win.open_project(project, quiet=True)
+        gaps: list[float] = []
+        clock = QElapsedTimer()
+        clock.start()
+        last = [clock.nsecsElapsed()]
+
+        def tick(clock: QElapsedTimer = clock, gaps: list[float] = gaps, last: list[int] = last) -> None:
+            now = clock.nsecsElapsed()
+            gaps.append((now - last[0]) / 1e9)
+            last[0] = now
+
+        timer = QTimer(interval=5)
+        timer.timeout.connect(tick)
+        timer.start()
+        win.jobs.start(name, make(win.session.store))
+        while win.jobs.busy:
+            app.processEvents()
+            time.sleep(0.001)
+        timer.stop()
+        out[name] = {"max_stall_ms": round(max(gaps) * 1000, 1), **percentiles(gaps, (50, 99)), "ticks": len(gaps)}
+        win.close()
+    if "detect" not in out:
+        out["detect"] = detection_unavailable()
+    out["target_max_stall_ms"] = 50
+    return out
+
+
+def run() -> dict:
+    app = QApplication.instance() or QApplication([])
+    app.setQuitOnLastWindowClosed(False)
+    tmp = Path(tempfile.mkdtemp(prefix="f2a-gui-bench-"))
+    try:
+        t = time.perf_counter()
+        big = make_large_project(tmp / "big", cuts=N_CUTS)
+        tall = make_demo_project(tmp / "tall", cuts=2, faces_per_cut=(2, 1), tall_cut=(2000, 8000, 20),
+                                 durability="normal")
+        setup_s = time.perf_counter() - t
+        result = {
+            "machine": machine(),
+            "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
+            "setup_s": round(setup_s, 1),
+            "first_paint": first_paint(big, tmp),
+            "switch_tall_cut": switching(tall, tmp),
+            "landmark_drag": dragging(tall, tmp),
+            "paging_memory": paging(big, tmp),
+            "gui_stall_during_job": stall_during_job(tmp, tall),
+        }
+        result["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=1))
