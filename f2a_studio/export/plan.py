@@ -118,6 +118,13 @@ class ExportPlan:
             out["human_photos_skipped"] = len(self.human.skipped)
         return out
 
+    def by_image(self) -> list[list[PlannedFace]]:
+        """The planned faces grouped by cut, in cut-name order (a cut is read once for all its faces)."""
+        groups: dict[int, list[PlannedFace]] = {}
+        for item in self.items:  # items are sorted by cut name, then face id
+            groups.setdefault(item.image.id, []).append(item)
+        return list(groups.values())
+
     def split_json(self) -> dict[str, Any]:
         return {"by": self.options.split_by, "ratios": [round(r, 6) for r in self.options.ratios],
                 "seed": self.options.seed, "groups": self.split.groups()}

@@ -47,17 +47,13 @@ def build_tasks(plan: ExportPlan) -> list[CutTask]:
     fmt = get_format(plan.options.format)
     if not fmt.aligned:
         return []
-    by_image: dict[int, list] = {}
-    for item in plan.items:
-        by_image.setdefault(item.image.id, []).append(item)
     tasks = []
-    for image_id in sorted(by_image, key=lambda i: by_image[i][0].image.name):
-        items = by_image[image_id]
+    for items in plan.by_image():
         faces = tuple(
             FaceTask(fmt.face_path(it.split, it.stem), it.split, it.face.landmarks, it.face.colors.hair, it.key)
             for it in items
         )
-        tasks.append(CutTask(str(plan.cut_files[image_id]), items[0].image.has_alpha, faces))
+        tasks.append(CutTask(str(plan.cut_files[items[0].image.id]), items[0].image.has_alpha, faces))
     if plan.human is not None:
         for photo in plan.human.items:
             relpath = fmt.human_path(photo.split, photo.stem)

@@ -109,16 +109,12 @@ class CocoFormat(ExportFormat):
         return f"{ANNOTATIONS}#{stem}"
 
     def finish(self, plan: ExportPlan, sink: AtomicExport, tick: Callable[[int], None]) -> None:
-        by_image: dict[int, list] = {}
-        for item in plan.items:
-            by_image.setdefault(item.image.id, []).append(item)
-        for image_id in sorted(by_image):
-            items = by_image[image_id]
+        for items in plan.by_image():
             image = items[0].image
             try:
-                data = plan.cut_files[image_id].read_bytes()
+                data = plan.cut_files[image.id].read_bytes()
             except OSError as exc:
-                raise ExportError(f"cannot read cut {plan.cut_files[image_id]} of the project: "
+                raise ExportError(f"cannot read cut {plan.cut_files[image.id]} of the project: "
                                   f"{exc.strerror or exc}") from exc
             sink.write(f"{IMAGES_DIR}/{image.name}.png", data, split=items[0].split,
                        faces=tuple(it.key for it in items))
