@@ -164,6 +164,73 @@ def studio(
     raise typer.Exit(run_studio(project, screenshot=screenshot, select=select))
 
 
+@app.command()
+def faces(
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    threshold: Annotated[float, typer.Option(help="Keep faces with a calibrated score at least this (0–1).")] = 0.3,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core but one, at most 4).")] = 0,
+    timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One compact JSON object per line, streamed.")] = False,
+) -> None:
+    """Detect faces in image files: one JSON object per image (a JSON array unless --jsonl), with boxes,
+    score, parts, colours, 68 landmarks [x, y, v] and pose in original pixels. A file that cannot be done
+    gets {"error": ...}; the exit status is 1 only when every file failed."""
+    from f2a_studio.detect import DetectOptions, detect_files
+
+    try:
+        options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
+        results = []
+        ok = 0
+        for result in detect_files(images, options):
+            ok += result.ok
+            if jsonl:
+                print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
+            else:
+                results.append(result.to_json())
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if not jsonl:
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+    if images and ok == 0:
+        raise typer.Exit(1)
+
+
+@app.command()
+def detect(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core but one, at most 4).")] = 0,
+    threshold: Annotated[float, typer.Option(help="Keep faces with a calibrated score at least this (0–1).")] = 0.3,
+    timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
+    redo: Annotated[bool, typer.Option("--redo", help="Detect every image again, not only new ones.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Find faces in every cut not detected yet (an interrupted run resumes); faces a person made or
+    edited are never overwritten."""
+    from f2a_studio.detect import DetectOptions, detect_images
+
+    try:
+        options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
+        with open_store(project) as store, progress_bar() as bar:
+            task = bar.add_task("detecting", total=None, current="")
+
+            def on_progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, current="")
+
+            ids = [r.id for r in store.images()] if redo else None
+            report = detect_images(store, ids, options, progress=on_progress)
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        console.print(f"detected {report.done} cut(s): {report.faces} face(s), {len(report.failed)} failed, "
+                      f"{report.skipped} done before; {report.seconds:.1f} s", highlight=False)
+    for image_id, reason in report.failed:
+        console.print(f"[yellow]failed[/] image {image_id}: {reason}", highlight=False)
+    if report.done and len(report.failed) == report.done:
+        raise typer.Exit(1)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM unwinds like Ctrl-C, so an export in progress removes its temp folder."""
     raise KeyboardInterrupt

@@ -1,0 +1,70 @@
+"""Non-maximum suppression over face boxes found on several tiles and scales.
+
+Two boxes are the same face when they overlap by IoU, or when the smaller one lies mostly inside the
+larger one and is not much smaller (a face seen at two scales gets boxes of slightly different size; an
+eye mistaken for a face is far smaller and is not merged into its face, it is left to the score filter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from f2a_studio.core.models import Box
+
+T = TypeVar("T")
+
+
+def intersection(a: Box, b: Box) -> float:
+    ix = max(0.0, min(a.x2, b.x2) - max(a.x, b.x))
+    iy = max(0.0, min(a.y2, b.y2) - max(a.y, b.y))
+    return ix * iy
+
+
+def same_face(a: Box, b: Box, *, iou: float = 0.35, inside: float = 0.7, size_ratio: float = 0.45) -> bool:
+    """True when `a` and `b` are two boxes of one face (see the module docstring)."""
+    if a.area <= 0 or b.area <= 0:
+        return False
+    inter = intersection(a, b)
+    if inter <= 0:
+        return False
+    union = a.area + b.area - inter
+    if inter / union >= iou:
+        return True
+    small, large = (a, b) if a.area <= b.area else (b, a)
+    return inter / small.area >= inside and (small.w / large.w) >= size_ratio
+
+
+def nms(
+    items: Sequence[T],
+    box: Callable[[T], Box],
+    score: Callable[[T], float],
+    *,
+    iou: float = 0.35,
+    inside: float = 0.7,
+    size_ratio: float = 0.45,
+) -> list[T]:
+    """Greedy NMS: best score first; an item is dropped when it is the same face as one already kept.
+
+    Returns the kept items, best first. Stable for equal scores (input order breaks ties).
+    """
+    order = sorted(range(len(items)), key=lambda i: -score(items[i]))
+    kept: list[T] = []
+    kept_boxes: list[Box] = []
+    for i in order:
+        b = box(items[i])
+        if any(same_face(b, k, iou=iou, inside=inside, size_ratio=size_ratio) for k in kept_boxes):
+            continue
+        kept.append(items[i])
+        kept_boxes.append(b)
+    return kept
+
+
+def cluster_support(items: Sequence[T], kept: Sequence[T], box: Callable[[T], Box], *, iou: float = 0.35) -> list[int]:
+    """For each kept item, how many of `items` (itself included) are the same face: a face found on
+    several tiles or scales is more trustworthy than one seen once."""
+    counts = []
+    for k in kept:
+        kb = box(k)
+        counts.append(sum(1 for it in items if same_face(kb, box(it), iou=iou)))
+    return counts

@@ -1,0 +1,161 @@
+"""Detection runs: files (`f2a faces`) or a project's images (`f2a detect`, the studio).
+
+All heavy work happens in worker processes (pool.py + worker.py). The calling thread only hands out
+images, waits, and writes results to the store, one transaction per image, so it may be a Qt worker
+thread: it never holds the GIL for long and `should_stop` is polled several times a second.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from f2a_studio.core.errors import F2AError
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, AnalyzeOptions
+from f2a_studio.detect.animeface_backend import backend_problem
+from f2a_studio.detect.pool import Outcome, Task, TaskResult, WorkerPool
+from f2a_studio.detect.results import DetectReport, ImageResult
+from f2a_studio.detect.worker import ImageTask, init_worker, run_task
+
+Progress = Callable[[int, int], None]
+ShouldStop = Callable[[], bool]
+
+
+def default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+@dataclass(frozen=True)
+class DetectOptions:
+    threshold: float = DEFAULT_THRESHOLD  # calibrated score 0..1; lower keeps more (and more false) faces
+    workers: int = 0  # 0: one per core but one, at most 4
+    timeout_s: float = 120.0  # hard limit per image: past it the worker is killed and the image reported
+    min_face_px: float = 24.0  # smallest face size looked for
+    landmarks: str | None = None  # landmark backend name; None: the first available (see landmarks/)
+    models_dir: str | None = None  # where optional weights are looked for (default: models/)
+    start_method: str | None = None  # multiprocessing start method; None: forkserver, else spawn
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.threshold <= 1.0:
+            raise F2AError(f"threshold must be within 0..1, got {self.threshold}")
+        if self.workers < 0:
+            raise F2AError(f"workers must be 0 (automatic) or more, got {self.workers}")
+        if self.timeout_s <= 0:
+            raise F2AError(f"timeout_s must be positive, got {self.timeout_s}")
+        if self.min_face_px < 8:
+            raise F2AError(f"min_face_px must be at least 8, got {self.min_face_px}")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or default_workers()
+
+    def analyze_options(self) -> AnalyzeOptions:
+        # the up-scaled pass stops taking new tiles at half the hard limit (see finder.find_raw)
+        return AnalyzeOptions(self.threshold, self.min_face_px, self.timeout_s * 0.5, self.landmarks,
+                              self.models_dir)
+
+
+def _check_backend() -> None:
+    problem = backend_problem()
+    if problem:
+        raise F2AError(problem)
+
+
+def _pool(options: DetectOptions, tasks: int) -> WorkerPool:
+    init = functools.partial(init_worker, options.analyze_options())
+    return WorkerPool(run_task, max(1, min(options.worker_count, tasks)), init=init,
+                      start_method=options.start_method)
+
+
+def _as_image_result(outcome: TaskResult, task: ImageTask) -> ImageResult:
+    if outcome.outcome is Outcome.OK:
+        return outcome.value
+    name = task.display or task.path
+    return ImageResult(task.key, name, error=outcome.error or outcome.outcome.value, seconds=outcome.seconds)
+
+
+def detect_files(
+    paths: Iterable[Path | str], options: DetectOptions | None = None, should_stop: ShouldStop | None = None
+) -> Iterator[ImageResult]:
+    """One ImageResult per path, in the order given; unreadable files, crashes and time-outs come back as
+    results with `error` set, never as exceptions."""
+    options = options or DetectOptions()
+    _check_backend()
+    tasks = [ImageTask(i, str(Path(p)), stored_cut=False, display=str(p)) for i, p in enumerate(paths)]
+    if not tasks:
+        return
+    ready: dict[int, ImageResult] = {}
+    next_index = 0
+    with _pool(options, len(tasks)) as pool:
+        jobs = (Task(t.key, t, options.timeout_s) for t in tasks)
+        for outcome in pool.run(jobs, should_stop):
+            ready[outcome.key] = _as_image_result(outcome, tasks[outcome.key])
+            while next_index in ready:  # keep the caller's order, stream as soon as possible
+                yield ready.pop(next_index)
+                next_index += 1
+
+
+def detector_name(result: ImageResult) -> str:
+    return f"animeface-tiled+{result.landmark_backend or 'template'}"
+
+
+def detect_images(
+    store: ProjectStore,
+    image_ids: list[int] | None,
+    options: DetectOptions | None = None,
+    progress: Progress | None = None,
+    should_stop: ShouldStop | None = None,
+) -> DetectReport:
+    """Detect faces on project images and write them, one transaction per image.
+
+    `image_ids=None`: every image not detected yet (an interrupted run resumes where it stopped).
+    Given ids are (re)detected. Faces a person made or edited are never overwritten
+    (`store.replace_detections`). An image that fails (unreadable cut, crash, time-out) is reported; if it
+    had never been detected it is recorded with its error so a resumed run does not retry it forever.
+    """
+    options = options or DetectOptions()
+    _check_backend()
+    started = time.monotonic()
+    report = DetectReport()
+    detected = store.detected_image_ids()
+    if image_ids is None:
+        records = [r for r in store.images() if r.id not in detected]
+        report.skipped = len(detected)
+    else:
+        records = [store.image(i) for i in image_ids]
+    report.total = len(records)
+    if progress:
+        progress(0, report.total)
+    if not records:
+        return report
+    tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name) for r in records}
+    with _pool(options, len(records)) as pool:
+        jobs = (Task(i, t, options.timeout_s) for i, t in tasks.items())
+        for outcome in pool.run(jobs, should_stop):
+            result = _as_image_result(outcome, tasks[outcome.key])
+            _write(store, result, report, had_run=outcome.key in detected)
+            report.done += 1
+            if progress:
+                progress(report.done, report.total)
+    report.stopped = report.done < report.total
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _write(store: ProjectStore, result: ImageResult, report: DetectReport, *, had_run: bool) -> None:
+    image_id = int(result.key)
+    if result.landmark_backend:
+        report.landmark_backend = result.landmark_backend
+    if result.error is not None:
+        report.failed.append((image_id, result.error))
+        if not had_run:  # a previous run's faces stay as they were
+            store.replace_detections(image_id, [], detector=detector_name(result), error=result.error)
+        return
+    faces = [replace(f, image_id=image_id) for f in result.faces]
+    written = store.replace_detections(image_id, faces, detector=detector_name(result))
+    report.faces += sum(1 for f in written if not f.edited_by_human)
