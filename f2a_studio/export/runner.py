@@ -69,6 +69,17 @@ def _worker_init() -> None:
     cv2.setNumThreads(1)  # one process per core; no thread oversubscription
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one: a clean single-threaded server (the studio calls this from a thread
+    of a Qt program, where a plain fork is unsafe) that imports the renderer once, then forks workers
+    cheaply; spawn elsewhere."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["f2a_studio.export.render", "f2a_studio.export.formats"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 def render_all(tasks: list[CutTask], settings: RenderSettings, workers: int,
                cancel: threading.Event | None = None) -> Iterator[list[RenderedFile]]:
     """Rendered files per task, in task order. workers=0 renders in this process, and so do small
@@ -79,8 +90,7 @@ def render_all(tasks: list[CutTask], settings: RenderSettings, workers: int,
                 raise ExportCancelled("export cancelled")
             yield render_cut(task, settings)
         return
-    # spawn, not fork: the studio calls this from a thread of a Qt program
-    context = multiprocessing.get_context("spawn")
+    context = _worker_context()
     pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context, initializer=_worker_init)
     pending: deque[Future] = deque()
     ahead = 4 * workers
