@@ -13,16 +13,20 @@ size (default 96).
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import resource
+import shutil
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from benchmarks.common import machine
 from f2a_studio.core.models import Box, Colors, Face, FaceStatus, Pose
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import ExportOptions, plan_export, run_export
+from f2a_studio.export.runner import _worker_context
 from f2a_studio.synth.sample_project import make_sample_project, read_truth
 from f2a_studio.synth.truth import FaceTruth
 
@@ -30,6 +34,7 @@ N_SCENES = int(os.environ.get("F2A_BENCH_SCENES", "96"))
 SEED = 7
 SIZE = 256
 RUNS = (("in_process", 0), ("1_worker", 1), ("2_workers", 2))
+ROUNDS = int(os.environ.get("F2A_BENCH_ROUNDS", "2"))
 
 
 def accept_true_faces(root: Path) -> int:
@@ -53,6 +58,17 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime
 
 
+def start_fork_server() -> float | None:
+    """Start the workers' fork server before timing, so 1 and 2 workers compare fairly; its start-up (paid
+    once per program, e.g. once per `f2a export`) is reported on its own."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    start = time.perf_counter()
+    with ProcessPoolExecutor(1, mp_context=_worker_context()) as pool:
+        pool.submit(int, 0).result()  # waits until the server has preloaded the renderer and forked
+    return round(time.perf_counter() - start, 3)
+
+
 def digest(folder: Path) -> str:
     h = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
@@ -68,18 +84,26 @@ def run() -> dict:
         make_sample_project(root, scenes=N_SCENES, seed=SEED)
         n_faces = accept_true_faces(root)
         figures, digests = {}, set()
+        server_s = start_fork_server()
+        seconds: dict[str, list[float]] = {name: [] for name, _ in RUNS}
         with ProjectStore.open(root, read_only=True) as store:
-            for name, workers in RUNS:
-                plan = plan_export(store, ExportOptions(format="pix2pix", size=SIZE, workers=workers))
-                out = Path(tmp) / f"out-{name}"
-                cpu0, start = cpu_seconds(), time.perf_counter()
-                run_export(plan, out)
-                seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu0
-                figures[name] = {"seconds": round(seconds, 3), "faces_per_s": round(len(plan.items) / seconds, 1)}
-                if workers == 0:
-                    figures[name]["cpu_ms_per_face"] = round(1000 * cpu / len(plan.items), 2)
-                digests.add(digest(out))
+            for round_ in range(ROUNDS):  # interleaved rounds; the best of each is reported (a busy machine)
+                for name, workers in RUNS:
+                    plan = plan_export(store, ExportOptions(format="pix2pix", size=SIZE, workers=workers))
+                    out = Path(tmp) / f"out-{name}-{round_}"
+                    cpu0, start = cpu_seconds(), time.perf_counter()
+                    run_export(plan, out)
+                    seconds[name].append(time.perf_counter() - start)
+                    if workers == 0:
+                        cpu_ms = 1000 * (cpu_seconds() - cpu0) / len(plan.items)
+                    digests.add(digest(out))
+                    shutil.rmtree(out)
             exported = len(plan.items)
+        for name, values in seconds.items():
+            best = min(values)
+            figures[name] = {"seconds": round(best, 3), "faces_per_s": round(exported / best, 1),
+                             "all_seconds": [round(v, 3) for v in values]}
+        figures["in_process"]["cpu_ms_per_face"] = round(cpu_ms, 2)
     return {
         "format": "pix2pix",
         "size": SIZE,
@@ -89,6 +113,7 @@ def run() -> dict:
         **figures,
         "speedup_2_vs_1_worker": round(figures["1_worker"]["seconds"] / figures["2_workers"]["seconds"], 2),
         "speedup_2_workers_vs_in_process": round(figures["in_process"]["seconds"] / figures["2_workers"]["seconds"], 2),
+        "fork_server_start_s": server_s,
         "target_faces_per_s_2_workers": 100,
         "ceiling_faces_per_s_2_idle_cores": round(2000 / figures["in_process"]["cpu_ms_per_face"], 1),
         "outputs_identical": len(digests) == 1,
