@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -163,3 +165,11 @@ def test_aligned_keypoint_image_is_what_the_preview_gets():
     _, landmarks = placed_face(1)
     expected = draw_keypoints(transform_points(landmarks, alignment_matrix(landmarks, 256, 0.3)), 256)
     assert np.array_equal(aligned_keypoint_image(landmarks, 256, 0.3), expected)
+
+
+def test_export_needs_neither_qt_nor_torch():
+    """export/ sits beside core: the CLI, the trainer and worker processes import it without Qt or torch."""
+    code = ("import sys, f2a_studio.export, f2a_studio.export.runner, f2a_studio.export.coco_import; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'torch')]; assert not bad, bad")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
