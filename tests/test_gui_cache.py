@@ -72,3 +72,46 @@ def test_request_decodes_in_background_and_signals(tmp_path: Path, qtbot) -> Non
     assert blocker.args == [5]
     assert cache.get(5) is not None and cache.request(5, path) is cache.get(5)
     cache.shutdown()
+
+
+def test_paging_cuts_in_the_window_stays_within_the_budget(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    from f2a_studio.gui.demo import make_large_project
+    from f2a_studio.gui.main_window import MainWindow
+    from f2a_studio.gui.settings import StudioSettings
+
+    project = make_large_project(tmp_path / "p", cuts=40)
+    cache = ImageCache(limit_bytes=30 << 20)
+    win = MainWindow(StudioSettings.in_file(tmp_path / "s.ini"), cache=cache)
+    qtbot.addWidget(win)
+    assert win.cache is cache
+    assert win.open_project(project, quiet=True)
+    for image_id in [r.id for r in win.session.store.images()]:
+        win.navigator.open_cut(image_id)
+        cache.wait_idle()
+        assert cache.bytes_used <= cache.limit_bytes
+    assert 0 < len(cache) < 10  # ~4.4 MB per 800×1100 cut with its mip level
+    win.close()
+
+
+def test_face_reader_never_returns_a_stale_face(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from f2a_studio.core.models import Box, Face
+    from f2a_studio.core.store import ProjectStore
+    from f2a_studio.gui.demo import make_demo_project
+    from f2a_studio.gui.queries import FaceReader
+
+    project = make_demo_project(tmp_path / "p", cuts=1, faces_per_cut=(3,), size=(400, 500), durability="normal")
+    with ProjectStore.open(project) as store:
+        reader = FaceReader(store)
+        image_id = store.images()[0].id
+        first = reader.faces(image_id)
+        assert first == store.faces(image_id)
+        assert reader.faces(image_id) == first  # unchanged: served from the parsed rows
+        moved = store.update_face(replace(first[0], box=Box(1, 2, 30, 40)))
+        assert reader.faces(image_id)[0] == moved
+        last = store.delete_face(first[-1].id)  # the highest id: SQLite may hand it out again
+        again = store.add_face(Face(image_id=image_id, box=Box(5, 5, 20, 20)))
+        assert again.id == last.id and again.revision == last.revision == 1
+        assert reader.faces(image_id)[-1] == again
+        assert reader.faces(image_id) == store.faces(image_id)

@@ -36,6 +36,7 @@ CHILD = textwrap.dedent(
     from f2a_studio.gui.settings import StudioSettings
     win = MainWindow(StudioSettings.in_file(Path(sys.argv[2])))
     win.show()
+    assert QTest.qWaitForWindowActive(win, 10000), "window never became active (shortcuts need it)"
     assert win.open_project(Path(sys.argv[1]), quiet=True)
     win.actions["advance"].setChecked(False)
     print("READY", flush=True)

@@ -92,6 +92,7 @@ def save_screenshot(window, path: Path, select: int | None = None) -> int:
     window.show()
     QApplication.processEvents()
     window.cache.wait_idle()
+    window.browser.wait_for_summaries()
     QApplication.processEvents()  # delivers the `loaded` signals to the scene
     if window.navigator is not None:
         window.view.fit_cut()

@@ -102,15 +102,19 @@ class ImageCache(QObject):
         """Decode on the calling thread (screenshots, tests), or return the cached entry."""
         entry = self.get(image_id)
         if entry is None:
-            future = self._pending.get(image_id)
+            with self._lock:
+                future = self._pending.get(image_id)
             entry = future.result() if future is not None else self._insert(decode_cut(image_id, path))
         return entry
 
     def request(self, image_id: int, path: Path) -> CachedImage | None:
         """The entry if cached; otherwise start a background decode (`loaded` fires) and return None."""
         entry = self.get(image_id)
-        if entry is None and image_id not in self._pending:
-            self._pending[image_id] = self._pool.submit(self._decode_in_background, image_id, path)
+        if entry is None:
+            # Under the lock, so a fast decode cannot finish (and unregister) before it is registered.
+            with self._lock:
+                if image_id not in self._pending:
+                    self._pending[image_id] = self._pool.submit(self._decode_in_background, image_id, path)
         return entry
 
     def prefetch(self, items: list[tuple[int, Path]]) -> None:
@@ -124,7 +128,9 @@ class ImageCache(QObject):
                 self._bytes -= entry.nbytes
 
     def wait_idle(self, timeout: float = 30.0) -> None:
-        for future in list(self._pending.values()):
+        with self._lock:
+            pending = list(self._pending.values())
+        for future in pending:
             future.result(timeout=timeout)
 
     def shutdown(self) -> None:
@@ -132,7 +138,8 @@ class ImageCache(QObject):
 
     def _decode_in_background(self, image_id: int, path: Path) -> CachedImage:
         entry = self._insert(decode_cut(image_id, path))
-        self._pending.pop(image_id, None)
+        with self._lock:
+            self._pending.pop(image_id, None)
         self.loaded.emit(image_id)  # queued to the GUI thread's receivers
         return entry
 

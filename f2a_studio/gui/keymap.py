@@ -74,7 +74,7 @@ KEYMAP: tuple[ActionSpec, ...] = (
                edits=True),
     ActionSpec("cancel_job", "&Cancel Running Job", (), "mdi6.stop-circle-outline", "Detect"),
     # Help
-    ActionSpec("keymap", "&Keyboard Shortcuts", ("?", "Shift+/", "F1"), "mdi6.keyboard-outline", "Help"),
+    ActionSpec("keymap", "&Keyboard Shortcuts", ("?", "Shift+?", "Shift+/", "F1"), "mdi6.keyboard-outline", "Help"),
     ActionSpec("about", "&About F2A Studio", (), None, "Help"),
 )
 

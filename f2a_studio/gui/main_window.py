@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
@@ -38,7 +39,6 @@ from f2a_studio.gui.panels.browser import ProjectBrowser
 from f2a_studio.gui.panels.inspector import Inspector
 from f2a_studio.gui.panels.status_bar import StudioStatusBar
 from f2a_studio.gui.project_menu import ProjectMenu
-from f2a_studio.gui.queries import review_totals
 from f2a_studio.gui.session import Session
 from f2a_studio.gui.settings import StudioSettings
 from f2a_studio.gui.workers import JobRunner, detect_job, detection_unavailable
@@ -52,8 +52,8 @@ NUDGES = {
 class MainWindow(QMainWindow):
     def __init__(self, settings: StudioSettings | None = None, cache: ImageCache | None = None) -> None:
         super().__init__()
-        self.settings = settings or StudioSettings()
-        self.cache = cache or ImageCache(parent=self)
+        self.settings = settings if settings is not None else StudioSettings()
+        self.cache = cache if cache is not None else ImageCache(parent=self)
         self.session: Session | None = None
         self.navigator: Navigator | None = None
         self.editor: Editor | None = None
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._build_threshold()
         self.project_menu = ProjectMenu(self)
         self.jobs = JobRunner(self)
+        self._last_refresh = 0.0
         self._wire()
         self._load_preferences()
         self._update_enabled()
@@ -168,6 +169,8 @@ class MainWindow(QMainWindow):
         a["theme_dark"].toggled.connect(lambda on: self.set_theme("dark" if on else "light"))
         for action in a.layers.values():
             action.toggled.connect(lambda _=False: self._layers_changed())
+        self.browser.summariesChanged.connect(self.status.show_review)
+        self.browser.orderChanged.connect(self._order_changed)
         self.browser.cutActivated.connect(lambda image_id: self._nav(lambda n: n.open_cut(image_id), focus=False))
         self.inspector.statusRequested.connect(lambda s: self._edit(lambda e: e.set_status(s)))
         self.inspector.sexRequested.connect(lambda s: self._edit(lambda e: e.set_sex(s)))
@@ -227,7 +230,6 @@ class MainWindow(QMainWindow):
         self.editor.message.connect(lambda text: self.status.showMessage(text, 4000))
         self.navigator.set_threshold(self.threshold)
         self.browser.set_store(store, self.threshold)
-        self.navigator.order = self.browser.order()
         if store.read_only:
             self.banner.setText(f"Read-only: {store.read_only_reason}. Edits are disabled; "
                                 "close the other program and reopen this project to edit.")
@@ -241,7 +243,6 @@ class MainWindow(QMainWindow):
         order = self.navigator.order
         if order:
             self.navigator.open_cut(order[0])
-        self._update_totals()
         self._update_enabled()
 
     def close_project(self) -> None:
@@ -348,8 +349,7 @@ class MainWindow(QMainWindow):
     def _threshold_settled(self) -> None:
         self.settings.threshold = self.threshold
         if self.session is not None:
-            self.browser.set_threshold(self.threshold)
-            self._update_totals()
+            self.browser.set_threshold(self.threshold)  # recounts in the background when it changed
 
     def _layers_changed(self) -> None:
         layers = Layers(**{name: action.isChecked() for name, action in self.actions.layers.items()})
@@ -376,6 +376,10 @@ class MainWindow(QMainWindow):
             with contextlib.suppress(NotFoundError):
                 self._cut_touched(self.session.store.face(face_id).image_id)
 
+    def _order_changed(self) -> None:
+        if self.navigator is not None:
+            self.navigator.order = self.browser.order()
+
     def _face_removed(self, _face_id: int, image_id: int) -> None:
         self._cut_touched(image_id)
 
@@ -383,29 +387,27 @@ class MainWindow(QMainWindow):
         self._update_enabled()
 
     def _cut_touched(self, image_id: int) -> None:
-        self.browser.refresh_cut(image_id)
-        self._update_totals()
-
-    def _update_totals(self) -> None:
-        if self.session is not None:
-            self.status.show_review(review_totals(self.session.store, self.threshold))
+        self.browser.refresh_cut(image_id)  # the status bar follows through summariesChanged
 
     def _show_error(self, message: str) -> None:
         self.status.showMessage(message, 8000)
 
     def _job_progress(self, done: int, total: int, text: str) -> None:
         self.status.job_progress(done, total, text)
-        if self.session is not None and self.navigator is not None and self.navigator.record is not None:
-            self.session.imageFacesReset.emit(self.navigator.record.id)
+        # Detection rewrites faces: show the open cut's new ones, at most a few times a second (each
+        # refresh is a store read that may wait for the worker's write to commit).
+        if self.jobs.name.startswith("detecting") and time.monotonic() - self._last_refresh > 0.4:
+            self._last_refresh = time.monotonic()
+            if self.session is not None and self.navigator is not None and self.navigator.record is not None:
+                self.session.imageFacesReset.emit(self.navigator.record.id)
 
     def _job_finished(self, name: str, result: object, error: str | None = None) -> None:
         self.status.job_done()
         self.status.showMessage(f"{name}: {'failed: ' + error if error else 'done'}", 8000)
         if self.session is not None:
-            self.browser.reload(query=True)
+            self.browser.load_summaries()
             if self.navigator is not None and self.navigator.record is not None:
                 self.session.imageFacesReset.emit(self.navigator.record.id)
-            self._update_totals()
 
     def _update_enabled(self) -> None:
         has_project = self.session is not None

@@ -13,7 +13,7 @@ from f2a_studio.core.errors import NotFoundError
 from f2a_studio.core.models import ImageRecord
 from f2a_studio.gui.canvas import CanvasView, CutScene
 from f2a_studio.gui.image_cache import ImageCache
-from f2a_studio.gui.queries import next_in_review_queue
+from f2a_studio.gui.queries import FaceReader, next_in_review_queue
 from f2a_studio.gui.session import Session
 
 PREFETCH_AHEAD = 2
@@ -33,6 +33,7 @@ class Navigator(QObject):
         self.view = view
         self.cache = cache
         self.record: ImageRecord | None = None
+        self.reader = FaceReader(session.store)
         self.order: list[int] = []  # image ids in browsing order (for PgUp/PgDn and prefetch)
         session.faceChanged.connect(self._refresh_face)
         session.faceAdded.connect(self._refresh_face)
@@ -74,7 +75,7 @@ class Navigator(QObject):
             return False
         self.record = record
         entry = self.cache.request(record.id, self.store.cut_file(record))
-        self.scene.show_cut(record, self.store.faces(record.id), entry)
+        self.scene.show_cut(record, self.reader.faces(record.id), entry)
         self.view.fit_cut()
         self._show_problem(entry.error if entry is not None else None)
         self.cutChanged.emit(record)
@@ -195,7 +196,7 @@ class Navigator(QObject):
         if self.record is None or image_id != self.record.id:
             return
         selected, points = self.face_id, self.points
-        faces = self.store.faces(image_id)
+        faces = self.reader.faces(image_id)
         kept = {f.id for f in faces}
         for face_id in list(self.scene.items_by_id):
             if face_id not in kept:

@@ -90,11 +90,9 @@ class ProjectMenu:
         w = self.window
         if w.session is None or w.navigator is None:
             return
-        w.browser.reload(query=True)
-        w.navigator.order = w.browser.order()
+        w.browser.reload_from_store()  # the navigator's order follows through orderChanged
         if w.navigator.record is None and w.navigator.order:
             w.navigator.open_cut(w.navigator.order[0])
-        w._update_totals()
 
     def export(self) -> None:
         session = self.window.session

@@ -42,7 +42,7 @@ class FaceItem(QGraphicsItem):
         self.tag = TagItem(self)
         self.swatches = SwatchItem(self)
         self.landmark_item = LandmarkItem(self)
-        self.handles = [HandleItem(self, role) for role in ROLES]
+        self.handles: list[HandleItem] = []  # made on first selection: most faces never need them
         self.setZValue(10)
         self.set_face(face)
 
@@ -98,6 +98,8 @@ class FaceItem(QGraphicsItem):
         self.landmark_item.setVisible(self.layers.landmarks or self.layers.lines)
         self.landmark_item.update()
         show_handles = self.selected and self.editable and self.layers.boxes
+        if show_handles and not self.handles:
+            self.handles = [HandleItem(self, role) for role in ROLES]
         for handle in self.handles:
             fx, fy = handle.role
             handle.setPos(box.x + fx * box.w, box.y + fy * box.h)

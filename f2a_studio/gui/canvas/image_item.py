@@ -20,7 +20,7 @@ class ImageItem(QGraphicsItem):
         super().__init__()
         self._rect = QRectF(0, 0, width, height)
         self.entry: CachedImage | None = None
-        self.message = "loading…"
+        self.message = ""  # empty while loading; the reason when the cut cannot be shown
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.setZValue(0)
 
@@ -62,6 +62,8 @@ class ImageItem(QGraphicsItem):
 
     def _paint_placeholder(self, painter: QPainter, exposed: QRectF) -> None:
         painter.fillRect(exposed, QColor("#6b6f76"))
+        if not self.message:  # still decoding (a few frames at most): a plain, cheap fill
+            return
         painter.fillRect(exposed, QBrush(QColor("#7d828a"), Qt.BrushStyle.BDiagPattern))
         painter.setPen(QPen(QColor("#ff6b6b"), 0))
         painter.drawRect(self._rect)

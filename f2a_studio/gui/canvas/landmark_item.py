@@ -39,8 +39,7 @@ class LandmarkItem(QGraphicsItem):
         self.show_lines = True
         self.editable = True
         self._rect = QRectF()
-        self._lines: list[QPolygonF] = []
-        self._visible: list[QPolygonF] = []
+        self._polygons: tuple[list[QPolygonF], list[QPolygonF]] | None = None
         self._drag: tuple[QPointF, Landmarks, tuple[int, ...]] | None = None
         self._moved = False
         self.setZValue(2)
@@ -52,11 +51,16 @@ class LandmarkItem(QGraphicsItem):
         self.points = tuple(points)
         self._rect = self._bounds()
         # Per group: its polyline, and its points split by visibility (drawn in batches, not one by one).
-        pts = self.points
-        self._lines = [QPolygonF([QPointF(*pts[i][:2]) for i in g.indices]) for g in GROUPS] if pts else []
-        self._visible = [QPolygonF([QPointF(*pts[i][:2]) for i in g.indices if pts[i][2] == 2])
-                         for g in GROUPS] if pts else []
+        self._polygons = None  # built on first paint: most faces of a tall strip are off screen
         self.update()
+
+    def _build_polygons(self) -> tuple[list[QPolygonF], list[QPolygonF]]:
+        """Per group: its polyline, and its visible points (drawn in one call, not one by one)."""
+        pts = self.points
+        lines = [QPolygonF([QPointF(pts[i][0], pts[i][1]) for i in g.indices]) for g in GROUPS]
+        visible = [QPolygonF([QPointF(pts[i][0], pts[i][1]) for i in g.indices if pts[i][2] == 2]) for g in GROUPS]
+        self._polygons = (lines, visible)
+        return self._polygons
 
     def set_selected(self, indices: frozenset[int]) -> None:
         self.selected = indices
@@ -87,15 +91,16 @@ class LandmarkItem(QGraphicsItem):
         if not self.points:
             return
         lod = max(option.levelOfDetailFromTransform(painter.worldTransform()), 1e-3)
+        lines, visible = self._polygons or self._build_polygons()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self.show_lines:
             for k, group in enumerate(GROUPS):
                 painter.setPen(_LINE_PENS[k])
                 if group.closed:
-                    painter.drawPolygon(self._lines[k])
+                    painter.drawPolygon(lines[k])
                 else:
-                    painter.drawPolyline(self._lines[k])
+                    painter.drawPolyline(lines[k])
         if not self.show_points:
             return
         # Points shrink on small faces so 68 of them never hide the drawing (1.5–3.5 px on screen).
@@ -105,11 +110,11 @@ class LandmarkItem(QGraphicsItem):
         dark.setCosmetic(True)
         for k in range(len(GROUPS)):  # visible points: a dark dot under a coloured one, one call each
             painter.setPen(dark)
-            painter.drawPoints(self._visible[k])
+            painter.drawPoints(visible[k])
             pen = QPen(GROUP_COLORS[k], 2 * r_px, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap)
             pen.setCosmetic(True)
             painter.setPen(pen)
-            painter.drawPoints(self._visible[k])
+            painter.drawPoints(visible[k])
         r = r_px / lod
         for i, (x, y, v) in enumerate(self.points):
             if v == 2 and i not in self.selected:

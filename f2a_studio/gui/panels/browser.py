@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
 from PySide6.QtCore import QModelIndex, QRect, Signal
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -16,9 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from f2a_studio.core.errors import F2AError
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.gui.panels.browser_model import IMAGE_ID_ROLE, PROGRESS_ROLE, BrowserModel, CutFilter
-from f2a_studio.gui.queries import cut_summaries, cut_summary
+from f2a_studio.gui.queries import CutSummary, cut_rows, cut_summaries, cut_summary, sum_summaries
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -37,12 +44,24 @@ class ProgressDelegate(QStyledItemDelegate):
 
 
 class ProjectBrowser(QWidget):
+    """Cuts appear at once (one images query); review counts follow from a background read.
+
+    The counts need a scan of every face (a quarter second at 10,000 cuts), so they are read on a
+    thread through a second, read-only connection: the window paints first and never waits on it.
+    """
+
     cutActivated = Signal(int)  # image id
+    summariesChanged = Signal(object)  # CutSummary: totals over the project
+    orderChanged = Signal()  # the filtered browsing order changed
+    _summariesLoaded = Signal(int, object)  # generation, {image id: CutSummary} (from the loader thread)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store: ProjectStore | None = None
         self.threshold = 0.0
+        self.totals = CutSummary()
+        self._generation = 0
+        self._loading = False
         self.model = BrowserModel()
         self.filter_box = QComboBox()
         self.filter_box.addItems([f.value for f in CutFilter])
@@ -72,6 +91,7 @@ class ProjectBrowser(QWidget):
         self.filter_box.currentIndexChanged.connect(lambda _: self.reload())
         self.search.textChanged.connect(lambda _: self.reload())
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
+        self._summariesLoaded.connect(self._summaries_arrived)
         self._current_image: int | None = None
 
     @property
@@ -85,26 +105,78 @@ class ProjectBrowser(QWidget):
         self.store = store
         self.threshold = threshold
         self._current_image = None
-        self.reload(query=True)
+        self.model.rebuild([], {})
+        self.totals = CutSummary()
+        if store is not None:
+            self.model.records = cut_rows(store)
+            self.reload()
+            self.load_summaries()
 
-    def reload(self, *, query: bool = False) -> None:
+    # ------------------------------------------------------------ counts, in the background
+
+    def load_summaries(self) -> None:
+        """(Re)read every cut's counts at the current threshold on a thread; applied when they arrive."""
         if self.store is None:
-            self.model.rebuild([], {})
             return
-        records = self.model.records if (self.model.records and not query) else self.store.images()
-        summaries = self.model.summaries if not query else cut_summaries(self.store, self.threshold)
-        self.model.rebuild(records, summaries, self.cut_filter, self.search.text())
+        self._generation += 1
+        self._loading = True
+        args = (self._generation, self.store.root, self.threshold)
+        threading.Thread(target=self._read_summaries, args=args, name="f2a-summaries", daemon=True).start()
+
+    def _read_summaries(self, generation: int, root: Path, threshold: float) -> None:
+        try:
+            with ProjectStore.open(root, read_only=True) as reader:
+                result: dict[int, CutSummary] | str = cut_summaries(reader, threshold)
+        except (F2AError, sqlite3.Error) as exc:
+            result = f"cannot read review counts: {exc}"
+        self._summariesLoaded.emit(generation, result)  # queued to the GUI thread
+
+    def _summaries_arrived(self, generation: int, result: object) -> None:
+        if generation != self._generation or self.store is None:
+            return  # a newer request (threshold moved, project changed) supersedes this one
+        self._loading = False
+        if not isinstance(result, dict):
+            self.tree.setToolTip(str(result))
+            return
+        if self.cut_filter is CutFilter.ALL and not self.search.text().strip():
+            self.model.set_summaries(result)
+        else:
+            self.model.summaries = result
+            self.reload()
+        self.totals = sum_summaries(result.values())
+        self.summariesChanged.emit(self.totals)
+
+    def wait_for_summaries(self, timeout_s: float = 30.0) -> None:
+        """Block (processing events) until the counts are in: screenshots and tests."""
+        deadline = time.monotonic() + timeout_s
+        while self._loading and time.monotonic() < deadline:
+            QApplication.processEvents()
+            time.sleep(0.005)
+
+    # ------------------------------------------------------------ tree
+
+    def reload(self) -> None:
+        """Rebuild the tree from the cuts and counts in hand, under the current filter and search."""
+        self.model.rebuild(self.model.records, self.model.summaries, self.cut_filter, self.search.text())
         if self.model.root.children:
             first = self.model.index(0, 0)
             self.tree.expand(first)
             self.tree.expand(self.model.index(0, 0, first))
         if self._current_image is not None:
             self.select_cut(self._current_image)
+        self.orderChanged.emit()
+
+    def reload_from_store(self) -> None:
+        """New cuts were imported: re-read the cut list, then the counts."""
+        if self.store is not None:
+            self.model.records = cut_rows(self.store)
+            self.reload()
+            self.load_summaries()
 
     def set_threshold(self, threshold: float) -> None:
-        self.threshold = threshold
-        if self.store is not None:
-            self.reload(query=True)
+        if threshold != self.threshold:
+            self.threshold = threshold
+            self.load_summaries()
 
     def order(self) -> list[int]:
         """Image ids in browsing order (the filtered tree's order)."""
@@ -115,8 +187,17 @@ class ProjectBrowser(QWidget):
         return ids
 
     def refresh_cut(self, image_id: int) -> None:
-        if self.store is not None:
-            self.model.update_summary(image_id, cut_summary(self.store, image_id, self.threshold))
+        """One cut's counts after an edit (an indexed query), and the totals by difference."""
+        if self.store is None:
+            return
+        old = self.model.summaries.get(image_id, CutSummary())
+        new = cut_summary(self.store, image_id, self.threshold)
+        self.model.update_summary(image_id, new)
+        t = self.totals
+        self.totals = CutSummary(t.faces - old.faces + new.faces, t.unreviewed - old.unreviewed + new.unreviewed,
+                                 t.accepted - old.accepted + new.accepted, t.rejected - old.rejected + new.rejected,
+                                 t.sex_unknown - old.sex_unknown + new.sex_unknown, None)
+        self.summariesChanged.emit(self.totals)
 
     def select_cut(self, image_id: int | None) -> None:
         self._current_image = image_id

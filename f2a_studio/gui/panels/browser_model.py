@@ -6,15 +6,14 @@ milliseconds; rows are only materialised when the view asks for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPersistentModelIndex, Qt
 
-from f2a_studio.core.models import ImageRecord
-from f2a_studio.gui.queries import CutSummary
+from f2a_studio.gui.queries import CutRow, CutSummary, sum_summaries
 
 Index = QModelIndex | QPersistentModelIndex
+_EMPTY = CutSummary()
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 IMAGE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -38,20 +37,22 @@ class CutFilter(str, Enum):
         return True
 
 
-@dataclass(eq=False)
 class Node:
-    label: str
-    parent: Node | None = None
-    children: list[Node] = field(default_factory=list)
-    record: ImageRecord | None = None
-    summary: CutSummary = field(default_factory=CutSummary)
-    row: int = 0
+    """A title, episode or cut row. Plain slots: 10,000 of these are built on every filter change."""
+
+    __slots__ = ("children", "label", "parent", "record", "row", "summary")
+
+    def __init__(self, label: str, parent: Node | None, row: int = 0, record: CutRow | None = None,
+                 summary: CutSummary = _EMPTY) -> None:
+        self.label = label
+        self.parent = parent
+        self.children: list[Node] = []
+        self.record = record
+        self.summary = summary
+        self.row = row
 
     def recount(self) -> None:
-        total = CutSummary()
-        for child in self.children:
-            total = total + child.summary
-        self.summary = total
+        self.summary = sum_summaries(child.summary for child in self.children)
 
 
 class BrowserModel(QAbstractItemModel):
@@ -59,19 +60,19 @@ class BrowserModel(QAbstractItemModel):
 
     def __init__(self) -> None:
         super().__init__()
-        self.root = Node("")
+        self.root = Node("", None)
         self.cut_nodes: dict[int, Node] = {}
-        self.records: list[ImageRecord] = []
+        self.records: list[CutRow] = []
         self.summaries: dict[int, CutSummary] = {}
 
     # ------------------------------------------------------------ building
 
-    def rebuild(self, records: list[ImageRecord], summaries: dict[int, CutSummary],
+    def rebuild(self, records: list[CutRow], summaries: dict[int, CutSummary],
                 cut_filter: CutFilter = CutFilter.ALL, text: str = "") -> None:
         self.beginResetModel()
         self.records = records
         self.summaries = summaries
-        self.root = Node("")
+        self.root = Node("", None)
         self.cut_nodes = {}
         needle = text.strip().lower()
         titles: dict[str, Node] = {}
@@ -90,8 +91,7 @@ class BrowserModel(QAbstractItemModel):
             if episode is None:
                 episode = episodes[key] = Node(f"episode {record.episode}", title, row=len(title.children))
                 title.children.append(episode)
-            node = Node(f"cut {record.cut_index:03d}", episode, record=record, summary=summary,
-                        row=len(episode.children))
+            node = Node(f"cut {record.cut_index:03d}", episode, len(episode.children), record, summary)
             episode.children.append(node)
             self.cut_nodes[record.id] = node
         for title in self.root.children:
@@ -115,6 +115,19 @@ class BrowserModel(QAbstractItemModel):
         for item in chain:
             index = self.createIndex(item.row, 0, item)
             self.dataChanged.emit(index, index.siblingAtColumn(len(self.HEADERS) - 1))
+
+    def set_summaries(self, summaries: dict[int, CutSummary]) -> None:
+        """New counts for every cut, same rows (the unfiltered tree): update in place, no reset."""
+        self.summaries = summaries
+        empty = CutSummary()
+        for image_id, node in self.cut_nodes.items():
+            node.summary = summaries.get(image_id, empty)
+        for title in self.root.children:
+            for episode in title.children:
+                episode.recount()
+            title.recount()
+        if self.root.children:
+            self.layoutChanged.emit()  # repaint every visible row's counts
 
     def index_of(self, image_id: int) -> QModelIndex:
         node = self.cut_nodes.get(image_id)
