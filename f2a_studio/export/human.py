@@ -1,9 +1,11 @@
 """Human face photos for CycleGAN's A domain, aligned exactly like the anime faces.
 
 Alignment needs 68 landmarks per photo. They come from an iBUG `.pts` file beside the photo (the
-300-W layout: `version: 1`, `n_points: 68`, `{`, 68 lines `x y`, `}`). Photos without one are skipped
-and listed with the reason: no landmark model for real human faces ships with F2A Studio, and nothing
-is downloaded (f2a_studio/detect's backends are for anime faces).
+300-W layout: `version: 1`, `n_points: 68`, `{`, 68 lines `x y`, `}`), as human landmark datasets ship
+them. Photos without one are skipped and listed with the reason. f2a_studio/detect's landmark backends
+are not used here: the template fit needs animeface's parts (it finds no human faces), and its FAN
+backend needs a face box (no human face detector is available offline; this OpenCV build ships no Haar
+cascades) and pulls the jaw in to anime proportions, which would distort human faces.
 """
 
 from __future__ import annotations
