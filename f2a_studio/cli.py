@@ -128,6 +128,9 @@ def sample(
     project: Annotated[Path, typer.Argument(help="Folder for the new sample project.")],
     scenes: Annotated[int, typer.Option(help="Number of panels (scenes) to draw.")] = 24,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same project.")] = 0,
+    run_detection: Annotated[
+        bool, typer.Option("--detect/--no-detect", help="Run face detection on the new project (worker processes).")
+    ] = True,
 ) -> None:
     """Make a ready project of synthetic webtoon strips, with exact ground truth in truth.jsonl."""
     from f2a_studio.synth.sample_project import make_sample_project
@@ -148,6 +151,11 @@ def sample(
         f"sample project {project}: {summary.cuts} cut(s) from {summary.strips} strip(s), "
         f"{summary.faces} true face(s) in {summary.truth_path.name}"
     )
+    if run_detection:
+        from f2a_studio.detect.pipeline import DetectOptions
+
+        defaults = DetectOptions()
+        detect(project, workers=0, threshold=defaults.threshold, timeout=defaults.timeout_s, redo=False, as_json=False)
 
 
 @app.command()

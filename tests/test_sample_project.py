@@ -39,7 +39,7 @@ def test_sample_refuses_an_existing_project(tmp_path: Path) -> None:
 
 
 def test_sample_cli(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["sample", str(tmp_path / "s"), "--scenes", "2", "--seed", "5"])
+    result = CliRunner().invoke(app, ["sample", str(tmp_path / "s"), "--scenes", "2", "--seed", "5", "--no-detect"])
     assert result.exit_code == 0, result.output
     stats = json.loads(CliRunner().invoke(app, ["info", str(tmp_path / "s"), "--json"]).stdout)
     assert stats["images"] >= 2

@@ -20,6 +20,10 @@ class ImageError(F2AError):
         self.reason = reason
         super().__init__(f"{path}: {reason}")
 
+    def __reduce__(self) -> tuple:
+        # pickled across worker processes: rebuild from (path, reason), not from the joined message
+        return (type(self), (self.path, self.reason))
+
 
 class ProjectError(F2AError):
     """A project folder that cannot be created, opened or written."""

@@ -181,7 +181,13 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def encode_png(pixels: np.ndarray, compression: int = 3) -> bytes:
+# zlib level 1 with the Paeth filter alone: about twice as fast as OpenCV's default (level 3, libpng trying every
+# filter on every row) for ~4% more bytes. Fixed settings also make the bytes reproducible run to run.
+PNG_COMPRESSION = 1
+_PNG_FILTER = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH] if hasattr(cv2, "IMWRITE_PNG_FILTER") else []
+
+
+def encode_png(pixels: np.ndarray, compression: int = PNG_COMPRESSION) -> bytes:
     """RGB(A) array → PNG bytes (OpenCV's encoder: several times faster than Pillow's)."""
     if pixels.size == 0 or pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
         raise ImageError("<memory>", f"PNG encoding failed: not an 8-bit image ({pixels.dtype}, {pixels.shape})")
@@ -191,7 +197,7 @@ def encode_png(pixels: np.ndarray, compression: int = 3) -> bytes:
         bgr = cv2.cvtColor(pixels, cv2.COLOR_RGBA2BGRA)
     else:
         bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    ok, buf = cv2.imencode(".png", bgr, [cv2.IMWRITE_PNG_COMPRESSION, compression, *_PNG_FILTER])
     if not ok:
         raise ImageError("<memory>", "PNG encoding failed")
     return buf.tobytes()
@@ -214,7 +220,7 @@ def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
         raise
 
 
-def save_png_atomic(path: Path, pixels: np.ndarray, compression: int = 3) -> None:
+def save_png_atomic(path: Path, pixels: np.ndarray, compression: int = PNG_COMPRESSION) -> None:
     write_bytes_atomic(path, encode_png(pixels, compression))
 
 

@@ -7,30 +7,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from f2a_studio.core.errors import ImageError
+from f2a_studio.core.imageio import encode_png as core_encode_png
 from f2a_studio.core.imageio import flatten_alpha, read_image
 from f2a_studio.export.align import alignment_matrix, transform_points, warp
 from f2a_studio.export.errors import ExportError
 from f2a_studio.export.masks import composite, grabcut_alpha
 
-# Fixed PNG settings, so files are byte-identical run to run. zlib level 1 with the Paeth filter alone encodes
-# about twice as fast as OpenCV's default (level 3, libpng trying every filter on every row) for ~4% more bytes.
-# (core.imageio.encode_png takes no filter choice, hence this encoder.)
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1]
-if hasattr(cv2, "IMWRITE_PNG_FILTER"):  # OpenCV ≥ 4.11
-    _PNG_PARAMS += [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_PAETH]
-
 
 def encode_png(pixels: np.ndarray) -> bytes:
-    """RGB or RGBA uint8 → PNG bytes with the export's fixed settings."""
-    code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(pixels, code), _PNG_PARAMS)
-    if not ok:
-        raise ExportError("PNG encoding failed")
-    return buf.tobytes()
+    """RGB or RGBA uint8 → PNG bytes with the project's fixed settings (byte-identical run to run)."""
+    try:
+        return core_encode_png(pixels)
+    except ImageError as exc:
+        raise ExportError(exc.reason) from exc
 
 
 @dataclass(frozen=True)
