@@ -156,3 +156,11 @@ def test_flatten_alpha() -> None:
     rgba[0, 0] = (0, 0, 0, 255)
     out = flatten_alpha(rgba)
     assert tuple(out[0, 0]) == (0, 0, 0) and tuple(out[1, 1]) == (255, 255, 255)
+
+
+def test_image_error_survives_pickling_to_and_from_workers() -> None:
+    import pickle
+
+    error = pickle.loads(pickle.dumps(ImageError("/x/cut.png", "truncated or corrupt image data")))
+    assert (error.path, error.reason) == ("/x/cut.png", "truncated or corrupt image data")
+    assert str(error) == "/x/cut.png: truncated or corrupt image data"
