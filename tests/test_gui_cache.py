@@ -74,7 +74,7 @@ def test_request_decodes_in_background_and_signals(tmp_path: Path, qtbot) -> Non
     cache.shutdown()
 
 
-def test_paging_cuts_in_the_window_stays_within_the_budget(qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_paging_cuts_in_the_window_stays_within_the_budget(qtbot, tmp_path: Path) -> None:
     from f2a_studio.gui.demo import make_large_project
     from f2a_studio.gui.main_window import MainWindow
     from f2a_studio.gui.settings import StudioSettings

@@ -9,21 +9,21 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt  # noqa: E402
-from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
-from f2a_studio.core.imageio import save_png_atomic  # noqa: E402
-from f2a_studio.core.store import ProjectStore  # noqa: E402
-from f2a_studio.gui.demo import draw_cut  # noqa: E402
-from f2a_studio.gui.dialogs.keymap_dialog import KeymapDialog, keymap_rows  # noqa: E402
-from f2a_studio.gui.dialogs.stats_dialog import StatsDialog  # noqa: E402
-from f2a_studio.gui.main_window import MainWindow  # noqa: E402
-from f2a_studio.gui.settings import StudioSettings  # noqa: E402
+from f2a_studio.core.imageio import save_png_atomic
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.gui.demo import draw_cut
+from f2a_studio.gui.dialogs.keymap_dialog import KeymapDialog, keymap_rows
+from f2a_studio.gui.dialogs.stats_dialog import StatsDialog
+from f2a_studio.gui.main_window import MainWindow
+from f2a_studio.gui.settings import StudioSettings
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path: Path):  # noqa: ANN001
+def window(qtbot, tmp_path: Path):
     win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
     qtbot.addWidget(win)
     win.show()
@@ -31,7 +31,7 @@ def window(qtbot, tmp_path: Path):  # noqa: ANN001
     win.close()
 
 
-def test_import_into_new_project_lists_bad_files(window: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_import_into_new_project_lists_bad_files(window: MainWindow, qtbot, tmp_path: Path) -> None:
     store = ProjectStore.create(tmp_path / "new")
     window.set_store(store)
     assert window.navigator.record is None and window.browser.order() == []
@@ -52,7 +52,7 @@ def test_import_into_new_project_lists_bad_files(window: MainWindow, qtbot, tmp_
     dialog.close()
 
 
-def test_statistics_keymap_and_recent_projects(window: MainWindow, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+def test_statistics_keymap_and_recent_projects(window: MainWindow, qtbot, tmp_path: Path) -> None:
     from f2a_studio.gui.demo import make_demo_project
 
     a = make_demo_project(tmp_path / "a", cuts=2, faces_per_cut=(1, 2), size=(300, 400), durability="normal")
@@ -72,7 +72,7 @@ def test_statistics_keymap_and_recent_projects(window: MainWindow, qtbot, tmp_pa
     assert dialog.table.rowCount() == len(rows)
 
 
-def test_question_mark_opens_the_keymap(window: MainWindow, qtbot) -> None:  # noqa: ANN001
+def test_question_mark_opens_the_keymap(window: MainWindow, qtbot) -> None:
     seen = []
 
     def close_it() -> None:

@@ -70,8 +70,8 @@ KEYMAP: tuple[ActionSpec, ...] = (
     # Detect
     ActionSpec("detect_scene", "Detect This &Scene", ("Ctrl+D",), "mdi6.face-recognition", "Detect",
                "Find faces on this cut (replaces untouched detections, keeps your edits)", edits=True),
-    ActionSpec("detect_all", "Detect &All Cuts…", ("Ctrl+Shift+A",), "mdi6.account-search-outline", "Detect",
-               edits=True),
+    ActionSpec("detect_all", "Detect &All New Cuts", ("Ctrl+Shift+A",), "mdi6.account-search-outline", "Detect",
+               "Find faces on every cut not detected yet (a stopped run resumes)", edits=True),
     ActionSpec("cancel_job", "&Cancel Running Job", (), "mdi6.stop-circle-outline", "Detect"),
     # Help
     ActionSpec("keymap", "&Keyboard Shortcuts", ("?", "Shift+?", "Shift+/", "F1"), "mdi6.keyboard-outline", "Help"),

@@ -49,6 +49,20 @@ NUDGES = {
 }
 
 
+def describe_job_result(result: object, error: str | None) -> str:
+    if error:
+        return f"failed: {error}"
+    if result is None:
+        return "cancelled"
+    if hasattr(result, "faces") and hasattr(result, "done"):  # a detect.DetectReport
+        text = f"{result.done}/{result.total} cut(s), {result.faces} face(s)"  # type: ignore[attr-defined]
+        failed = getattr(result, "failed", [])
+        if failed:
+            text += f", {len(failed)} failed (first: {failed[0][1]})"
+        return text + (" — stopped" if getattr(result, "stopped", False) else "")
+    return "done"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: StudioSettings | None = None, cache: ImageCache | None = None) -> None:
         super().__init__()
@@ -322,13 +336,14 @@ class MainWindow(QMainWindow):
         if reason:
             self.status.showMessage(reason, 8000)
             return
+        ids: list[int] | None
         if all_cuts:
-            ids = [r.id for r in self.session.store.images()]
+            ids, label = None, "detecting all new cuts"  # cuts detected before keep their faces
         elif self.navigator.record is not None:
-            ids = [self.navigator.record.id]
+            ids, label = [self.navigator.record.id], f"detecting {self.navigator.record.name}"
         else:
             return
-        if not self.jobs.start(f"detecting {len(ids)} cut(s)", detect_job(self.session.store, ids)):
+        if not self.jobs.start(label, detect_job(self.session.store, ids)):
             self.status.showMessage("another job is running", 4000)
 
     def set_theme(self, name: str) -> None:
@@ -403,7 +418,7 @@ class MainWindow(QMainWindow):
 
     def _job_finished(self, name: str, result: object, error: str | None = None) -> None:
         self.status.job_done()
-        self.status.showMessage(f"{name}: {'failed: ' + error if error else 'done'}", 8000)
+        self.status.showMessage(f"{name}: {describe_job_result(result, error)}", 10000)
         if self.session is not None:
             self.browser.load_summaries()
             if self.navigator is not None and self.navigator.record is not None:

@@ -147,19 +147,19 @@ def detection_unavailable() -> str | None:
     return None
 
 
-def detect_job(store: ProjectStore, image_ids: Sequence[int], options: object | None = None) -> JobFn:
-    """Adapter over `f2a_studio.detect.detect_images(store, image_ids, options, progress, should_stop)`."""
+def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: object | None = None) -> JobFn:
+    """`f2a_studio.detect.detect_images(store, image_ids, options, progress, should_stop)` as a job.
+
+    `image_ids=None` detects every cut not detected yet (a stopped run resumes); given ids are redetected.
+    The detector runs in its own worker processes; this thread waits on them and writes each cut's
+    faces in one transaction (faces a person touched are kept).
+    """
 
     def run(progress: ProgressFn, should_stop: Callable[[], bool]) -> Any:
         from f2a_studio import detect
 
-        opts = options
-        if opts is None:
-            factory = getattr(detect, "DetectOptions", None) or getattr(detect, "DetectionOptions", None)
-            opts = factory() if factory is not None else None
-        return detect.detect_images(
-            store, list(image_ids), opts, lambda *args: progress(*_as_progress(args)), should_stop
-        )
+        ids = None if image_ids is None else list(image_ids)
+        return detect.detect_images(store, ids, options, lambda *args: progress(*_as_progress(args)), should_stop)
 
     return run
 
