@@ -1,10 +1,12 @@
-"""Regenerate resources/detect_calibration.json: the logistic model behind calibrated face scores.
+"""Regenerate resources/detect_calibration.json: how true faces look to the score calibration.
 
-Run from the repository root: ``python resources/fit_calibration.py [N_STRIPS]`` (default 12; about 30 s
+Run from the repository root: ``python resources/fit_calibration.py [N_STRIPS]`` (default 6; about 30 s
 per strip on one core). Draws N synthetic webtoon strips (seed 11; the benchmark uses seed 2024), runs
-the tiled multi-scale finder, labels every raw hit a face when it overlaps a true face by IoU >= 0.3,
-and fits an L2-regularised logistic regression over f2a_studio.detect.calibrate.FEATURES. The synthetic
-strips include the usual false hits (backs of heads, props, speech bubbles, screentone).
+the tiled multi-scale finder, and over the raw hits that are true faces (IoU >= 0.3 with a drawn face)
+measures each feature of f2a_studio.detect.calibrate.FEATURES: its median (centre) and robust spread
+(1.4826 x MAD). The weights are priors set in calibrate.py (one-class model: see its docstring). The few
+false hits the strips produce are scored too, and the ROC AUC of the calibrated score and of the raw
+likelihood on them are written for reference (small numbers: read them as a sanity check only).
 """
 
 from __future__ import annotations
@@ -14,19 +16,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import minimize
 
 from f2a_studio.core.models import Box
-from f2a_studio.detect.calibrate import FEATURES, features
+from f2a_studio.detect.calibrate import FEATURES, MIN_SPREAD, Calibrator, features
 from f2a_studio.detect.colors import face_frame
 from f2a_studio.detect.face_model import load_face_model
 from f2a_studio.detect.finder import find_raw
 from f2a_studio.detect.landmarks.template_fit import fit_template
-from f2a_studio.detect.nms import same_face
 from f2a_studio.synth.dataset import iter_dataset
 
 SEED = 11
-L2 = 1.0
 
 
 def collect(n_strips: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,62 +37,48 @@ def collect(n_strips: int) -> tuple[np.ndarray, np.ndarray]:
         hits = find_raw(image).hits
         for hit in hits:
             fit = fit_template(model, hit.box, hit.parts)
-            support = sum(1 for other in hits if same_face(hit.box, other.box))
-            xs.append(features(hit, image, face_frame(fit.points, model.mean), fit.cost, support))
+            xs.append(features(hit, image, face_frame(fit.points, model.mean), fit.cost))
             ys.append(float(any(hit.box.iou(t) >= 0.3 for t in truth)))
-        print(f"{item.name}: {len(hits)} hits, {int(sum(ys))} faces / {len(ys)} so far", flush=True)
+        print(f"{item.name}: {len(hits)} hits; {int(sum(ys))} faces of {len(ys)} so far", flush=True)
     return np.array(xs), np.array(ys)
 
 
-def fit(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-6
-    z = (x - mean) / std
-    # balance the classes so the fallback threshold stays meaningful whatever the hit mix
-    w = np.where(y > 0, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum())) * len(y)
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        t = theta[0] + z @ theta[1:]
-        p = 1 / (1 + np.exp(-t))
-        eps = 1e-9
-        value = -np.sum(w * (y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))) + L2 * np.sum(theta[1:] ** 2)
-        g = w * (p - y)
-        grad = np.concatenate([[g.sum()], z.T @ g + 2 * L2 * theta[1:]])
-        return float(value), grad
-
-    res = minimize(loss, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B")
-    return float(res.x[0]), res.x[1:], mean, std
-
-
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    order = np.argsort(scores)
+def auc(scores: np.ndarray, labels: np.ndarray) -> float | None:
+    pos = labels > 0
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    if not n_pos or not n_neg:
+        return None
+    order = np.argsort(scores, kind="stable")
     ranks = np.empty(len(scores))
     ranks[order] = np.arange(1, len(scores) + 1)
-    pos = labels > 0
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / max(1, n_pos * n_neg))
+    return round(float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)), 4)
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 12
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 6
     x, y = collect(n)
-    bias, weights, mean, std = fit(x, y)
-    t = bias + ((x - mean) / std) @ weights
+    faces = x[y > 0]
+    center = np.median(faces, axis=0)
+    spread = 1.4826 * np.median(np.abs(faces - center), axis=0)
+    cal = Calibrator(center, np.maximum(spread, MIN_SPREAD), "fit")  # as load_calibrator() will
+    scores = np.array([cal.score(row) for row in x])
     data = {
         "about": __doc__.split("\n\n")[0] + " See resources/fit_calibration.py.",
         "seed": SEED,
         "strips": n,
         "hits": len(y),
         "faces": int(y.sum()),
-        "auc_train": round(auc(t, y), 4),
-        "auc_likelihood_only": round(auc(x[:, 0], y), 4),
-        "bias": round(bias, 5),
-        "weights": {f: round(float(v), 5) for f, v in zip(FEATURES, weights, strict=True)},
-        "mean": {f: round(float(v), 5) for f, v in zip(FEATURES, mean, strict=True)},
-        "std": {f: round(float(v), 5) for f, v in zip(FEATURES, std, strict=True)},
+        "center": {f: round(float(v), 5) for f, v in zip(FEATURES, center, strict=True)},
+        "spread": {f: round(float(v), 5) for f, v in zip(FEATURES, spread, strict=True)},
+        "auc_score": auc(scores, y),
+        "auc_likelihood": auc(x[:, 0], y),
+        "score_quantiles_faces_5_25_50": [round(float(q), 3) for q in np.quantile(scores[y > 0], [0.05, 0.25, 0.5])],
+        "scores_false_hits": [round(float(v), 3) for v in scores[y == 0]],
     }
     out = Path(__file__).with_name("detect_calibration.json")
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: data[k] for k in ("hits", "faces", "auc_train", "auc_likelihood_only")}))
+    print(json.dumps({k: data[k] for k in ("hits", "faces", "auc_score", "auc_likelihood",
+                                           "score_quantiles_faces_5_25_50", "scores_false_hits")}))
     print(f"wrote {out}")
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.core.models import Box, Face, FaceSource, Pose
+from f2a_studio.core.models import Box, Colors, Face, FaceSource, Pose
 from f2a_studio.detect.animeface_backend import RawFace
 from f2a_studio.detect.calibrate import Calibrator, features, load_calibrator
 from f2a_studio.detect.colors import FaceFrame, estimate_colors, face_frame
@@ -19,7 +19,7 @@ from f2a_studio.detect.finder import Detector, find_raw
 from f2a_studio.detect.landmarks import LandmarkBackend, choose_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
-from f2a_studio.detect.nms import nms, same_face
+from f2a_studio.detect.nms import nms
 from f2a_studio.detect.pose import estimate_pose
 
 DEFAULT_THRESHOLD = 0.3
@@ -47,6 +47,7 @@ class Analysis:
     faces: list[Face]
     notes: list[str]
     landmark_backend: str
+    detector_colors: list[Colors]  # the detector's own colours of each face, for comparison
 
 
 class Analyzer:
@@ -67,8 +68,7 @@ class Analyzer:
         for hit in hits:
             fit = fit_template(self.model, hit.box, hit.parts)
             frame = face_frame(fit.points, self.model.mean)
-            support = sum(1 for other in hits if same_face(hit.box, other.box))
-            feats = features(hit, pixels, frame, fit.cost, support)
+            feats = features(hit, pixels, frame, fit.cost)
             out.append(Candidate(hit, fit, frame, self.calibrator.score(feats)))
         return out
 
@@ -81,8 +81,9 @@ class Analyzer:
         if found.skipped_tiles:
             notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles (time budget)")
         kept = nms(self.candidates(pixels, found.hits), lambda c: c.hit.box, lambda c: c.score)
-        faces = [self.finish(pixels, c) for c in kept if c.score >= threshold]
-        return Analysis(faces, notes, self.landmarks.name)
+        kept = [c for c in kept if c.score >= threshold]
+        faces = [self.finish(pixels, c) for c in kept]
+        return Analysis(faces, notes, self.landmarks.name, [c.hit.colors for c in kept])
 
     def finish(self, pixels: np.ndarray, c: Candidate) -> Face:
         h, w = pixels.shape[:2]

@@ -1,17 +1,19 @@
-"""Calibrated face scores: is this detector hit a face? A probability, not animeface's likelihood.
+"""Calibrated face scores: is this detector hit a face? A score in 0..1, not animeface's likelihood.
 
 animeface's likelihood never goes below 0.5 and some false hits (backs of heads, badges, wheels) score
-above 0.9, so on its own it is a poor filter. The calibrated score is a logistic model over:
+above 0.9, so on its own it is a poor filter. The score combines it with checks a false hit fails:
 
-* the likelihood itself;
-* parts geometry: how well the mean face fits the reported eyes, nose, mouth and chin (the template fit's
-  cost; a wheel's "eyes" do not sit where eyes sit);
-* support: how many tiles and scales found the same face;
+* parts geometry: how well the mean face fits the reported eyes, nose, mouth and chin (the template
+  fit's cost; a wheel's "eyes" do not sit where eyes sit);
 * colour: a flat skin area under the eyes, dark features in the eye boxes that stand out from that skin,
   hair above that differs from it (the back of a head is hair all over).
 
-The weights come from resources/detect_calibration.json (fitted on synthetic strips by
-resources/fit_calibration.py); without that file a hand-set fallback is used.
+Labelled false hits are rare (synthetic strips give almost none, and there is no labelled real data yet),
+so the model is one-class: each feature is measured against its spread over true faces (median and IQR
+from synthetic strips, resources/detect_calibration.json, made by resources/fit_calibration.py), only
+the unlike-a-face direction counts, and only beyond a margin of normal variation; the weights are set by
+hand (the priors below). A typical face scores about 0.95; one clearly failing a check drops below 0.5.
+A project's accepted and rejected faces are the data to fit real weights on later.
 """
 
 from __future__ import annotations
@@ -30,61 +32,54 @@ from f2a_studio.detect.animeface_backend import RawFace
 from f2a_studio.detect.colors import HAIR_REGION, SKIN_REGION, FaceFrame, region_pixels
 from f2a_studio.detect.face_model import resources_dir
 
-FEATURES = ("likelihood", "fit_cost", "support", "skin_flat", "eye_contrast", "hair_vs_skin", "size")
-# Fallback (hand-set, used only without the resource file): trusts parts geometry and support.
-FALLBACK = {
-    "bias": -1.0,
-    "weights": {"likelihood": 1.0, "fit_cost": -0.8, "support": 1.2, "skin_flat": 2.0, "eye_contrast": 2.0,
-                "hair_vs_skin": 1.0, "size": 0.0},
-    "mean": dict.fromkeys(FEATURES, 0.0),
-    "std": dict.fromkeys(FEATURES, 1.0),
-}
+FEATURES = ("likelihood", "fit_cost", "skin_flat", "eye_contrast", "hair_vs_skin")
+SIGNS = np.array([1.0, -1.0, 1.0, 1.0, 1.0])  # +1: larger is more face-like
+WEIGHTS = np.array([0.8, 1.4, 1.0, 1.4, 0.6])  # priors: geometry and dark eyes are the strongest tells
+BIAS = 3.0  # a face within the usual spread of every feature scores sigmoid(3) ≈ 0.95
+MARGIN = 1.0  # spreads below the typical value that still cost nothing (faces vary)
+# Used without the resource file: rough centres and spreads of true faces on synthetic strips.
+FALLBACK_CENTER = np.array([4.6, 1.1, 0.94, 0.76, 0.47])
+FALLBACK_SPREAD = np.array([1.5, 0.5, 0.15, 0.15, 0.15])
+# Floors on the spreads: features that hardly vary on synthetic faces (flat fills, black ink) vary more on
+# real pages, and must not make every real face look atypical.
+MIN_SPREAD = np.array([1.5, 0.5, 0.15, 0.15, 0.12])
 
 
 @dataclass(frozen=True)
 class Calibrator:
-    bias: float
-    weights: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
+    center: np.ndarray
+    spread: np.ndarray
     source: str
 
+    def z(self, features: np.ndarray) -> np.ndarray:
+        """How many spreads each feature is on the unlike-a-face side of typical (negative: worse)."""
+        return SIGNS * (np.asarray(features, dtype=np.float64) - self.center) / self.spread
+
     def score(self, features: np.ndarray) -> float:
-        z = (np.asarray(features, dtype=np.float64) - self.mean) / self.std
-        t = float(self.bias + z @ self.weights)
+        penalties = np.minimum(0.0, self.z(features) + MARGIN)  # only departures beyond the margin count
+        t = float(BIAS + penalties @ WEIGHTS)
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, t))))
-
-
-def _calibrator(data: dict, source: str) -> Calibrator:
-    try:
-        return Calibrator(
-            float(data["bias"]),
-            np.array([float(data["weights"][f]) for f in FEATURES]),
-            np.array([float(data["mean"][f]) for f in FEATURES]),
-            np.array([max(1e-6, float(data["std"][f])) for f in FEATURES]),
-            source,
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise F2AError(f"{source}: not a valid score calibration ({exc})") from exc
 
 
 @cache
 def load_calibrator(folder: Path | None = None) -> Calibrator:
     path = (folder or resources_dir()) / "detect_calibration.json"
     if not path.exists():
-        return _calibrator(FALLBACK, "built-in fallback")
+        return Calibrator(FALLBACK_CENTER, FALLBACK_SPREAD, "built-in fallback")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        center = np.array([float(data["center"][f]) for f in FEATURES])
+        spread = np.maximum(np.array([float(data["spread"][f]) for f in FEATURES]), MIN_SPREAD)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise F2AError(f"cannot read the score calibration {path}: {exc}") from exc
-    return _calibrator(data, str(path))
+    return Calibrator(center, spread, str(path))
 
 
 def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB).reshape(-1, 3)
 
 
-def features(hit: RawFace, pixels: np.ndarray, frame: FaceFrame, fit_cost: float, support: int) -> np.ndarray:
+def features(hit: RawFace, pixels: np.ndarray, frame: FaceFrame, fit_cost: float) -> np.ndarray:
     """The feature vector of one hit (order: FEATURES)."""
     lik = min(max((hit.likelihood - 0.5) / 0.5, 0.01), 0.99)
     skin = region_pixels(pixels, [frame.to_image(SKIN_REGION)], [])
@@ -112,9 +107,7 @@ def features(hit: RawFace, pixels: np.ndarray, frame: FaceFrame, fit_cost: float
     return np.array([
         math.log(lik / (1 - lik)),
         math.log1p(max(0.0, fit_cost)),
-        math.log(max(1, support)),
         skin_flat,
         eye_contrast,
         hair_vs_skin,
-        math.log(max(8.0, hit.box.w)),
     ])

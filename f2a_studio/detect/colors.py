@@ -20,7 +20,9 @@ from f2a_studio.core.models import Box, Colors, Parts, hex_to_rgb, rgb_to_hex
 # Regions in canonical units (jaw width 1, origin between the eyes, y down).
 SKIN_REGION = np.array([(-0.36, 0.16), (0.36, 0.16), (0.30, 0.33), (0.14, 0.45), (-0.14, 0.45), (-0.30, 0.33)])
 NOSE_REGION = np.array([(-0.07, 0.08), (0.07, 0.08), (0.08, 0.34), (-0.08, 0.34)])
-HAIR_REGION = np.array([(-0.55, -0.95), (0.55, -0.95), (0.55, -0.28), (-0.55, -0.28)])
+# the crown above the brows, inside the skull's outline: bangs and hair, or forehead skin (excluded by colour)
+_A = np.linspace(np.pi, 2 * np.pi, 13)
+HAIR_REGION = np.column_stack([0.5 * np.cos(_A), -0.27 + 0.6 * np.sin(_A)])
 MIN_PIXELS = 12
 INK_L = 22.0  # Lab lightness below which a pixel is outline ink (or a pupil)
 WHITE_L, WHITE_CHROMA = 90.0, 8.0  # eye whites and highlights
@@ -118,22 +120,21 @@ def region_pixels(pixels: np.ndarray, polygons: list[np.ndarray], holes: list[np
     return Region(crop[inside], spread[inside])
 
 
-def _background(pixels: np.ndarray, box: Box) -> np.ndarray | None:
-    """The most common colour on a ring around the face (Lab), if one colour dominates it."""
+def _backgrounds(pixels: np.ndarray, box: Box) -> list[np.ndarray]:
+    """Lab colours that dominate a ring around the face: the background (flat, or several shades of a
+    gradient or a sky)."""
     h, w = pixels.shape[:2]
     pad = max(box.w, box.h) * 0.9
     x0, y0 = int(max(0, box.x - pad)), int(max(0, box.y - pad))
     x1, y1 = int(min(w, box.x2 + pad)), int(min(h, box.y2 + pad))
     ring = np.concatenate([pixels[y0, x0:x1, :3], pixels[y1 - 1, x0:x1, :3], pixels[y0:y1, x0, :3],
                            pixels[y0:y1, x1 - 1, :3]])
-    if len(ring) < MIN_PIXELS:
-        return None
-    q = (ring // 8).astype(np.int32)
-    codes = q[:, 0] * 1024 + q[:, 1] * 32 + q[:, 2]
-    values, counts = np.unique(codes, return_counts=True)
-    if counts.max() < 0.3 * len(ring):
-        return None
-    return _lab(ring[codes == values[counts.argmax()]]).mean(axis=0)
+    if len(ring) < 4 * MIN_PIXELS:
+        return []
+    lab = _lab(ring)
+    labels, centers = _clusters(lab, 4)
+    share = np.bincount(labels, minlength=len(centers)) / len(labels)
+    return [centers[i] for i in range(len(centers)) if share[i] >= 0.2]
 
 
 def _dominant(rgb: np.ndarray, *, k: int = 3, chromatic: bool = False) -> str | None:
@@ -198,17 +199,17 @@ def estimate_colors(
     raw = raw or Colors()
     lm = np.asarray(landmarks, dtype=np.float64)[:, :2]
     frame = face_frame(lm, mean_face)
-    background = _background(pixels, box)
+    backgrounds = _backgrounds(pixels, box)
 
     mouth = cv2.convexHull(lm[48:60].astype(np.float32)).reshape(-1, 2).astype(np.float64)
     mouth = (mouth - mouth.mean(0)) * 1.4 + mouth.mean(0)
     eyes = [_eye_polygon(parts.left_eye, lm[36:42], 1.5), _eye_polygon(parts.right_eye, lm[42:48], 1.5)]
     skin_rgb = region_pixels(pixels, [frame.to_image(SKIN_REGION)], [frame.to_image(NOSE_REGION), mouth, *eyes])
-    skin = _dominant(_drop(skin_rgb, near=[background]), k=3)
+    skin = _dominant(_drop(skin_rgb, near=backgrounds), k=3)
     skin_lab = _lab(np.array([hex_to_rgb(skin)], np.uint8))[0] if skin else None
 
     hair_rgb = region_pixels(pixels, [frame.to_image(HAIR_REGION)], [])
-    hair = _dominant(_drop(hair_rgb, near=[background, skin_lab], ink=False), k=3)
+    hair = _dominant(_drop(hair_rgb, near=[*backgrounds, skin_lab], ink=False), k=3)
 
     hair_lab = _lab(np.array([hex_to_rgb(hair)], np.uint8))[0] if hair else None
     irises = []

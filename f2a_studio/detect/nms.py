@@ -58,13 +58,3 @@ def nms(
         kept.append(items[i])
         kept_boxes.append(b)
     return kept
-
-
-def cluster_support(items: Sequence[T], kept: Sequence[T], box: Callable[[T], Box], *, iou: float = 0.35) -> list[int]:
-    """For each kept item, how many of `items` (itself included) are the same face: a face found on
-    several tiles or scales is more trustworthy than one seen once."""
-    counts = []
-    for k in kept:
-        kb = box(k)
-        counts.append(sum(1 for it in items if same_face(kb, box(it), iou=iou)))
-    return counts

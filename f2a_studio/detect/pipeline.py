@@ -69,7 +69,7 @@ def _check_backend() -> None:
 def _pool(options: DetectOptions, tasks: int) -> WorkerPool:
     init = functools.partial(init_worker, options.analyze_options())
     return WorkerPool(run_task, max(1, min(options.worker_count, tasks)), init=init,
-                      start_method=options.start_method)
+                      start_method=options.start_method, preload=("f2a_studio.detect.worker", "animeface"))
 
 
 def _as_image_result(outcome: TaskResult, task: ImageTask) -> ImageResult:

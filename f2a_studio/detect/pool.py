@@ -62,6 +62,19 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
 
 
+def _context(method: str, preload: tuple[str, ...]) -> Any:
+    ctx = mp.get_context(method)
+    if method == "forkserver" and preload:
+        # The fork server imports these once; every worker forked from it starts warm. The list is
+        # process-wide and replaced by each call, so keep what other parts of the program asked for.
+        # (It only matters before the server starts.)
+        from multiprocessing import forkserver
+
+        current = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or [])
+        ctx.set_forkserver_preload(sorted(set(current) | set(preload)))
+    return ctx
+
+
 def _worker_main(conn: Connection, fn: Callable[[Any], Any], init: Callable[[], None] | None) -> None:
     """Runs in the worker process: initialise once, then answer tasks until told to stop."""
     try:
@@ -138,7 +151,8 @@ class WorkerPool:
     """`fn(payload)` in `workers` processes. `init()` runs once per worker before it takes tasks (imports,
     model loading), so its cost never counts against a task's time limit.
 
-    Both `fn` and `init` must be module-level functions (they are pickled by reference).
+    Both `fn` and `init` must be module-level functions (they are pickled by reference). `preload`:
+    modules the fork server imports once, so workers (and their replacements) start warm.
     """
 
     def __init__(
@@ -148,13 +162,14 @@ class WorkerPool:
         *,
         init: Callable[[], None] | None = None,
         start_method: str | None = None,
+        preload: tuple[str, ...] = (),
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.fn = fn
         self.init = init
         self.size = workers
-        self.ctx = mp.get_context(start_method or default_start_method())
+        self.ctx = _context(start_method or default_start_method(), preload)
         self._workers: list[_Worker] = []
         self._start_failures = 0
         self.replaced = 0  # workers killed or lost and replaced, for reports

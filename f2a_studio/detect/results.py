@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from f2a_studio.core.models import Face
+from f2a_studio.core.models import Colors, Face
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class ImageResult:
     error: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "small-face pass skipped on 2 of 5 tiles (time budget)"
     landmark_backend: str = ""
+    detector_colors: tuple[Colors, ...] = ()  # animeface's own colours, parallel to `faces` (diagnostics)
 
     @property
     def ok(self) -> bool:

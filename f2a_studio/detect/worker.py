@@ -65,4 +65,5 @@ def run_task(task: ImageTask) -> ImageResult:
     return ImageResult(
         task.key, name, width, height, time.perf_counter() - start, tuple(analysis.faces),
         notes=tuple(analysis.notes), landmark_backend=analysis.landmark_backend,
+        detector_colors=tuple(analysis.detector_colors),
     )

@@ -1,0 +1,127 @@
+"""The real animeface detector on small synthetic scenes, through the whole per-image analysis."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from f2a_studio.core.models import Box, Face, hex_to_rgb
+from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer
+from f2a_studio.detect.animeface_backend import backend_problem, detect_raw
+from f2a_studio.detect.finder import single_pass
+from f2a_studio.synth.face import draw_character, sample_character
+from f2a_studio.synth.geometry import Pose
+from f2a_studio.synth.scene import make_character_image, make_panel
+from f2a_studio.synth.truth import FaceTruth
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer(AnalyzeOptions(landmarks="template"))
+
+
+def delta_e76(a: str, b: str) -> float:
+    import cv2
+
+    rgb = np.array([[hex_to_rgb(a), hex_to_rgb(b)]], np.uint8).astype(np.float32) / 255.0
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[0]
+    return float(np.linalg.norm(lab[0] - lab[1]))
+
+
+def nme(face: Face, truth: FaceTruth) -> float:
+    pts = np.array([(x, y) for x, y, _ in face.landmarks])
+    true = truth.points()
+    iod = np.linalg.norm(true[36:42].mean(0) - true[42:48].mean(0))
+    return float(np.mean(np.linalg.norm(pts - true, axis=1)) / iod)
+
+
+def test_installed_pillow_lets_animeface_find_faces() -> None:
+    """Guard: with Pillow >= 12 animeface silently finds nothing. This must fail loudly, not quietly
+    produce empty projects."""
+    import PIL
+
+    assert backend_problem() is None, backend_problem()
+    panel = make_character_image(np.random.default_rng(0), 240)
+    hits = detect_raw(panel.image)
+    assert hits, (
+        f"animeface found no face on a plain, large, frontal synthetic face with Pillow {PIL.__version__}: "
+        "the Pillow pin (pillow==11.3.0) is broken"
+    )
+    assert max(h.box.iou(Box(*panel.faces[0].box)) for h in hits) > 0.5
+
+
+def test_every_face_of_a_multi_character_scene(analyzer: Analyzer) -> None:
+    rng = np.random.default_rng(17)
+    panel = make_panel(rng, 690, 520, n_faces=3, border=False)
+    assert len(panel.faces) == 3
+    faces = analyzer.analyze(panel.image).faces
+    for truth in panel.faces:
+        box = Box(*truth.box)
+        best = max(faces, key=lambda f: f.box.iou(box))
+        assert best.box.iou(box) > 0.5, (truth.box, [f.box for f in faces])
+        assert best.score >= 0.5
+        assert len(best.landmarks) == 68 and nme(best, truth) < 0.3
+        assert best.pose is not None
+        assert delta_e76(best.colors.skin, truth.colors["skin"]) < 10
+        assert delta_e76(best.colors.hair, truth.colors["hair"]) < 10
+    assert len(faces) == 3  # and nothing else
+
+
+def test_small_face_in_a_tall_strip_needs_the_tiled_scales(analyzer: Analyzer) -> None:
+    """A 24-px face is below what animeface finds in one pass; the up-scaled tiles find it, and the
+    normal-size face far down the same tall strip is found too."""
+    rng = np.random.default_rng(3)
+    image = np.full((3000, 400, 3), 245, np.uint8)
+    small = draw_character(image, sample_character(rng, "female"), Pose(120, 300, 22.0))
+    large = draw_character(image, sample_character(rng, "male"), Pose(220, 2500, 110.0))
+    assert not any(h.box.iou(Box(*small.box)) > 0.3 for h in single_pass(image))
+    found = analyzer.analyze(image).faces
+    for truth in (small, large):
+        assert any(f.box.iou(Box(*truth.box)) > 0.4 for f in found), truth.box
+
+
+def test_fitted_landmarks_and_colours_beat_the_raw_ones(analyzer: Analyzer) -> None:
+    from f2a_studio.detect.landmarks.template_fit import place_by_box
+
+    rng = np.random.default_rng(8)
+    raw_nme, fit_nme, raw_de, new_de = [], [], [], []
+    for _ in range(6):
+        panel = make_character_image(rng, int(rng.integers(180, 320)))
+        truth = panel.faces[0]
+        result = analyzer.analyze(panel.image)
+        [face] = [f for f in result.faces if f.box.iou(Box(*truth.box)) > 0.3]
+        raw = result.detector_colors[result.faces.index(face)]
+        fit_nme.append(nme(face, truth))
+        pts = place_by_box(analyzer.model, face.box)
+        raw_nme.append(nme(dataclasses.replace(face, landmarks=tuple((x, y, 2) for x, y in pts)), truth))
+        for key in ("hair", "left_eye", "right_eye"):
+            raw_de.append(delta_e76(getattr(raw, key), truth.colors[key]))
+            new_de.append(delta_e76(getattr(face.colors, key), truth.colors[key]))
+    assert np.mean(fit_nme) < np.mean(raw_nme)
+    assert np.mean(new_de) < np.mean(raw_de)
+
+
+def test_visibility_marks_points_outside_the_image(analyzer: Analyzer) -> None:
+    rng = np.random.default_rng(1)
+    image = np.full((260, 300, 3), 240, np.uint8)
+    truth = draw_character(image, sample_character(rng, "male"), Pose(150, 40, 120.0))  # brows off the top
+    [face] = [f for f in analyzer.analyze(image).faces if f.box.iou(Box(*truth.box).clipped(300, 260)) > 0.3]
+    v = np.array([p[2] for p in face.landmarks])
+    ys = np.array([p[1] for p in face.landmarks])
+    assert set(v) <= {0, 1, 2}
+    assert np.all(v[ys < 0] == 0) and np.all(v[ys >= 0] > 0)
+
+
+def test_calibration_marks_down_a_hit_whose_parts_make_no_face(analyzer: Analyzer) -> None:
+    panel = make_character_image(np.random.default_rng(5), 240)
+    [hit] = detect_raw(panel.image)
+    p = hit.parts
+    # the same box with its "eyes" at the chin and its "mouth" at the top: what a wheel or badge gives
+    broken = dataclasses.replace(hit, parts=dataclasses.replace(
+        p, left_eye=p.mouth, right_eye=p.mouth.translated(p.mouth.w * 1.5, 0), mouth=p.left_eye,
+        chin=p.left_eye.center))
+    good, bad = analyzer.candidates(panel.image, [hit]), analyzer.candidates(panel.image, [broken])
+    assert good[0].score > 0.7
+    assert bad[0].score < good[0].score - 0.3
