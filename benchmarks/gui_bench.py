@@ -14,6 +14,8 @@ import json
 import math
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -234,26 +236,40 @@ def stall_during_job(tmp: Path, tall: Path) -> dict:
     return out
 
 
-def run() -> dict:
+SECTIONS = {
+    "first_paint": lambda tmp: first_paint(tmp / "big", tmp),
+    "switch_tall_cut": lambda tmp: switching(tmp / "tall", tmp),
+    "landmark_drag": lambda tmp: dragging(tmp / "tall", tmp),
+    "paging_memory": lambda tmp: paging(tmp / "big", tmp),
+    "gui_stall_during_job": lambda tmp: stall_during_job(tmp, tmp / "tall"),
+}
+
+
+def run_section(name: str, tmp: Path) -> dict:
     app = QApplication.instance() or QApplication([])
     app.setQuitOnLastWindowClosed(False)
+    return SECTIONS[name](tmp)
+
+
+def run() -> dict:
+    """Build the projects once, then measure each section in a fresh process (no garbage from the others)."""
     tmp = Path(tempfile.mkdtemp(prefix="f2a-gui-bench-"))
     try:
         t = time.perf_counter()
-        big = make_large_project(tmp / "big", cuts=N_CUTS)
-        tall = make_demo_project(tmp / "tall", cuts=2, faces_per_cut=(2, 1), tall_cut=(2000, 8000, 20),
-                                 durability="normal")
-        setup_s = time.perf_counter() - t
-        result = {
+        make_large_project(tmp / "big", cuts=N_CUTS)
+        make_demo_project(tmp / "tall", cuts=2, faces_per_cut=(2, 1), tall_cut=(2000, 8000, 20), durability="normal")
+        result: dict = {
             "machine": machine(),
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
-            "setup_s": round(setup_s, 1),
-            "first_paint": first_paint(big, tmp),
-            "switch_tall_cut": switching(tall, tmp),
-            "landmark_drag": dragging(tall, tmp),
-            "paging_memory": paging(big, tmp),
-            "gui_stall_during_job": stall_during_job(tmp, tall),
+            "setup_s": round(time.perf_counter() - t, 1),
         }
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        for name in SECTIONS:
+            proc = subprocess.run([sys.executable, "-m", "benchmarks.gui_bench", "--section", name, str(tmp)],
+                                  capture_output=True, text=True, env=env, timeout=1200)
+            lines = proc.stdout.strip().splitlines()
+            result[name] = json.loads(lines[-1]) if proc.returncode == 0 and lines else {
+                "error": proc.stderr.strip().splitlines()[-1:] or f"exit {proc.returncode}"}
         result["load_average_at_end"] = [round(v, 2) for v in os.getloadavg()]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -261,4 +277,7 @@ def run() -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(), indent=1))
+    if len(sys.argv) == 4 and sys.argv[1] == "--section":
+        print(json.dumps(run_section(sys.argv[2], Path(sys.argv[3]))))
+    else:
+        print(json.dumps(run(), indent=1))

@@ -43,15 +43,12 @@ class Actions:
             action.setCheckable(True)
             self.layers[name] = action
         self.recent_menu = QMenu("Open &Recent", window)
-        self.refresh_icons()
+        for spec in KEYMAP:
+            if spec.icon:
+                theme.bind_icon(self.by_id[spec.id], spec.icon)
 
     def __getitem__(self, action_id: str) -> QAction:
         return self.by_id[action_id]
-
-    def refresh_icons(self) -> None:
-        for spec in KEYMAP:
-            if spec.icon:
-                self.by_id[spec.id].setIcon(theme.icon(spec.icon))
 
     def edit_actions(self) -> list[QAction]:
         return [self.by_id[s.id] for s in KEYMAP if s.edits]

@@ -51,7 +51,7 @@ class Editor(QObject):
         if face_id is None:
             return None
         try:
-            return self.session.store.face(face_id)
+            return self.session.reads.face(face_id)
         except NotFoundError:
             return None
 
@@ -111,12 +111,12 @@ class Editor(QObject):
     # ------------------------------------------------------------ geometry
 
     def set_box(self, face_id: int, box: Box) -> bool:
-        face = self.session.store.face(face_id)
+        face = self.session.reads.face(face_id)
         text = f"Move box of face {face_id}"
         return self.session.push(EditFace.of(self.session, face, text, self._gesture(), box=box))
 
     def set_landmarks(self, face_id: int, points: tuple) -> bool:
-        face = self.session.store.face(face_id)
+        face = self.session.reads.face(face_id)
         text = f"Move landmarks of face {face_id}"
         return self.session.push(EditFace.of(self.session, face, text, self._gesture(), landmarks=tuple(points)))
 

@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         self.navigator.imageProblem.connect(lambda text: text and self.status.showMessage(text.split("\n")[0]))
         self.editor.message.connect(lambda text: self.status.showMessage(text, 4000))
         self.navigator.set_threshold(self.threshold)
-        self.browser.set_store(store, self.threshold)
+        self.browser.set_store(session.reads, self.threshold)
         if store.read_only:
             self.banner.setText(f"Read-only: {store.read_only_reason}. Edits are disabled; "
                                 "close the other program and reopen this project to edit.")
@@ -258,6 +258,11 @@ class MainWindow(QMainWindow):
         if order:
             self.navigator.open_cut(order[0])
         self._update_enabled()
+        if not store.read_only:
+            undetected = session.reads.image_count() - len(session.reads.detected_image_ids())
+            if undetected > 0:
+                self.status.showMessage(f"{undetected} cut(s) not detected yet: Detect ▸ Detect All New Cuts "
+                                        "(Ctrl+Shift+A)", 30000)
 
     def close_project(self) -> None:
         if self.session is None:
@@ -350,9 +355,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             theme.apply_theme(app, name)
-        self.settings.theme = name
-        self.actions.refresh_icons()
-        self.project_menu.refresh_icons()
+        self.settings.theme = name  # apply_theme redraws every bound icon in the new colours
 
     # ------------------------------------------------------------ reactions
 
@@ -375,7 +378,7 @@ class MainWindow(QMainWindow):
         face = None
         if face_id >= 0 and self.session is not None:
             try:
-                face = self.session.store.face(face_id)
+                face = self.session.reads.face(face_id)
             except NotFoundError:
                 face = None
         record = self.navigator.record if self.navigator is not None else None
@@ -389,7 +392,7 @@ class MainWindow(QMainWindow):
     def _face_touched(self, face_id: int) -> None:
         if self.session is not None:
             with contextlib.suppress(NotFoundError):
-                self._cut_touched(self.session.store.face(face_id).image_id)
+                self._cut_touched(self.session.reads.face(face_id).image_id)
 
     def _order_changed(self) -> None:
         if self.navigator is not None:

@@ -28,12 +28,12 @@ class Navigator(QObject):
     def __init__(self, session: Session, scene: CutScene, view: CanvasView, cache: ImageCache) -> None:
         super().__init__(session)
         self.session = session
-        self.store = session.store
+        self.store = session.reads  # reads only: writes go through commands
         self.scene = scene
         self.view = view
         self.cache = cache
         self.record: ImageRecord | None = None
-        self.reader = FaceReader(session.store)
+        self.reader = FaceReader(session.reads)
         self.order: list[int] = []  # image ids in browsing order (for PgUp/PgDn and prefetch)
         session.faceChanged.connect(self._refresh_face)
         session.faceAdded.connect(self._refresh_face)

@@ -33,9 +33,6 @@ class ProjectMenu:
         a["about"].triggered.connect(self.about)
         self.refresh_recent()
 
-    def refresh_icons(self) -> None:
-        self.refresh_recent()
-
     def refresh_recent(self) -> None:
         menu = self.window.actions.recent_menu
         menu.clear()
@@ -107,7 +104,7 @@ class ProjectMenu:
 
     def statistics(self) -> None:
         if self.window.session is not None:
-            StatsDialog(self.window.session.store.stats(), self.window).exec()
+            StatsDialog(self.window.session.reads.stats(), self.window).exec()
 
     def keymap(self) -> None:
         KeymapDialog(self.window).exec()

@@ -28,6 +28,10 @@ class Session(QObject):
     def __init__(self, store: ProjectStore, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
+        # What the widgets read through: a second, read-only connection. In WAL mode it sees every
+        # committed write at once, and it never waits behind a background writer's transaction (a
+        # detection run committing with fsync), so drawing never blocks on the store's write lock.
+        self.reads = store if store.read_only else ProjectStore.open(store.root, read_only=True)
         self.undo_stack = QUndoStack(self)
 
     @property
@@ -79,6 +83,8 @@ class Session(QObject):
 
     def close(self) -> None:
         self.undo_stack.clear()
+        if self.reads is not self.store:
+            self.reads.close()
         self.store.close()
 
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from f2a_studio.gui.canvas.layers import Layers
 
 MAX_RECENT = 10
-DEFAULT_THRESHOLD = 0.5  # animeface never scores below 0.5: the default hides nothing
+DEFAULT_THRESHOLD = 0.3  # detect.analyze.DEFAULT_THRESHOLD: by default the slider hides nothing the detector kept
 
 
 class StudioSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,29 @@ def icon(name: str) -> QIcon:
     return qta.icon(name, color=_current.icon, color_disabled=_current.icon_disabled)
 
 
+_bound: list[tuple[weakref.ref, str]] = []
+
+
+def bind_icon(target: object, name: str) -> None:
+    """Give `target` (a button, an action: anything with setIcon) the icon `name`, redrawn on theme change."""
+    target.setIcon(icon(name))  # type: ignore[attr-defined]
+    _bound.append((weakref.ref(target), name))
+
+
+def _rebind_icons() -> None:
+    alive = []
+    for ref, name in _bound:
+        target = ref()
+        if target is None:
+            continue
+        try:
+            target.setIcon(icon(name))  # type: ignore[attr-defined]
+        except RuntimeError:  # the Qt object is gone, its Python wrapper lingers
+            continue
+        alive.append((ref, name))
+    _bound[:] = alive
+
+
 def stylesheet(theme: Theme) -> str:
     path = THEMES_DIR / f"{theme.name}.qss"
     try:
@@ -81,4 +105,5 @@ def apply_theme(app: QApplication, name: str) -> Theme:
         palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(theme.muted))
     app.setPalette(palette)
     app.setStyleSheet(stylesheet(theme))
+    _rebind_icons()
     return theme

@@ -35,7 +35,7 @@ def _toggle(text: str, icon_name: str | None, tip: str) -> QPushButton:
     button.setCheckable(True)
     button.setToolTip(tip)
     if icon_name:
-        button.setIcon(theme.icon(icon_name))
+        theme.bind_icon(button, icon_name)
     return button
 
 
@@ -90,7 +90,7 @@ class Inspector(QWidget):
             swatch.setToolTip(f"Pick the {COLOR_TITLES[name].lower()} colour")
             swatch.clicked.connect(lambda _=False, n=name: self._pick(n))
             dropper = QToolButton()
-            dropper.setIcon(theme.icon("mdi6.eyedropper"))
+            theme.bind_icon(dropper, "mdi6.eyedropper")
             dropper.setToolTip("Eyedropper: click on the image to take this colour")
             dropper.clicked.connect(lambda _=False, n=name: self.eyedropperRequested.emit(n))
             label = QLabel("–")
@@ -115,13 +115,13 @@ class Inspector(QWidget):
         self.point_label = QLabel("Click a point; Shift+click selects its group.")
         self.point_label.setWordWrap(True)
         self.visibility_button = QPushButton("Toggle visible / occluded (V)")
-        self.visibility_button.setIcon(theme.icon("mdi6.eye-off-outline"))
+        theme.bind_icon(self.visibility_button, "mdi6.eye-off-outline")
         self.visibility_button.clicked.connect(self.visibilityToggleRequested.emit)
         point_layout.addWidget(self.point_label)
         point_layout.addWidget(self.visibility_button)
 
         self.delete_button = QPushButton("Delete face")
-        self.delete_button.setIcon(theme.icon("mdi6.delete-outline"))
+        theme.bind_icon(self.delete_button, "mdi6.delete-outline")
         self.delete_button.clicked.connect(self.deleteRequested.emit)
 
         layout = QVBoxLayout(self)

@@ -18,7 +18,7 @@ class StudioStatusBar(QStatusBar):
         self.job_bar = QProgressBar()
         self.job_bar.setFixedWidth(160)
         self.cancel = QToolButton()
-        self.cancel.setIcon(theme.icon("mdi6.stop-circle-outline"))
+        theme.bind_icon(self.cancel, "mdi6.stop-circle-outline")
         self.cancel.setToolTip("Cancel the running job")
         self.cancel.clicked.connect(self.cancelRequested.emit)
         self.review = QLabel("")
