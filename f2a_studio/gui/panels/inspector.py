@@ -159,6 +159,7 @@ class Inspector(QWidget):
             for label in self.labels.values():
                 label.setText("–")
             self.sex_prob.setText("")
+            self.sex_prob.hide()
             self.point_label.setText("")
             return
         self.title.setText(f"Face #{face.id}")
@@ -166,6 +167,7 @@ class Inspector(QWidget):
         self.status_buttons[face.status].setChecked(True)
         self.sex_buttons[face.sex].setChecked(True)
         self.sex_prob.setText(f"p = {face.sex_prob:.2f}" if face.sex_prob is not None else "")
+        self.sex_prob.setVisible(face.sex_prob is not None)
         for name in COLOR_FIELDS:
             self._show_color(name, getattr(face.colors, name))
         b = face.box
