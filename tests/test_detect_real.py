@@ -125,3 +125,25 @@ def test_calibration_marks_down_a_hit_whose_parts_make_no_face(analyzer: Analyze
     good, bad = analyzer.candidates(panel.image, [hit]), analyzer.candidates(panel.image, [broken])
     assert good[0].score > 0.7
     assert bad[0].score < good[0].score - 0.3
+
+
+@pytest.mark.parametrize("sex", ["female", "male"])
+def test_refit_with_the_confirmed_sex(analyzer: Analyzer, sex: str) -> None:
+    """The annotator confirms the sex: the landmarks are fitted again with it as the prior; the right sex
+    fits the drawn face better than the wrong one, and colours a person may have picked are kept."""
+    from f2a_studio.core.models import Colors, Sex
+    from f2a_studio.detect.refit import refit_face
+
+    rng = np.random.default_rng(21)
+    errors = {"right": [], "wrong": []}
+    for _ in range(4):
+        panel = make_character_image(rng, 260, sex=sex)
+        truth = panel.faces[0]
+        [face] = [f for f in analyzer.analyze(panel.image).faces if f.box.iou(Box(*truth.box)) > 0.3]
+        face = dataclasses.replace(face, colors=Colors(skin="#123456"))
+        other = "male" if sex == "female" else "female"
+        right, wrong = refit_face(panel.image, face, Sex(sex)), refit_face(panel.image, face, Sex(other))
+        assert right.colors.skin == "#123456" and len(right.landmarks) == 68 and right.pose is not None
+        errors["right"].append(nme(right, truth))
+        errors["wrong"].append(nme(wrong, truth))
+    assert np.mean(errors["right"]) < np.mean(errors["wrong"])
