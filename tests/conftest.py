@@ -11,8 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from f2a_studio.core.imageio import save_png_atomic  # noqa: E402
-from f2a_studio.core.store import ProjectStore  # noqa: E402
+from f2a_studio.core.imageio import save_png_atomic
+from f2a_studio.core.store import ProjectStore
 
 
 @pytest.fixture
