@@ -49,7 +49,8 @@ class CanvasView(QGraphicsView):
         self._scroll_anim.valueChanged.connect(lambda v: self.verticalScrollBar().setValue(int(v)))
         self._scroll_target = 0
         self._auto_fit = False  # refit on resize until the user zooms or scrolls by hand
-        self.notice = QLabel(self.viewport())  # placeholder message over the canvas
+        # A child of the view, not of its viewport: viewport children move when the view scrolls.
+        self.notice = QLabel(self)
         self.notice.setObjectName("canvasNotice")
         self.notice.setWordWrap(True)
         self.notice.hide()
@@ -110,6 +111,8 @@ class CanvasView(QGraphicsView):
         super().resizeEvent(event)
         if self._auto_fit:
             self.fit_cut()
+        if self.notice.isVisible():
+            self.show_notice(self.notice.text())
 
     def reveal(self, rect: QRectF) -> None:
         """Scroll so `rect` (scene) is in view, zooming out only if it cannot fit."""
@@ -215,8 +218,8 @@ class CanvasView(QGraphicsView):
             self.notice.hide()
             return
         self.notice.setText(text)
-        self.notice.setFixedWidth(max(200, self.viewport().width() - 40))
-        self.notice.adjustSize()
-        self.notice.move(20, 16)
+        width = max(200, self.viewport().width() - 40)
+        self.notice.setFixedSize(width, self.notice.heightForWidth(width))
+        self.notice.move(self.viewport().x() + 20, self.viewport().y() + 16)
         self.notice.show()
         self.notice.raise_()
