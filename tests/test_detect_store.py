@@ -111,3 +111,26 @@ def test_f2a_detect_command(project: tuple[Path, list[list[Box]]]) -> None:
     assert report["done"] == 4 and report["faces"] == 5 and report["failed"] == []
     again = CliRunner().invoke(app, ["detect", str(folder), "--json"])
     assert json.loads(again.stdout.splitlines()[-1])["skipped"] == 4
+
+
+def test_runs_from_a_worker_thread_like_the_studio(project: tuple[Path, list[list[Box]]]) -> None:
+    """The studio calls detect_images from a Qt worker thread: nothing in it may need the main thread,
+    and a stop request from another thread ends it promptly."""
+    import threading
+
+    folder, _ = project
+    stop = threading.Event()
+    out: dict[str, object] = {}
+
+    def body() -> None:
+        with ProjectStore.open(folder) as store:
+            out["report"] = detect_images(store, None, DetectOptions(workers=1),
+                                          progress=lambda d, t: stop.set() if d >= 1 else None,
+                                          should_stop=stop.is_set)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive()
+    report = out["report"]
+    assert report.stopped and report.done >= 1  # type: ignore[attr-defined]

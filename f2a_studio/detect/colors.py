@@ -18,7 +18,8 @@ import numpy as np
 from f2a_studio.core.models import Box, Colors, Parts, hex_to_rgb, rgb_to_hex
 
 # Regions in canonical units (jaw width 1, origin between the eyes, y down).
-SKIN_REGION = np.array([(-0.36, 0.16), (0.36, 0.16), (0.30, 0.33), (0.14, 0.45), (-0.14, 0.45), (-0.30, 0.33)])
+# the lower face between nose and chin (the mouth cut out): below the blush on the cheeks, above the jaw
+SKIN_REGION = np.array([(-0.28, 0.27), (0.28, 0.27), (0.20, 0.42), (0.08, 0.50), (-0.08, 0.50), (-0.20, 0.42)])
 NOSE_REGION = np.array([(-0.07, 0.08), (0.07, 0.08), (0.08, 0.34), (-0.08, 0.34)])
 # the crown above the brows, inside the skull's outline: bangs and hair, or forehead skin (excluded by colour)
 _A = np.linspace(np.pi, 2 * np.pi, 13)
