@@ -143,3 +143,35 @@ def test_stats(store: ProjectStore) -> None:
     assert stats["images"] == 2 and stats["faces"] == 1 and stats["images_without_faces"] == 1
     assert stats["faces_by_status"]["accepted"] == 1 and stats["faces_by_sex"]["male"] == 1
     assert stats["titles"] == ["111"]
+
+
+def test_query_is_read_only(store: ProjectStore) -> None:
+    add_image(store, 2)
+    assert store.query("SELECT count(*) FROM images")[0][0] == 2
+    for sql in ("DELETE FROM images", "  update images set width = 1", "PRAGMA writable_schema = 1", ""):
+        with pytest.raises(ProjectError, match="SELECT statement only"):
+            store.query(sql)
+    assert store.image_count() == 2
+
+
+def test_old_projects_are_migrated(tmp_path: Path) -> None:
+    """A project at schema 1 opens at the current schema with its data and the new index."""
+    root = tmp_path / "old"
+    root.mkdir()
+    from f2a_studio.core.schema import MIGRATIONS
+
+    conn = sqlite3.connect(root / DB_NAME)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1, 'then')")
+    conn.execute(
+        "INSERT INTO images VALUES (1, 'h', 'c.png', 's', '9', '1', 1, 10, 10, 0, 'then')"
+    )
+    conn.commit()
+    conn.close()
+    with ProjectStore.open(root) as store:
+        assert store.image(1).name == "9_1_cut_001"
+        versions = [r[0] for r in store.query("SELECT version FROM schema_version ORDER BY version")]
+        assert versions == list(range(1, SCHEMA_VERSION + 1))
+        indexes = {r[0] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "faces_review" in indexes

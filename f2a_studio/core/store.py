@@ -255,6 +255,15 @@ class ProjectStore:
         with self._mutex:
             return self._conn.execute(sql, params).fetchall()
 
+    def query(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        """A read-only SQL query, for aggregate views (browser counts, review queue) that would be slow
+        through the dataclasses. Writes must go through the edit methods, so anything but a SELECT is refused."""
+        head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
+        if head not in ("SELECT", "WITH"):
+            raise ProjectError(f"query() takes a SELECT statement only, not {head or 'an empty statement'}")
+        with self._mutex:
+            return self._conn.execute(sql, params).fetchall()
+
     def integrity_check(self) -> str:
         return str(self._read("PRAGMA integrity_check")[0][0])
 

@@ -1,8 +1,6 @@
 """Aggregate reads the browser and the review queue need, done in SQL so 10,000 cuts stay instant.
 
-ProjectStore has no per-cut summary or review-queue query yet; these go through its locked `_read`
-(read-only SQL, same connection and mutex) rather than a second connection. If core grows public
-equivalents, swap them in here: nothing else in gui/ touches SQL.
+They go through ProjectStore.query (SELECT only, same connection and lock); nothing else in gui/ touches SQL.
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ class CutRow(NamedTuple):
 
 def cut_rows(store: ProjectStore) -> list[CutRow]:
     """Every cut in browsing order (title, episode as a number, cut index), like ProjectStore.images()."""
-    rows = store._read(
+    rows = store.query(
         "SELECT id, title_id, episode, cut_index, width, height, source_path FROM images "
         "ORDER BY title_id, CAST(episode AS INTEGER), episode, cut_index"
     )
@@ -92,18 +90,18 @@ def _row_summary(row: tuple) -> CutSummary:
 
 def cut_summaries(store: ProjectStore, threshold: float) -> dict[int, CutSummary]:
     """Per cut, counts of the faces visible at `threshold`. Cuts without visible faces are absent."""
-    rows = store._read(_SUMMARY_SQL + " GROUP BY image_id", (threshold,))
+    rows = store.query(_SUMMARY_SQL + " GROUP BY image_id", (threshold,))
     return {int(r[0]): _row_summary(tuple(r)) for r in rows}
 
 
 def cut_summary(store: ProjectStore, image_id: int, threshold: float) -> CutSummary:
-    rows = store._read(_SUMMARY_SQL + " AND image_id = ? GROUP BY image_id", (threshold, image_id))
+    rows = store.query(_SUMMARY_SQL + " AND image_id = ? GROUP BY image_id", (threshold, image_id))
     return _row_summary(tuple(rows[0])) if rows else CutSummary()
 
 
 def next_in_review_queue(store: ProjectStore, threshold: float, exclude: int | None = None) -> tuple[int, int] | None:
     """(face id, image id) of the visible unreviewed face with the lowest score, ties by id; None when done."""
-    rows = store._read(
+    rows = store.query(
         "SELECT id, image_id FROM faces WHERE status = 'unreviewed' AND " + _VISIBLE
         + " AND id != ? ORDER BY score, id LIMIT 1",
         (threshold, -1 if exclude is None else exclude),
@@ -140,7 +138,7 @@ class FaceReader:
         self._cache: OrderedDict[int, tuple[tuple, list[Face]]] = OrderedDict()
 
     def faces(self, image_id: int) -> list[Face]:
-        rows = self.store._read(
+        rows = self.store.query(
             "SELECT id, revision, updated_at FROM faces WHERE image_id = ? ORDER BY id", (image_id,)
         )
         stamp = tuple((int(r[0]), int(r[1]), str(r[2])) for r in rows)
