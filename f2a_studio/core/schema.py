@@ -62,7 +62,7 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT
     );
     """,
-    # 2: a covering index for the studio's per-cut counts and review queue (≈10× faster at 20k faces)
+    # 2: a covering index for the studio's per-cut counts (measured 170 → 91 ms for 10k cuts, 20k faces)
     """
     CREATE INDEX faces_review ON faces(image_id, status, sex, score, source, revision);
     """,
