@@ -191,6 +191,8 @@ def faces(
         ok = 0
         for result in detect_files(images, options):
             ok += result.ok
+            for note in result.notes:  # stdout keeps the exact schema; warnings go to stderr
+                console.print(f"[yellow]note[/] {result.path}: {note}", highlight=False)
             if jsonl:
                 print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
             else:
@@ -235,6 +237,8 @@ def detect(
                       f"{report.skipped} done before; {report.seconds:.1f} s", highlight=False)
     for image_id, reason in report.failed:
         console.print(f"[yellow]failed[/] image {image_id}: {reason}", highlight=False)
+    for image_id, note in report.notes:
+        console.print(f"[yellow]note[/] image {image_id}: {note}", highlight=False)
     if report.done and len(report.failed) == report.done:
         raise typer.Exit(1)
 

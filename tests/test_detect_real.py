@@ -147,3 +147,21 @@ def test_refit_with_the_confirmed_sex(analyzer: Analyzer, sex: str) -> None:
         errors["right"].append(nme(right, truth))
         errors["wrong"].append(nme(wrong, truth))
     assert np.mean(errors["right"]) < np.mean(errors["wrong"])
+
+
+def test_out_of_time_the_small_face_pass_is_skipped_and_said_so() -> None:
+    """Past its soft budget the finder skips the (4x costlier) up-scaled tiles but still does the normal
+    passes: a huge textured strip yields its normal faces instead of timing out with none."""
+    from f2a_studio.detect.finder import find_raw
+
+    rng = np.random.default_rng(3)
+    image = np.full((600, 400, 3), 245, np.uint8)
+    small = draw_character(image, sample_character(rng, "female"), Pose(120, 150, 22.0))
+    large = draw_character(image, sample_character(rng, "male"), Pose(260, 380, 90.0))
+    full, hurried = find_raw(image), find_raw(image, budget_s=0.0)
+    assert full.skipped_tiles == 0 and hurried.skipped_tiles > 0
+    assert any(h.box.iou(Box(*small.box)) > 0.4 for h in full.hits)
+    assert not any(h.box.iou(Box(*small.box)) > 0.4 for h in hurried.hits)
+    assert any(h.box.iou(Box(*large.box)) > 0.4 for h in hurried.hits)
+    options = AnalyzeOptions(landmarks="template", budget_s=0.0)
+    assert "small-face pass skipped" in Analyzer(options).analyze(image).notes[0]

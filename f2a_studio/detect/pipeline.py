@@ -156,6 +156,7 @@ def _write(store: ProjectStore, result: ImageResult, report: DetectReport, *, ha
         if not had_run:  # a previous run's faces stay as they were
             store.replace_detections(image_id, [], detector=detector_name(result), error=result.error)
         return
+    report.notes.extend((image_id, note) for note in result.notes)
     faces = [replace(f, image_id=image_id) for f in result.faces]
     written = store.replace_detections(image_id, faces, detector=detector_name(result))
     report.faces += sum(1 for f in written if not f.edited_by_human)

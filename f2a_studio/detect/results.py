@@ -41,8 +41,6 @@ class ImageResult:
             out["faces"] = []
             return out
         out["faces"] = [face_json(f) for f in self.faces]
-        if self.notes:
-            out["notes"] = list(self.notes)
         return out
 
 
@@ -70,6 +68,7 @@ class DetectReport:
     skipped: int = 0  # already detected earlier (resume)
     faces: int = 0  # faces written
     failed: list[tuple[int, str]] = field(default_factory=list)  # (image id, reason)
+    notes: list[tuple[int, str]] = field(default_factory=list)  # (image id, note), e.g. a pass cut short
     stopped: bool = False
     seconds: float = 0.0
     landmark_backend: str = ""
@@ -81,6 +80,7 @@ class DetectReport:
             "skipped": self.skipped,
             "faces": self.faces,
             "failed": [{"image_id": i, "error": e} for i, e in self.failed],
+            "notes": [{"image_id": i, "note": n} for i, n in self.notes],
             "stopped": self.stopped,
             "seconds": round(self.seconds, 2),
             "landmark_backend": self.landmark_backend,
