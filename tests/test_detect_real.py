@@ -87,8 +87,8 @@ def test_fitted_landmarks_and_colours_beat_the_raw_ones(analyzer: Analyzer) -> N
 
     rng = np.random.default_rng(8)
     raw_nme, fit_nme, raw_de, new_de = [], [], [], []
-    for _ in range(6):
-        panel = make_character_image(rng, int(rng.integers(180, 320)))
+    for _ in range(4):
+        panel = make_character_image(rng, int(rng.integers(180, 300)))
         truth = panel.faces[0]
         result = analyzer.analyze(panel.image)
         [face] = [f for f in result.faces if f.box.iou(Box(*truth.box)) > 0.3]
@@ -136,8 +136,8 @@ def test_refit_with_the_confirmed_sex(analyzer: Analyzer, sex: str) -> None:
 
     rng = np.random.default_rng(21)
     errors = {"right": [], "wrong": []}
-    for _ in range(4):
-        panel = make_character_image(rng, 260, sex=sex)
+    for _ in range(3):
+        panel = make_character_image(rng, 220, sex=sex)
         truth = panel.faces[0]
         [face] = [f for f in analyzer.analyze(panel.image).faces if f.box.iou(Box(*truth.box)) > 0.3]
         face = dataclasses.replace(face, colors=Colors(skin="#123456"))
