@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from f2a_studio.synth.strip import make_strip
 from PIL import Image
 
 from benchmarks.common import machine
@@ -21,6 +20,7 @@ from f2a_studio.core.imageio import content_hash, save_png_atomic
 from f2a_studio.core.importer import import_sources
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.core.strips import find_cuts
+from f2a_studio.synth.strip import make_strip
 
 N_STRIPS = int(os.environ.get("F2A_BENCH_STRIPS", "6"))
 SEED = 1234
