@@ -18,7 +18,7 @@ def test_ruff_is_clean() -> None:
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (it comes with the dev extra)")
     done = subprocess.run(
-        [ruff, "check", "f2a_studio", "trainer", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+        [ruff, "check", "--no-cache", "f2a_studio", "trainer", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
 
