@@ -18,32 +18,18 @@ from typing import Any, Literal
 
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
 from f2a_studio.core.lock import LockHeld, ProjectLock
-from f2a_studio.core.models import (
-    Box,
-    Colors,
-    Face,
-    FaceSource,
-    FaceStatus,
-    ImageRecord,
-    Parts,
-    Pose,
-    Sex,
-)
+from f2a_studio.core.models import Face, FaceStatus, ImageRecord
+from f2a_studio.core.rows import FACE_COLUMNS, IMAGE_COLUMNS, face_from_row, face_values, image_from_row
 from f2a_studio.core.schema import MIGRATIONS, SCHEMA_VERSION
+from f2a_studio.core.stats import EpisodeCount, ProjectStats, project_stats
+
+__all__ = ["EditRecord", "EpisodeCount", "ProjectStats", "ProjectStore", "is_project"]
 
 DB_NAME = "project.f2a.sqlite"
 CUTS_DIR = "cuts"
 CHECKPOINTS_DIR = "checkpoints"
 
 Durability = Literal["full", "normal"]
-
-_FACE_COLUMNS = (
-    "id, image_id, x, y, w, h, score, source, status, sex, sex_prob, skin, hair, left_eye, right_eye, "
-    "parts, landmarks, yaw, pitch, roll, revision, updated_at"
-)
-_IMAGE_COLUMNS = (
-    "id, hash, cut_path, source_path, title_id, episode, cut_index, width, height, has_alpha, imported_at"
-)
 
 
 def utc_now() -> str:
@@ -64,37 +50,6 @@ class EditRecord:
     actor: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-
-
-@dataclass(frozen=True)
-class EpisodeCount:
-    title_id: str
-    episode: str
-    images: int
-    faces: int
-
-
-@dataclass(frozen=True)
-class ProjectStats:
-    images: int
-    faces: int
-    faces_by_status: dict[str, int]
-    faces_by_sex: dict[str, int]
-    images_without_faces: int
-    images_detected: int
-    episodes: tuple[EpisodeCount, ...]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "images": self.images,
-            "faces": self.faces,
-            "faces_by_status": self.faces_by_status,
-            "faces_by_sex": self.faces_by_sex,
-            "images_without_faces": self.images_without_faces,
-            "images_detected": self.images_detected,
-            "titles": sorted({e.title_id for e in self.episodes}),
-            "episodes": [e.__dict__ for e in self.episodes],
-        }
 
 
 class ProjectStore:
@@ -297,20 +252,20 @@ class ProjectStore:
     ) -> tuple[ImageRecord, bool]:
         """Insert a cut (or return the existing one with the same content hash). -> (record, created)."""
         with self._write() as conn:
-            row = conn.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,)).fetchone()
+            row = conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,)).fetchone()
             if row is not None:
-                return _image_from_row(row), False
+                return image_from_row(row), False
             if cut_index is None or conn.execute(
                 "SELECT 1 FROM images WHERE title_id = ? AND episode = ? AND cut_index = ?",
                 (title_id, episode, cut_index),
             ).fetchone():
                 cut_index = self._next_cut_index(conn, title_id, episode)
             cur = conn.execute(
-                f"INSERT INTO images ({_IMAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO images ({IMAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (hash, cut_path, source_path, title_id, episode, cut_index, width, height, int(has_alpha), utc_now()),
             )
-            row = conn.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (cur.lastrowid,)).fetchone()
-            return _image_from_row(row), True
+            row = conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (cur.lastrowid,)).fetchone()
+            return image_from_row(row), True
 
     @staticmethod
     def _next_cut_index(conn: sqlite3.Connection, title_id: str, episode: str) -> int:
@@ -324,17 +279,17 @@ class ProjectStore:
             return self._next_cut_index(self._conn, title_id, episode)
 
     def image(self, image_id: int) -> ImageRecord:
-        rows = self._read(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
+        rows = self._read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
         if not rows:
             raise NotFoundError(f"no image with id {image_id}")
-        return _image_from_row(rows[0])
+        return image_from_row(rows[0])
 
     def image_by_hash(self, hash: str) -> ImageRecord | None:
-        rows = self._read(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,))
-        return _image_from_row(rows[0]) if rows else None
+        rows = self._read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,))
+        return image_from_row(rows[0]) if rows else None
 
     def images(self, *, title_id: str | None = None, episode: str | None = None) -> list[ImageRecord]:
-        sql = f"SELECT {_IMAGE_COLUMNS} FROM images"
+        sql = f"SELECT {IMAGE_COLUMNS} FROM images"
         where, params = [], []
         if title_id is not None:
             where.append("title_id = ?")
@@ -345,7 +300,7 @@ class ProjectStore:
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY title_id, CAST(episode AS INTEGER), episode, cut_index"
-        return [_image_from_row(r) for r in self._read(sql, params)]
+        return [image_from_row(r) for r in self._read(sql, params)]
 
     def image_count(self) -> int:
         return int(self._read("SELECT count(*) FROM images")[0][0])
@@ -362,24 +317,24 @@ class ProjectStore:
     # ---------------------------------------------------------------- faces: reads
 
     def face(self, face_id: int) -> Face:
-        rows = self._read(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,))
+        rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,))
         if not rows:
             raise NotFoundError(f"no face with id {face_id}")
-        return _face_from_row(rows[0])
+        return face_from_row(rows[0])
 
     def faces(self, image_id: int) -> list[Face]:
-        rows = self._read(f"SELECT {_FACE_COLUMNS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))
-        return [_face_from_row(r) for r in rows]
+        rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))
+        return [face_from_row(r) for r in rows]
 
     def all_faces(self, *, status: FaceStatus | str | None = None) -> list[Face]:
         if status is None:
-            rows = self._read(f"SELECT {_FACE_COLUMNS} FROM faces ORDER BY image_id, id")
+            rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces ORDER BY image_id, id")
         else:
             rows = self._read(
-                f"SELECT {_FACE_COLUMNS} FROM faces WHERE status = ? ORDER BY image_id, id",
+                f"SELECT {FACE_COLUMNS} FROM faces WHERE status = ? ORDER BY image_id, id",
                 (FaceStatus(status).value,),
             )
-        return [_face_from_row(r) for r in rows]
+        return [face_from_row(r) for r in rows]
 
     def face_count(self) -> int:
         return int(self._read("SELECT count(*) FROM faces")[0][0])
@@ -403,10 +358,10 @@ class ProjectStore:
         if face.id is None:
             raise NotFoundError("cannot update a face that has no id")
         with self._write() as conn:
-            row = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face.id,)).fetchone()
+            row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face.id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no face with id {face.id}")
-            before = _face_from_row(row)
+            before = face_from_row(row)
             if check_revision and face.revision != before.revision:
                 raise StaleEditError(
                     f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
@@ -417,17 +372,17 @@ class ProjectStore:
                 "UPDATE faces SET x=?, y=?, w=?, h=?, score=?, source=?, status=?, sex=?, sex_prob=?, skin=?, "
                 "hair=?, left_eye=?, right_eye=?, parts=?, landmarks=?, yaw=?, pitch=?, roll=?, revision=?, "
                 "updated_at=? WHERE id=?",
-                (*_face_values(after)[2:], after.id),
+                (*face_values(after)[2:], after.id),
             )
             self._log(conn, "update", actor, before, after)
             return after
 
     def delete_face(self, face_id: int, *, actor: str = "human") -> Face:
         with self._write() as conn:
-            row = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,)).fetchone()
+            row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no face with id {face_id}")
-            before = _face_from_row(row)
+            before = face_from_row(row)
             conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
             self._log(conn, "delete", actor, before, None)
             return before
@@ -450,8 +405,8 @@ class ProjectStore:
         overlapping them (IoU ≥ 0.5) are dropped so a re-run never duplicates a corrected face.
         """
         with self._write() as conn:
-            rows = conn.execute(f"SELECT {_FACE_COLUMNS} FROM faces WHERE image_id = ?", (image_id,)).fetchall()
-            existing = [_face_from_row(r) for r in rows]
+            rows = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ?", (image_id,)).fetchall()
+            existing = [face_from_row(r) for r in rows]
             kept = [f for f in existing if f.edited_by_human]
             for old in existing:
                 if not old.edited_by_human:
@@ -475,11 +430,11 @@ class ProjectStore:
         self, conn: sqlite3.Connection, face: Face, *, actor: str, op: str, keep_id: bool = False
     ) -> Face:
         stored = replace(face, revision=face.revision if keep_id else 1, updated_at=utc_now())
-        values = _face_values(stored)
+        values = face_values(stored)
         if not keep_id:
             values = (None, *values[1:])
         try:
-            cur = conn.execute(f"INSERT INTO faces ({_FACE_COLUMNS}) VALUES ({', '.join('?' * 22)})", values)
+            cur = conn.execute(f"INSERT INTO faces ({FACE_COLUMNS}) VALUES ({', '.join('?' * 22)})", values)
         except sqlite3.IntegrityError as exc:
             raise ProjectError(f"cannot add face to image {face.image_id}: {exc}") from exc
         stored = replace(stored, id=int(cur.lastrowid))
@@ -525,94 +480,4 @@ class ProjectStore:
         ]
 
     def stats(self) -> ProjectStats:
-        by_status = {s.value: 0 for s in FaceStatus}
-        by_status.update({r[0]: r[1] for r in self._read("SELECT status, count(*) FROM faces GROUP BY status")})
-        by_sex = {s.value: 0 for s in Sex}
-        by_sex.update({r[0]: r[1] for r in self._read("SELECT sex, count(*) FROM faces GROUP BY sex")})
-        episodes = tuple(
-            EpisodeCount(r[0], r[1], r[2], r[3])
-            for r in self._read(
-                "SELECT i.title_id, i.episode, count(DISTINCT i.id), count(f.id) FROM images i "
-                "LEFT JOIN faces f ON f.image_id = i.id GROUP BY i.title_id, i.episode "
-                "ORDER BY i.title_id, CAST(i.episode AS INTEGER), i.episode"
-            )
-        )
-        no_faces = self._read(
-            "SELECT count(*) FROM images i WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.image_id = i.id)"
-        )[0][0]
-        return ProjectStats(
-            images=self.image_count(),
-            faces=self.face_count(),
-            faces_by_status=by_status,
-            faces_by_sex=by_sex,
-            images_without_faces=int(no_faces),
-            images_detected=int(self._read("SELECT count(*) FROM detection_runs")[0][0]),
-            episodes=episodes,
-        )
-
-
-# -------------------------------------------------------------------- row mapping
-
-
-def _image_from_row(row: sqlite3.Row) -> ImageRecord:
-    return ImageRecord(
-        id=row["id"],
-        hash=row["hash"],
-        cut_path=row["cut_path"],
-        source_path=row["source_path"],
-        title_id=row["title_id"],
-        episode=row["episode"],
-        cut_index=row["cut_index"],
-        width=row["width"],
-        height=row["height"],
-        has_alpha=bool(row["has_alpha"]),
-        imported_at=row["imported_at"],
-    )
-
-
-def _face_from_row(row: sqlite3.Row) -> Face:
-    pose = None if row["yaw"] is None else Pose(row["yaw"], row["pitch"], row["roll"])
-    return Face(
-        id=row["id"],
-        image_id=row["image_id"],
-        box=Box(row["x"], row["y"], row["w"], row["h"]),
-        score=row["score"],
-        source=FaceSource(row["source"]),
-        status=FaceStatus(row["status"]),
-        sex=Sex(row["sex"]),
-        sex_prob=row["sex_prob"],
-        colors=Colors(row["skin"], row["hair"], row["left_eye"], row["right_eye"]),
-        parts=Parts.from_json(json.loads(row["parts"])),
-        landmarks=tuple(tuple(p) for p in json.loads(row["landmarks"])),
-        pose=pose,
-        revision=row["revision"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _face_values(face: Face) -> tuple:
-    pose = face.pose
-    return (
-        face.id,
-        face.image_id,
-        face.box.x,
-        face.box.y,
-        face.box.w,
-        face.box.h,
-        float(face.score),
-        face.source.value,
-        face.status.value,
-        face.sex.value,
-        face.sex_prob,
-        face.colors.skin,
-        face.colors.hair,
-        face.colors.left_eye,
-        face.colors.right_eye,
-        json.dumps(face.parts.to_json()),
-        json.dumps([list(p) for p in face.landmarks]),
-        pose.yaw if pose else None,
-        pose.pitch if pose else None,
-        pose.roll if pose else None,
-        face.revision,
-        face.updated_at,
-    )
+        return project_stats(self)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from f2a_studio.core.store import ProjectStats
+from f2a_studio.core.stats import ProjectStats
 
 
 def summary_text(stats: ProjectStats) -> str:

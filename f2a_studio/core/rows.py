@@ -1,0 +1,80 @@
+"""Mapping between SQLite rows and the domain dataclasses (one place that knows the column order)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from f2a_studio.core.models import Box, Colors, Face, FaceSource, FaceStatus, ImageRecord, Parts, Pose, Sex
+
+FACE_COLUMNS = (
+    "id, image_id, x, y, w, h, score, source, status, sex, sex_prob, skin, hair, left_eye, right_eye, "
+    "parts, landmarks, yaw, pitch, roll, revision, updated_at"
+)
+IMAGE_COLUMNS = (
+    "id, hash, cut_path, source_path, title_id, episode, cut_index, width, height, has_alpha, imported_at"
+)
+
+
+def image_from_row(row: sqlite3.Row) -> ImageRecord:
+    return ImageRecord(
+        id=row["id"],
+        hash=row["hash"],
+        cut_path=row["cut_path"],
+        source_path=row["source_path"],
+        title_id=row["title_id"],
+        episode=row["episode"],
+        cut_index=row["cut_index"],
+        width=row["width"],
+        height=row["height"],
+        has_alpha=bool(row["has_alpha"]),
+        imported_at=row["imported_at"],
+    )
+
+
+def face_from_row(row: sqlite3.Row) -> Face:
+    pose = None if row["yaw"] is None else Pose(row["yaw"], row["pitch"], row["roll"])
+    return Face(
+        id=row["id"],
+        image_id=row["image_id"],
+        box=Box(row["x"], row["y"], row["w"], row["h"]),
+        score=row["score"],
+        source=FaceSource(row["source"]),
+        status=FaceStatus(row["status"]),
+        sex=Sex(row["sex"]),
+        sex_prob=row["sex_prob"],
+        colors=Colors(row["skin"], row["hair"], row["left_eye"], row["right_eye"]),
+        parts=Parts.from_json(json.loads(row["parts"])),
+        landmarks=tuple(tuple(p) for p in json.loads(row["landmarks"])),
+        pose=pose,
+        revision=row["revision"],
+        updated_at=row["updated_at"],
+    )
+
+
+def face_values(face: Face) -> tuple:
+    pose = face.pose
+    return (
+        face.id,
+        face.image_id,
+        face.box.x,
+        face.box.y,
+        face.box.w,
+        face.box.h,
+        float(face.score),
+        face.source.value,
+        face.status.value,
+        face.sex.value,
+        face.sex_prob,
+        face.colors.skin,
+        face.colors.hair,
+        face.colors.left_eye,
+        face.colors.right_eye,
+        json.dumps(face.parts.to_json()),
+        json.dumps([list(p) for p in face.landmarks]),
+        pose.yaw if pose else None,
+        pose.pitch if pose else None,
+        pose.roll if pose else None,
+        face.revision,
+        face.updated_at,
+    )
