@@ -165,3 +165,19 @@ def test_out_of_time_the_small_face_pass_is_skipped_and_said_so() -> None:
     assert any(h.box.iou(Box(*large.box)) > 0.4 for h in hurried.hits)
     options = AnalyzeOptions(landmarks="template", budget_s=0.0)
     assert "small-face pass skipped" in Analyzer(options).analyze(image).notes[0]
+
+
+def test_skin_on_a_background_of_nearly_the_same_colour(analyzer: Analyzer) -> None:
+    """A pale face and pale hair against a peach wall below a cream panel: the skin pixels must not be thrown
+    out as background (that left only shading, ΔE ≈ 64 here and up to 60 in the benchmark)."""
+    rng = np.random.default_rng(3)
+    character = dataclasses.replace(sample_character(rng, "male"), skin=(247, 219, 199), hair_color=(245, 233, 204))
+    image = np.empty((600, 600, 3), np.uint8)
+    image[:170] = (253, 240, 222)
+    image[170:225] = (235, 238, 245)
+    t = np.linspace(0, 1, 375)[:, None]
+    image[225:] = (np.array([240, 200, 165]) * (1 - t) + np.array([250, 226, 200]) * t)[:, None, :].astype(np.uint8)
+    truth = draw_character(image, character, Pose(240, 340, 150.0))
+    found = [f for f in analyzer.analyze(image).faces if f.box.iou(Box(*truth.box)) > 0.3]
+    assert found, "the face was not found"
+    assert delta_e76(found[0].colors.skin, truth.colors["skin"]) < 5

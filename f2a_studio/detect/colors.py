@@ -206,7 +206,11 @@ def estimate_colors(
     mouth = (mouth - mouth.mean(0)) * 1.4 + mouth.mean(0)
     eyes = [_eye_polygon(parts.left_eye, lm[36:42], 1.5), _eye_polygon(parts.right_eye, lm[42:48], 1.5)]
     skin_rgb = region_pixels(pixels, [frame.to_image(SKIN_REGION)], [frame.to_image(NOSE_REGION), mouth, *eyes])
-    skin = _dominant(_drop(skin_rgb, near=backgrounds), k=3)
+    # A background of about the skin's own colour (a pale wall behind a pale face) must not wipe out the skin
+    # pixels: then only blush and shading would be left. The detector's skin colour tells which that is.
+    raw_skin = _lab(np.array([hex_to_rgb(raw.skin)], np.uint8))[0] if raw.skin else None
+    skin_backgrounds = [b for b in backgrounds if raw_skin is None or np.linalg.norm(b - raw_skin) > NEAR]
+    skin = _dominant(_drop(skin_rgb, near=skin_backgrounds), k=3)
     skin_lab = _lab(np.array([hex_to_rgb(skin)], np.uint8))[0] if skin else None
 
     hair_rgb = region_pixels(pixels, [frame.to_image(HAIR_REGION)], [])
