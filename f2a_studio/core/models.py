@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
 from f2a_studio.core.errors import ValidationError
 
 _HEX_COLOR = re.compile(r"^#[0-9a-f]{6}$")
@@ -213,6 +215,9 @@ def validate_landmarks(points: Any) -> tuple[Landmark, ...]:
     """68 × [x, y, v] (v in 0/1/2, COCO) → an immutable tuple; clear error otherwise."""
     if points is None:
         return ()
+    fast = _validate_landmarks_fast(points)
+    if fast is not None:
+        return fast
     rows = [tuple(p) for p in points]
     if len(rows) == 0:
         return ()
@@ -230,6 +235,22 @@ def validate_landmarks(points: Any) -> tuple[Landmark, ...]:
             raise ValidationError(f"landmark {i} visibility must be 0, 1 or 2, got {v}")
         out.append((x, y, v))
     return tuple(out)
+
+
+def _validate_landmarks_fast(points: Any) -> tuple[Landmark, ...] | None:
+    """The common case (68 well-formed [x, y, v] rows) checked in one numpy pass: ~10× faster than the
+    per-point loop, which matters because every `replace()` of a Face validates again. None: let the loop
+    below find and name the problem."""
+    try:
+        arr = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.shape != (68, 3) or not np.isfinite(arr).all():
+        return None
+    v = arr[:, 2]
+    if not ((v == 0) | (v == 1) | (v == 2)).all():
+        return None
+    return tuple(zip(arr[:, 0].tolist(), arr[:, 1].tolist(), v.astype(np.int64).tolist(), strict=True))
 
 
 @dataclass(frozen=True)
