@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from PIL import Image
+
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, AnalyzeOptions
@@ -91,13 +93,29 @@ def detect_files(
         return
     ready: dict[int, ImageResult] = {}
     next_index = 0
+    areas = {t.key: _pixel_area(Path(t.path)) for t in tasks}
     with _pool(options, len(tasks)) as pool:
-        jobs = (Task(t.key, t, options.timeout_s) for t in tasks)
+        jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first(tasks, areas))
         for outcome in pool.run(jobs, should_stop):
             ready[outcome.key] = _as_image_result(outcome, tasks[outcome.key])
             while next_index in ready:  # keep the caller's order, stream as soon as possible
                 yield ready.pop(next_index)
                 next_index += 1
+
+
+def _largest_first(tasks: list[ImageTask], areas: dict[int, int]) -> list[ImageTask]:
+    """Biggest images first (longest-processing-time scheduling): a tall strip started last would leave the
+    other workers idle while it finishes. Results are still reported in the caller's order where it matters."""
+    return sorted(tasks, key=lambda t: -areas.get(t.key, 0))
+
+
+def _pixel_area(path: Path) -> int:
+    """Width × height from the file header only (no decoding); 0 when unreadable (the worker reports why)."""
+    try:
+        with Image.open(path) as image:
+            return image.width * image.height
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return 0
 
 
 def detector_name(result: ImageResult) -> str:
@@ -134,8 +152,9 @@ def detect_images(
     if not records:
         return report
     tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name) for r in records}
+    areas = {r.id: r.width * r.height for r in records}
     with _pool(options, len(records)) as pool:
-        jobs = (Task(i, t, options.timeout_s) for i, t in tasks.items())
+        jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first(list(tasks.values()), areas))
         for outcome in pool.run(jobs, should_stop):
             result = _as_image_result(outcome, tasks[outcome.key])
             _write(store, result, report, had_run=outcome.key in detected)
