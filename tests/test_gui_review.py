@@ -183,3 +183,18 @@ def test_missing_or_corrupt_cut_shows_placeholder(window: MainWindow, damage: st
     key(window, Qt.Key.Key_A)
     assert store.face(chosen).status is FaceStatus.ACCEPTED
     window.grab()  # painting the placeholder does not crash
+
+
+def test_project_opens_on_the_first_cut_that_has_faces(qtbot, tmp_path: Path) -> None:
+    """A project that starts with a faceless cut (a title card, a back-of-head shot) opens where the work is."""
+    project = make_demo_project(tmp_path / "p", cuts=3, faces_per_cut=(0, 0, 2), size=(300, 400),
+                                durability="normal")
+    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
+    qtbot.addWidget(win)
+    win.show()
+    assert win.open_project(project, quiet=True)
+    with ProjectStore.open(project, read_only=True) as store:
+        images = store.images()
+        assert win.navigator.record.id == images[2].id
+        assert len(store.faces(images[2].id)) == 2
+    win.close()

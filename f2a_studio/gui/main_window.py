@@ -39,6 +39,7 @@ from f2a_studio.gui.panels.browser import ProjectBrowser
 from f2a_studio.gui.panels.inspector import Inspector
 from f2a_studio.gui.panels.status_bar import StudioStatusBar
 from f2a_studio.gui.project_menu import ProjectMenu
+from f2a_studio.gui.queries import first_cut_with_faces
 from f2a_studio.gui.session import Session
 from f2a_studio.gui.settings import StudioSettings
 from f2a_studio.gui.workers import JobRunner, detect_job, detection_unavailable
@@ -256,7 +257,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{store.root.name} — F2A Studio" + (" [read-only]" if store.read_only else ""))
         order = self.navigator.order
         if order:
-            self.navigator.open_cut(order[0])
+            self.navigator.open_cut(first_cut_with_faces(session.reads, order))
         self._update_enabled()
         if not store.read_only:
             undetected = session.reads.image_count() - len(session.reads.detected_image_ids())

@@ -44,6 +44,13 @@ def cut_rows(store: ProjectStore) -> list[CutRow]:
     return [CutRow(*r) for r in rows]
 
 
+def first_cut_with_faces(store: ProjectStore, order: list[int]) -> int:
+    """The cut to open a project on: the first in browsing order that has a face (a project often starts with
+    a title card or an establishing shot), else the first cut."""
+    with_faces = {int(r[0]) for r in store.query("SELECT DISTINCT image_id FROM faces")}
+    return next((image_id for image_id in order if image_id in with_faces), order[0])
+
+
 def is_visible(face: Face, threshold: float) -> bool:
     return face.edited_by_human or face.score >= threshold
 
