@@ -198,3 +198,18 @@ def test_project_opens_on_the_first_cut_that_has_faces(qtbot, tmp_path: Path) ->
         assert win.navigator.record.id == images[2].id
         assert len(store.faces(images[2].id)) == 2
     win.close()
+
+
+def test_opening_a_project_freezes_long_lived_objects_out_of_full_collections(qtbot, project: Path,
+                                                                               tmp_path: Path) -> None:
+    """A full GC pass over everything the studio imported took 110–140 ms and froze the window mid-detection
+    (gc_pauses.py); after opening a project those objects must sit in the permanent generation."""
+    import gc
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
+    qtbot.addWidget(win)
+    assert win.open_project(project, quiet=True)
+    assert gc.get_freeze_count() > 10_000
+    win.close()

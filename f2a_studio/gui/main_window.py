@@ -33,6 +33,7 @@ from f2a_studio.gui.actions import Actions
 from f2a_studio.gui.canvas import CanvasView, CutScene, Layers
 from f2a_studio.gui.canvas.view import Tool
 from f2a_studio.gui.editor import Editor
+from f2a_studio.gui.gc_pauses import freeze_long_lived
 from f2a_studio.gui.image_cache import ImageCache
 from f2a_studio.gui.navigator import Navigator
 from f2a_studio.gui.panels.browser import ProjectBrowser
@@ -259,6 +260,7 @@ class MainWindow(QMainWindow):
         if order:
             self.navigator.open_cut(first_cut_with_faces(session.reads, order))
         self._update_enabled()
+        freeze_long_lived()  # the window and project are built: keep full GCs from walking them later
         if not store.read_only:
             undetected = session.reads.image_count() - len(session.reads.detected_image_ids())
             if undetected > 0:
@@ -421,6 +423,7 @@ class MainWindow(QMainWindow):
                 self.session.imageFacesReset.emit(self.navigator.record.id)
 
     def _job_finished(self, name: str, result: object, error: str | None = None) -> None:
+        freeze_long_lived(collect=False)  # a first detection imports the detector's packages: freeze those too
         self.status.job_done()
         self.status.showMessage(f"{name}: {describe_job_result(result, error)}", 10000)
         if self.session is not None:
