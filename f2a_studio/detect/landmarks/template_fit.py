@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from f2a_studio.core.models import Box, Parts
 from f2a_studio.detect.face_model import BOX_CENTER_Y, FaceModel, SexModel, rotation
@@ -76,6 +75,10 @@ def fit_one(model: SexModel, box: Box, parts: Parts) -> TemplateFit:
         size = (theta[2] - math.log(k0)) / model.box_side_sigma
         priors = [theta[3] / YAW_SIGMA, theta[4] / PITCH_SIGMA, (theta[5] - roll0) / ROLL_SIGMA]
         return np.concatenate([diff.ravel(), [size], priors])
+
+    # imported here: scipy.optimize costs ~0.7 s to import, and the studio and CLI load this module (through
+    # detect.analyze's options) without ever fitting; only the worker processes fit.
+    from scipy.optimize import least_squares
 
     result = least_squares(residuals, theta0, method="lm" if len(names) >= 2 else "trf", x_scale="jac")
     theta = result.x
