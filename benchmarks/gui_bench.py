@@ -246,6 +246,14 @@ def stall_during_job(tmp: Path, tall: Path) -> dict:
         win = window(tmp)
         win.show()
         win.open_project(project, quiet=True)
+        # Settle first: the open cut's pixels are decoded and shown (that cost is `switch_tall_cut`'s), so
+        # the ticks below time the job alone. Until 2026-11-29 this section included the decode of the
+        # 2000×8000 cut, which put a ~50 ms stall even into the idle baseline.
+        win.cache.wait_idle()
+        settle = time.monotonic() + 1.0
+        while time.monotonic() < settle:
+            app.processEvents()
+            time.sleep(0.001)
         gaps: list[float] = []
         clock = QElapsedTimer()
         clock.start()
