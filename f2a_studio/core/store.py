@@ -216,8 +216,7 @@ class ProjectStore:
         head = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
         if head not in ("SELECT", "WITH"):
             raise ProjectError(f"query() takes a SELECT statement only, not {head or 'an empty statement'}")
-        with self._mutex:
-            return self._conn.execute(sql, params).fetchall()
+        return self._read(sql, params)
 
     def integrity_check(self) -> str:
         return str(self._read("PRAGMA integrity_check")[0][0])
@@ -273,10 +272,6 @@ class ProjectStore:
             "SELECT max(cut_index) FROM images WHERE title_id = ? AND episode = ?", (title_id, episode)
         ).fetchone()
         return int(row[0] or 0) + 1
-
-    def next_cut_index(self, title_id: str, episode: str) -> int:
-        with self._mutex:
-            return self._next_cut_index(self._conn, title_id, episode)
 
     def image(self, image_id: int) -> ImageRecord:
         rows = self._read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (image_id,))
