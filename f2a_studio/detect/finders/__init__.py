@@ -1,0 +1,1 @@
+"""Face finders as plug-ins (see base.py); the registry lives here."""
