@@ -10,9 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from f2a_studio.core.ibug68 import GROUPS
-from f2a_studio.core.models import hex_to_rgb
-from f2a_studio.export.align import (
+from f2a_studio.core.align import (
     CANONICAL_FACE_UNITS,
     SIZES,
     AlignmentError,
@@ -24,7 +22,9 @@ from f2a_studio.export.align import (
     transform_points,
     warp,
 )
-from f2a_studio.export.keypoints import aligned_keypoint_image, default_thickness, draw_keypoints
+from f2a_studio.core.ibug68 import GROUPS
+from f2a_studio.core.keypoints import aligned_keypoint_image, default_thickness, draw_keypoints
+from f2a_studio.core.models import hex_to_rgb
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose as SynthPose
 

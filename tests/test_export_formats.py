@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from test_export_data import draw_panel, project_fixture  # noqa: F401  (fixture)
 
+from f2a_studio.core.align import alignment_matrix, transform_points
 from f2a_studio.core.errors import ValidationError
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import (
@@ -25,7 +26,6 @@ from f2a_studio.export import (
     run_export,
     verify_export,
 )
-from f2a_studio.export.align import alignment_matrix, transform_points
 from f2a_studio.export.render import RenderSettings, aligned_face
 
 # data/image_folder.py of the reference pix2pix/CycleGAN code

@@ -8,11 +8,11 @@ Formats (one module each under formats/): pix2pix, cyclegan, coco, concat4. Shar
 (similarity crops), keypoints (the one keypoint drawing), masks (foreground), split, atomic, manifest.
 """
 
+from f2a_studio.core.keypoints import aligned_keypoint_image, draw_keypoints
+from f2a_studio.core.manifest import read_manifest, verify_export
 from f2a_studio.export.errors import ExportCancelled, ExportError
 from f2a_studio.export.filters import Exclusion, FaceFilter
 from f2a_studio.export.formats import FORMATS, get_format
-from f2a_studio.export.keypoints import aligned_keypoint_image, draw_keypoints
-from f2a_studio.export.manifest import read_manifest, verify_export
 from f2a_studio.export.plan import ExportOptions, ExportPlan, PlannedFace, plan_export
 from f2a_studio.export.runner import ExportResult, run_export
 

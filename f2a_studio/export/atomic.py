@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from f2a_studio.core.manifest import MANIFEST_NAME
 from f2a_studio.export.errors import ExportError
 
 PARTIAL_TAG = ".f2a-partial-"
-MANIFEST_NAME = "manifest.json"
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from f2a_studio.core.align import AlignmentError, anchor_points
 from f2a_studio.core.errors import ValidationError
 from f2a_studio.core.imageio import IMAGE_SUFFIXES
-from f2a_studio.export.align import AlignmentError, anchor_points
 from f2a_studio.export.split import assign_splits
 
 _UNSAFE = re.compile(r"[^\w\-]+")

@@ -12,10 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from f2a_studio.core.errors import ValidationError
-from f2a_studio.core.models import Face, ImageRecord
-from f2a_studio.core.store import ProjectStore
-from f2a_studio.export.align import (
+from f2a_studio.core.align import (
     DEFAULT_MARGIN,
     DEFAULT_SIZE,
     AlignmentError,
@@ -23,6 +20,9 @@ from f2a_studio.export.align import (
     check_margin,
     check_size,
 )
+from f2a_studio.core.errors import ValidationError
+from f2a_studio.core.models import Face, ImageRecord
+from f2a_studio.core.store import ProjectStore
 from f2a_studio.export.filters import Exclusion, FaceFilter, episode_key
 from f2a_studio.export.formats import get_format
 from f2a_studio.export.human import HumanPlan, plan_human_photos

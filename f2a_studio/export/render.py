@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from f2a_studio.core.align import alignment_matrix, transform_points, warp
 from f2a_studio.core.errors import ImageError
 from f2a_studio.core.imageio import encode_png as core_encode_png
 from f2a_studio.core.imageio import flatten_alpha, read_image
-from f2a_studio.export.align import alignment_matrix, transform_points, warp
 from f2a_studio.export.errors import ExportError
 from f2a_studio.export.masks import composite, grabcut_alpha
 

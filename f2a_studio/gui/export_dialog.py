@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from f2a_studio.core.align import DEFAULT_MARGIN, SIZES
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.models import FaceStatus, Sex
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import FORMATS, ExportOptions, ExportPlan, ExportResult, FaceFilter, plan_export, run_export
-from f2a_studio.export.align import DEFAULT_MARGIN, SIZES
 from f2a_studio.export.runner import default_workers
 from f2a_studio.gui.workers import JobRunner
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from f2a_studio.core.keypoints import draw_keypoints
 from f2a_studio.export.formats.base import ExportFormat
-from f2a_studio.export.keypoints import draw_keypoints
 
 
 class Pix2PixFormat(ExportFormat):

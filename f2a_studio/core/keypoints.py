@@ -12,9 +12,9 @@ from functools import cache
 import cv2
 import numpy as np
 
+from f2a_studio.core.align import DEFAULT_MARGIN, DEFAULT_SIZE, alignment_matrix, transform_points
 from f2a_studio.core.ibug68 import GROUPS, as_array
 from f2a_studio.core.models import hex_to_rgb
-from f2a_studio.export.align import DEFAULT_MARGIN, DEFAULT_SIZE, alignment_matrix, transform_points
 
 _SHIFT = 4  # sub-pixel precision of cv2 drawing: coordinates in 1/16 px
 
