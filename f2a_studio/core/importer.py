@@ -7,10 +7,12 @@ A project that cannot be written (read-only, disk full) stops the batch with a P
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import os
 import re
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from f2a_studio.core.errors import ImageError, ProjectError
+from f2a_studio.core.files import regular_file_problem, stat_problem
 from f2a_studio.core.imageio import (
     IMAGE_SUFFIXES,
     content_hash,
     encode_png,
     file_sha256,
     load_image,
+    remove_stale_temp_files,
     write_bytes_atomic,
 )
 from f2a_studio.core.models import ImageRecord
@@ -46,6 +50,7 @@ class ImportReport:
     files_done: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     megapixels: float = 0.0
+    notes: list[ImportProblem] = field(default_factory=list)  # imported, with something to say (a GIF's frames)
 
     def to_json(self) -> dict:
         return {
@@ -54,6 +59,7 @@ class ImportReport:
             "files": self.files_done,
             "megapixels": round(self.megapixels, 3),
             "problems": [p.__dict__ for p in self.problems],
+            "notes": [n.__dict__ for n in self.notes],
         }
 
 
@@ -62,18 +68,31 @@ def _natural_key(path: Path) -> list:
 
 
 def collect_sources(paths: Iterable[Path | str]) -> tuple[list[Path], list[ImportProblem]]:
-    """Expand folders recursively (image suffixes only); files named explicitly are always tried."""
+    """Expand folders recursively (image suffixes only); files named explicitly are always tried.
+
+    Only regular files are taken: a FIFO, a device or a folder named like an image is reported by name
+    (opening one could block forever), and so is a named folder that holds no image at all."""
     files: list[Path] = []
     problems: list[ImportProblem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            reason = "no such file or folder" if exc.errno == errno.ENOENT else stat_problem(exc)
+            problems.append(ImportProblem(str(path), reason))
+            continue
+        if stat.S_ISDIR(mode):
+            found, odd = _walk_images(path)
             files.extend(sorted(found, key=_natural_key))
-        elif path.exists():
-            files.append(path)
+            problems.extend(odd)
+            if not found and not odd:
+                problems.append(ImportProblem(str(path), "the folder holds no image files "
+                                              f"({', '.join(sorted(IMAGE_SUFFIXES))})"))
+        elif (reason := regular_file_problem(path)) is not None:
+            problems.append(ImportProblem(str(path), reason))
         else:
-            problems.append(ImportProblem(str(path), "no such file or folder"))
+            files.append(path)
     unique = list(dict.fromkeys(files))
     return unique, problems
 
@@ -106,10 +125,26 @@ class PreparedFile:
     cuts: list[PreparedCut] = field(default_factory=list)
     present: int = 0  # cuts (or the whole file) already in the project
     problem: ImportProblem | None = None
+    note: ImportProblem | None = None
     megapixels: float = 0.0
     title_id: str = ""
     episode: str = ""
     cut_index: int | None = None
+
+
+def _walk_images(folder: Path) -> tuple[list[Path], list[ImportProblem]]:
+    """Regular files with an image suffix under `folder`; other things named like images are problems."""
+    found: list[Path] = []
+    odd: list[ImportProblem] = []
+    for path in folder.rglob("*"):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        reason = regular_file_problem(path)
+        if reason is None:
+            found.append(path)
+        elif not path.is_dir():  # a folder named x.png is searched like any folder
+            odd.append(ImportProblem(str(path), reason))
+    return found, odd
 
 
 def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> PreparedFile:
@@ -117,6 +152,9 @@ def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> Prepar
     out = PreparedFile(path)
     try:
         out.sha256 = file_sha256(path)
+    except ImageError as exc:
+        out.problem = ImportProblem(str(path), exc.reason)
+        return out
     except PermissionError:
         out.problem = ImportProblem(str(path), "permission denied: the file cannot be read")
         return out
@@ -131,6 +169,9 @@ def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> Prepar
     except ImageError as exc:
         out.problem = ImportProblem(str(path), exc.reason)
         return out
+    if loaded.frames > 1:  # one cut per file, as for any picture; the user is told what was left out
+        out.note = ImportProblem(str(path), f"animated ({loaded.frames} frames): only the first frame "
+                                 "was imported")
     spans = find_cuts(loaded.pixels, split)
     if not spans:
         out.problem = ImportProblem(str(path), "blank image: no content between gutters")
@@ -156,27 +197,39 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
         return
     report.already_present += prepared.present
     report.megapixels += prepared.megapixels
+    if prepared.note is not None:
+        report.notes.append(prepared.note)
     if not prepared.cuts and prepared.present:
         if not store.source_seen(prepared.sha256):
             store.record_source(prepared.sha256, str(prepared.path), prepared.present)
         return
     for cut in prepared.cuts:
         cut_path = f"{CUTS_DIR}/{cut.hash[:2]}/{cut.hash}.png"
+        target = store.root / cut_path
+        existed = target.exists()
         try:
-            write_bytes_atomic(store.root / cut_path, cut.png)
+            write_bytes_atomic(target, cut.png)
         except OSError as exc:
             raise _project_write_error(store, exc) from exc
-        record, created = store.add_image(
-            hash=cut.hash,
-            cut_path=cut_path,
-            source_path=str(prepared.path),
-            title_id=prepared.title_id,
-            episode=prepared.episode,
-            width=cut.width,
-            height=cut.height,
-            has_alpha=cut.has_alpha,
-            cut_index=prepared.cut_index,
-        )
+        try:
+            record, created = store.add_image(
+                hash=cut.hash,
+                cut_path=cut_path,
+                source_path=str(prepared.path),
+                title_id=prepared.title_id,
+                episode=prepared.episode,
+                width=cut.width,
+                height=cut.height,
+                has_alpha=cut.has_alpha,
+                cut_index=prepared.cut_index,
+            )
+        except BaseException:
+            # The cut file goes first, then its row; when the row cannot be written (disk full, read-only
+            # database, Ctrl-C) the file just written would be an orphan no row points at: remove it.
+            if not existed:
+                with contextlib.suppress(OSError):
+                    target.unlink()
+            raise
         if created:
             report.added.append(record)
         else:
@@ -198,6 +251,7 @@ def import_sources(
 ) -> ImportReport:
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
+    remove_stale_temp_files(store.cuts_dir)  # what an import killed outright left behind
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
     opts = split or SplitOptions()

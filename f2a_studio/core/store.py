@@ -6,7 +6,9 @@ One program writes; a second one opens the same project read-only and is told wh
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,13 +19,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
-from f2a_studio.core.lock import LockHeld, ProjectLock
+from f2a_studio.core.lock import LOCK_NAME, LockHeld, ProjectLock
 from f2a_studio.core.models import Face, FaceStatus, ImageRecord
 from f2a_studio.core.rows import FACE_COLUMNS, IMAGE_COLUMNS, face_from_row, face_values, image_from_row
 from f2a_studio.core.schema import MIGRATIONS, SCHEMA_VERSION
 from f2a_studio.core.stats import EpisodeCount, ProjectStats, project_stats
 
-__all__ = ["EditRecord", "EpisodeCount", "ProjectStats", "ProjectStore", "is_project"]
+__all__ = ["EditRecord", "EpisodeCount", "ProjectStats", "ProjectStore", "is_project", "remove_new_project"]
+
+_log = logging.getLogger(__name__)
 
 DB_NAME = "project.f2a.sqlite"
 CUTS_DIR = "cuts"
@@ -38,6 +42,21 @@ def utc_now() -> str:
 
 def is_project(folder: Path | str) -> bool:
     return (Path(folder) / DB_NAME).is_file()
+
+
+def remove_new_project(folder: Path | str, *, remove_folder: bool) -> None:
+    """Undo `ProjectStore.create` for a project that got nothing (an import of only bad files): remove the
+    database, its WAL files, the lock and the empty folders it made; never anything else in the folder."""
+    root = Path(folder)
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME):
+        with contextlib.suppress(OSError):
+            (root / name).unlink()
+    for sub in (CUTS_DIR, CHECKPOINTS_DIR):
+        with contextlib.suppress(OSError):
+            (root / sub).rmdir()  # only when empty
+    if remove_folder:
+        with contextlib.suppress(OSError):
+            root.rmdir()
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,7 @@ class ProjectStore:
         self._lock = lock
         self.read_only_reason = read_only_reason
         self._mutex = threading.RLock()
+        self.broken_faces: dict[int, str] = {}  # damaged face rows met so far: id → reason
 
     # ---------------------------------------------------------------- open / close
 
@@ -92,6 +112,10 @@ class ProjectStore:
         if not root.is_dir():
             raise ProjectError(f"{root} is not a folder")
         exists = db_path.is_file()
+        if exists and db_path.stat().st_size == 0:
+            # SQLite would take a zero-byte file as a new database and set it up: a truncated project would
+            # silently become an empty one.
+            raise ProjectError(f"{db_path} is empty: not an F2A project; remove it to start a new project")
         lock: ProjectLock | None = None
         reason: str | None = "opened read-only on request" if read_only else None
         if not read_only:
@@ -112,6 +136,11 @@ class ProjectStore:
         except sqlite3.DatabaseError as exc:
             if lock:
                 lock.release()
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code == sqlite3.SQLITE_FULL:
+                raise ProjectError(f"cannot open {db_path}: the disk holding {root} is full") from exc
+            if code == sqlite3.SQLITE_READONLY:
+                raise ProjectError(f"cannot open {db_path}: the project database is read-only") from exc
             raise ProjectError(f"{db_path} is not a readable F2A project database: {exc}") from exc
         except BaseException:
             if lock:
@@ -154,6 +183,10 @@ class ProjectStore:
 
     def _migrate(self) -> None:
         with self._mutex:
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "schema_version" not in tables:  # another program's database: never add to it
+                raise ProjectError(f"{self.root / DB_NAME} is not an F2A project database (it holds tables "
+                                   f"{', '.join(sorted(tables)[:5])} but no schema_version)")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
             )
@@ -193,18 +226,42 @@ class ProjectStore:
         with self._mutex:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise ProjectError(f"cannot write to {self.root / DB_NAME}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from exc
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise self._write_error(exc) from exc
                 raise
             try:
                 self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._write_error(exc) from exc
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open: SQLite ends it by itself on some errors (a full disk),
+        and a second ROLLBACK would raise "cannot rollback - no transaction is active" over the real cause."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-                raise ProjectError(f"cannot write to {self.root / DB_NAME}: {exc}") from exc
+
+    def _write_error(self, exc: sqlite3.Error) -> ProjectError:
+        """A write that SQLite refused, as a ProjectError naming the cause (never a raw sqlite message alone)."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL:
+            why = f"the disk holding {self.root} is full"
+        elif code == sqlite3.SQLITE_READONLY:
+            why = "the project database is read-only (no write permission, or a read-only file system)"
+        elif code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            why = "the database is busy (another program is writing to it)"
+        elif code == sqlite3.SQLITE_IOERR:
+            why = f"an input/output error on the disk holding {self.root} ({exc})"
+        else:
+            why = str(exc)
+        return ProjectError(f"cannot write to {self.root / DB_NAME}: {why}")
 
     def _read(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
         with self._mutex:
@@ -315,11 +372,34 @@ class ProjectStore:
         rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,))
         if not rows:
             raise NotFoundError(f"no face with id {face_id}")
-        return face_from_row(rows[0])
+        try:
+            return face_from_row(rows[0])
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ProjectError(f"face {face_id} in {self.root / DB_NAME} is damaged: {exc}") from exc
+
+    def _damaged_or_face(self, row: sqlite3.Row) -> Face:
+        try:
+            return face_from_row(row)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ProjectError(f"face {row['id']} in {self.root / DB_NAME} is damaged: {exc}") from exc
+
+    def _faces_from_rows(self, rows: list[sqlite3.Row]) -> list[Face]:
+        """Rows → faces; a damaged row (broken JSON, a bad value) is skipped and remembered in
+        `broken_faces` (id → reason) for the caller to report, so one bad row never stops a whole view."""
+        faces = []
+        for row in rows:
+            try:
+                faces.append(face_from_row(row))
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                reason = f"damaged row skipped: {exc}"
+                if self.broken_faces.get(row["id"]) != reason:
+                    _log.warning("face %s in %s: %s", row["id"], self.root / DB_NAME, reason)
+                self.broken_faces[row["id"]] = reason
+        return faces
 
     def faces(self, image_id: int) -> list[Face]:
         rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))
-        return [face_from_row(r) for r in rows]
+        return self._faces_from_rows(rows)
 
     def all_faces(self, *, status: FaceStatus | str | None = None) -> list[Face]:
         if status is None:
@@ -329,7 +409,7 @@ class ProjectStore:
                 f"SELECT {FACE_COLUMNS} FROM faces WHERE status = ? ORDER BY image_id, id",
                 (FaceStatus(status).value,),
             )
-        return [face_from_row(r) for r in rows]
+        return self._faces_from_rows(rows)
 
     def face_count(self) -> int:
         return int(self._read("SELECT count(*) FROM faces")[0][0])
@@ -356,7 +436,7 @@ class ProjectStore:
             row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face.id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no face with id {face.id}")
-            before = face_from_row(row)
+            before = self._damaged_or_face(row)
             if check_revision and face.revision != before.revision:
                 raise StaleEditError(
                     f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
@@ -377,7 +457,7 @@ class ProjectStore:
             row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no face with id {face_id}")
-            before = face_from_row(row)
+            before = self._damaged_or_face(row)
             conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
             self._log(conn, "delete", actor, before, None)
             return before
@@ -401,7 +481,7 @@ class ProjectStore:
         """
         with self._write() as conn:
             rows = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ?", (image_id,)).fetchall()
-            existing = [face_from_row(r) for r in rows]
+            existing = self._faces_from_rows(rows)  # a damaged row is left as it is, never deleted
             kept = [f for f in existing if f.edited_by_human]
             for old in existing:
                 if not old.edited_by_human:
