@@ -8,8 +8,10 @@ and checked again with `fstat` on the open descriptor.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+import secrets
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -105,3 +107,43 @@ def read_prefix(path: Path | str, size: int = PREFIX_BYTES) -> bytes:
             return handle.read(size)
     except (ImageError, OSError):
         return b""
+
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_name(path: Path) -> str:
+    """`.NAME.<pid>.<random>.tmp` beside `path`: the pid lets a later run remove what a killed one left."""
+    return f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def remove_stale_temp_files(folder: Path) -> list[Path]:
+    """Remove `temp_name` files under `folder` whose writing process is gone (a killed import's leftovers)."""
+    removed: list[Path] = []
+    try:
+        walker = list(os.walk(folder))
+    except OSError:
+        return removed
+    for dirpath, _dirs, names in walker:
+        for name in names:
+            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
+                continue
+            parts = name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
+            pid = parts[1] if len(parts) == 3 else ""
+            if pid.isdigit() and _pid_alive(int(pid)):
+                continue  # a writer still running (or this process)
+            path = Path(dirpath) / name
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -10,7 +10,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import secrets
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from f2a_studio.core.errors import ImageError
-from f2a_studio.core.files import check_regular_file, open_regular, read_prefix
+from f2a_studio.core.files import check_regular_file, open_regular, read_prefix, temp_name
 
 DEFAULT_MAX_PIXELS = 150_000_000  # a 800×150,000 webtoon episode still fits; 20k×20k does not
 MIN_SIDE = 8
@@ -196,9 +195,6 @@ def encode_png(pixels: np.ndarray, compression: int = PNG_COMPRESSION) -> bytes:
     return buf.tobytes()
 
 
-TEMP_SUFFIX = ".tmp"
-
-
 def _umask() -> int:
     """The process umask, read without changing it (os.umask sets it, racing other threads)."""
     try:
@@ -211,11 +207,6 @@ def _umask() -> int:
     old = os.umask(0o022)  # not Linux: the set-and-restore dance (brief, and only here)
     os.umask(old)
     return old
-
-
-def temp_name(path: Path) -> str:
-    """`.NAME.<pid>.<random>.tmp` beside `path`: the pid lets a later run remove what a killed one left."""
-    return f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
@@ -243,38 +234,6 @@ def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-
-
-def remove_stale_temp_files(folder: Path) -> list[Path]:
-    """Remove `temp_name` files under `folder` whose writing process is gone (a killed import's leftovers)."""
-    removed: list[Path] = []
-    try:
-        walker = list(os.walk(folder))
-    except OSError:
-        return removed
-    for dirpath, _dirs, names in walker:
-        for name in names:
-            if not (name.startswith(".") and name.endswith(TEMP_SUFFIX)):
-                continue
-            parts = name[: -len(TEMP_SUFFIX)].rsplit(".", 2)
-            pid = parts[1] if len(parts) == 3 else ""
-            if pid.isdigit() and _pid_alive(int(pid)):
-                continue  # a writer still running (or this process)
-            path = Path(dirpath) / name
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def save_png_atomic(path: Path, pixels: np.ndarray, compression: int = PNG_COMPRESSION) -> None:

@@ -27,7 +27,6 @@ from f2a_studio.core.imageio import (
     encode_png,
     file_sha256,
     load_image,
-    remove_stale_temp_files,
     write_bytes_atomic,
 )
 from f2a_studio.core.models import ImageRecord
@@ -251,7 +250,6 @@ def import_sources(
 ) -> ImportReport:
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
-    remove_stale_temp_files(store.cuts_dir)  # what an import killed outright left behind
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
     opts = split or SplitOptions()

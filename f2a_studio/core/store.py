@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
+from f2a_studio.core.files import remove_stale_temp_files
 from f2a_studio.core.lock import LOCK_NAME, LockHeld, ProjectLock
 from f2a_studio.core.models import Face, FaceStatus, ImageRecord
 from f2a_studio.core.rows import FACE_COLUMNS, IMAGE_COLUMNS, face_from_row, face_values, image_from_row
@@ -131,6 +132,7 @@ class ProjectStore:
             store = cls(root, conn, lock, reason)
             if reason is None:
                 store._migrate()
+                remove_stale_temp_files(root / CUTS_DIR)  # what an import killed outright left behind
             else:
                 store._check_version()
         except sqlite3.DatabaseError as exc:
