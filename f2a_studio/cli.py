@@ -239,6 +239,7 @@ def detect(
 
             ids = [r.id for r in store.images()] if redo else None
             report = detect_images(store, ids, options, progress=on_progress)
+            broken = dict(store.broken_faces)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -250,6 +251,8 @@ def detect(
         console.print(f"[yellow]failed[/] image {image_id}: {escape(reason)}", highlight=False)
     for image_id, note in report.notes:
         console.print(f"[yellow]note[/] image {image_id}: {escape(note)}", highlight=False)
+    for face_id, why in broken.items():  # left as they are, never deleted
+        console.print(f"[yellow]skipped[/] face {face_id}: {escape(why)}", highlight=False)
     if report.done and len(report.failed) == report.done:
         raise typer.Exit(1)
 

@@ -16,7 +16,7 @@ from f2a_studio.detect.calibrate import Calibrator, features, load_calibrator
 from f2a_studio.detect.colors import FaceFrame, estimate_colors, face_frame
 from f2a_studio.detect.face_model import FaceModel, load_face_model
 from f2a_studio.detect.finder import Detector, find_raw
-from f2a_studio.detect.landmarks import LandmarkBackend, choose_backend
+from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.nms import nms
@@ -58,8 +58,8 @@ class Analyzer:
         self.model: FaceModel = load_face_model()
         self.calibrator: Calibrator = load_calibrator()
         models_dir = Path(options.models_dir) if options.models_dir else None
-        self.landmarks: LandmarkBackend = choose_backend(models_dir, options.landmarks)
-        self.landmarks.load()
+        self.landmarks: LandmarkBackend
+        self.landmarks, self.landmark_note = load_backend(models_dir, options.landmarks)  # note: a fallback
         self.detect = detect
 
     def candidates(self, pixels: np.ndarray, hits: list[RawFace]) -> list[Candidate]:
@@ -77,7 +77,7 @@ class Analyzer:
         pixels = np.ascontiguousarray(pixels[:, :, :3])
         kwargs = {"detect": self.detect} if self.detect is not None else {}
         found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s, **kwargs)
-        notes = []
+        notes = [self.landmark_note] if self.landmark_note else []
         if found.skipped_tiles:
             notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles (time budget)")
         kept = nms(self.candidates(pixels, found.hits), lambda c: c.hit.box, lambda c: c.score)

@@ -61,7 +61,8 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
     window = MainWindow(settings)
     opened = project is None or window.open_project(project, quiet=screenshot is not None)
     if not opened and screenshot is not None:
-        print(f"error: cannot open {project}", file=sys.stderr)
+        why = window.status.currentMessage()  # open_project leaves the reason there
+        print(f"error: {why or f'cannot open {project}'}", file=sys.stderr)
         return 2
     if select is not None and not window.select_face(select):
         print(f"warning: no face with id {select} in this project", file=sys.stderr)

@@ -44,4 +44,20 @@ def choose_backend(models_dir: Path | None = None, name: str | None = None) -> L
     raise F2AError("no landmark backend is available")  # unreachable: the template always is
 
 
-__all__ = ["REGISTRY", "LandmarkBackend", "LandmarkResult", "available_backends", "choose_backend"]
+def load_backend(models_dir: Path | None = None, name: str | None = None) -> tuple[LandmarkBackend, str | None]:
+    """`choose_backend` + `load`. When the backend chosen by itself (no name given) fails to load (a bad
+    weights file, say), the template fit takes over and the second value says why; detection goes on."""
+    backend = choose_backend(models_dir, name)
+    try:
+        backend.load()
+        return backend, None
+    except F2AError as exc:
+        if name is not None or backend.name == TemplateBackend.name:
+            raise
+        fallback = TemplateBackend(models_dir or default_models_dir())
+        fallback.load()
+        return fallback, f"{backend.name} landmarks could not be loaded, the template fit is used instead: {exc}"
+
+
+__all__ = ["REGISTRY", "LandmarkBackend", "LandmarkResult", "available_backends", "choose_backend",
+           "load_backend"]
