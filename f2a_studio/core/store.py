@@ -164,6 +164,11 @@ class ProjectStore:
                 conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
             conn = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False, timeout=10)
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "schema_version" not in tables:  # another program's database: change nothing in it
+                conn.close()
+                raise ProjectError(f"{db_path} is not an F2A project database (it holds tables "
+                                   f"{', '.join(sorted(tables)[:5])} but no schema_version)")
             conn.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed edit survives power loss, not just a killed process (~1 fsync per edit).
             conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
@@ -185,10 +190,6 @@ class ProjectStore:
 
     def _migrate(self) -> None:
         with self._mutex:
-            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if tables and "schema_version" not in tables:  # another program's database: never add to it
-                raise ProjectError(f"{self.root / DB_NAME} is not an F2A project database (it holds tables "
-                                   f"{', '.join(sorted(tables)[:5])} but no schema_version)")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
             )
