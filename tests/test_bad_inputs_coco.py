@@ -240,3 +240,16 @@ def test_duplicate_checking_does_not_compare_every_pair(tmp_path: Path, coco_dir
         again = import_coco(store, path)
     assert again.faces_added == 0 and again.faces_present == len(doc["annotations"])
     assert calls < 10 * len(doc["annotations"])
+
+
+# ---------------------------------------------------------------- case 7: messages are not markup
+
+
+def test_error_messages_with_brackets_are_printed_whole(tmp_path: Path, coco_dir: Path) -> None:
+    doc = coco_doc()
+    doc["annotations"][1]["bbox"] = [1, 2, 3]
+    path = write_doc(coco_dir, doc)
+    done = subprocess.run([sys.executable, "-m", "f2a_studio.cli", "import-coco", str(tmp_path / "p"), str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "annotation 11: bbox must be [x, y, w, h], got [1, 2, 3]" in done.stderr.replace("\n", "")
