@@ -358,11 +358,17 @@ def import_coco_cmd(
     """Import COCO keypoint annotations (e.g. an F2A coco export) as faces; importing twice adds nothing."""
     from f2a_studio.export.coco_import import import_coco
 
+    new_project = not is_project(project)
+    created_folder = not project.exists()
+    report = None
     try:
         with open_store(project, create=True) as store:
             report = import_coco(store, annotations, images_dir=images)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
+    finally:
+        if new_project and (report is None or not (report.images_added or report.faces_added)):
+            remove_new_project(project, remove_folder=created_folder)  # a refused file leaves no project
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:

@@ -253,3 +253,14 @@ def test_error_messages_with_brackets_are_printed_whole(tmp_path: Path, coco_dir
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "annotation 11: bbox must be [x, y, w, h], got [1, 2, 3]" in done.stderr.replace("\n", "")
+
+
+def test_a_refused_coco_file_creates_no_project(tmp_path: Path, coco_dir: Path) -> None:
+    doc = coco_doc()
+    doc["annotations"][0]["keypoints"][2] = 9
+    path = write_doc(coco_dir, doc)
+    project = tmp_path / "new"
+    done = subprocess.run([sys.executable, "-m", "f2a_studio.cli", "import-coco", str(project), str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "annotation 10: keypoints[0] visibility" in done.stderr
+    assert not project.exists()
