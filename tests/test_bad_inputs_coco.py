@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -264,3 +265,23 @@ def test_a_refused_coco_file_creates_no_project(tmp_path: Path, coco_dir: Path) 
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "annotation 10: keypoints[0] visibility" in done.stderr
     assert not project.exists()
+
+
+# ---------------------------------------------------------------- extra: the JSON file itself
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "deep"])
+def test_an_annotation_file_that_is_no_json_file_is_refused_by_name(tmp_path: Path, kind: str) -> None:
+    if kind == "fifo":
+        path = tmp_path / "faces.json"
+        os.mkfifo(path)
+        expected = "FIFO"
+    elif kind == "device":
+        path, expected = Path("/dev/zero"), "character device"
+    else:
+        path = tmp_path / "deep.json"
+        path.write_text("[" * 200_000 + "]" * 200_000)
+        expected = "nested too deeply"
+    with ProjectStore.create(tmp_path / "p") as store, pytest.raises(ValidationError, match=expected) as info:
+        import_coco(store, path)
+    assert str(path) in str(info.value)

@@ -182,8 +182,10 @@ def _find_file(name: str, folders: list[Path]) -> tuple[Path | None, str | None]
     """(path, None) for a regular file inside one of `folders`, else (None, why). A name that could reach
     outside the folders (absolute, `..`, a symlink out) is refused before anything is looked up there, so
     the message is the same whether or not such a file exists."""
+    if not name:
+        return None, "no file_name, and its f2a.hash is not in the project"
     rel = PurePath(name)
-    if not name or rel.is_absolute() or PureWindowsPath(name).is_absolute() or ".." in rel.parts \
+    if rel.is_absolute() or PureWindowsPath(name).is_absolute() or ".." in rel.parts \
             or ".." in PureWindowsPath(name).parts:
         return None, f"file name {name!r} points outside the images folder; refused"
     for folder in folders:
