@@ -117,6 +117,8 @@ def test_the_studio_shows_a_cut_with_a_damaged_face_row(qtbot, tmp_path: Path) -
         assert win.select_face(good)
         assert win.navigator.face_id == good
         assert bad in win.navigator.reader.store.broken_faces  # skipped, and known to be damaged
+        win.navigator.open_cut(win.navigator.record.id, force=True)
+        assert f"face(s) {bad} on this cut are damaged" in win.status.currentMessage()
     finally:
         win.close()
 

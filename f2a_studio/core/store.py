@@ -88,6 +88,7 @@ class ProjectStore:
         self.read_only_reason = read_only_reason
         self._mutex = threading.RLock()
         self.broken_faces: dict[int, str] = {}  # damaged face rows met so far: id → reason
+        self._broken_on: dict[int, int] = {}  # and the image each is on
 
     # ---------------------------------------------------------------- open / close
 
@@ -398,7 +399,12 @@ class ProjectStore:
                 if self.broken_faces.get(row["id"]) != reason:
                     _log.warning("face %s in %s: %s", row["id"], self.root / DB_NAME, reason)
                 self.broken_faces[row["id"]] = reason
+                self._broken_on[row["id"]] = row["image_id"]
         return faces
+
+    def damaged_faces(self, image_id: int) -> list[int]:
+        """Ids of the damaged face rows met so far on this image (skipped by every read)."""
+        return sorted(fid for fid, img in self._broken_on.items() if img == image_id)
 
     def faces(self, image_id: int) -> list[Face]:
         rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))
