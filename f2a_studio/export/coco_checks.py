@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+import numpy as np
+
 from f2a_studio.core.errors import ValidationError
 from f2a_studio.core.ibug68 import N_POINTS
 
@@ -76,6 +78,24 @@ def check_image_entry(entry: Any, index: int) -> None:
         raise ValidationError(f"{where}: f2a.hash must be 64 hex digits, got {digest!r:.40}")
 
 
+def _keypoints_fine(kp: list[Any]) -> bool:
+    """The common case in one numpy pass (the per-value loop below costs ~1 ms an annotation)."""
+    if not all(type(v) is int or type(v) is float for v in kp):  # exact types: a bool is no number here
+        return False
+    arr = np.asarray(kp, dtype=np.float64).reshape(-1, 3)
+    return bool(np.isfinite(arr).all() and np.isin(arr[:, 2], (0, 1, 2)).all())
+
+
+def _name_bad_keypoint(where: str, kp: list[Any]) -> None:
+    for i in range(N_POINTS):
+        x, y, v = kp[3 * i : 3 * i + 3]
+        _finite(where, f"keypoints[{i}].x", x)
+        _finite(where, f"keypoints[{i}].y", y)
+        if not is_number(v) or v not in (0, 1, 2):
+            raise ValidationError(f"{where}: keypoints[{i}] visibility must be 0, 1 or 2, got {v!r:.40}")
+    raise ValidationError(f"{where}: keypoints hold a value that is not a finite number")  # pragma: no cover
+
+
 def check_annotation_types(ann: Any, index: int) -> None:
     """Types and value ranges that do not need the image's size."""
     if not isinstance(ann, dict):
@@ -90,12 +110,8 @@ def check_annotation_types(ann: Any, index: int) -> None:
     if not isinstance(kp, list) or len(kp) != 3 * N_POINTS:
         got = len(kp) if isinstance(kp, list) else type(kp).__name__
         raise ValidationError(f"{where}: keypoints must be {3 * N_POINTS} numbers ({N_POINTS} × [x, y, v]), got {got}")
-    for i in range(N_POINTS):
-        x, y, v = kp[3 * i : 3 * i + 3]
-        _finite(where, f"keypoints[{i}].x", x)
-        _finite(where, f"keypoints[{i}].y", y)
-        if not is_number(v) or v not in (0, 1, 2):
-            raise ValidationError(f"{where}: keypoints[{i}] visibility must be 0, 1 or 2, got {v!r:.40}")
+    if not _keypoints_fine(kp):
+        _name_bad_keypoint(where, kp)
     if "bbox" in ann:
         box = ann["bbox"]
         if not isinstance(box, list) or len(box) != 4:

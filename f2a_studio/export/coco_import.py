@@ -13,7 +13,7 @@ import json
 import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any
 
@@ -85,10 +85,12 @@ def face_categories(doc: dict[str, Any]) -> set[Any]:
     return {c["id"] for c in doc["categories"] if len(c.get("keypoints") or []) == N_POINTS}
 
 
-def face_from_annotation(ann: dict[str, Any], image_id: int) -> Face:
+def face_from_annotation(ann: dict[str, Any], image_id: int, *, checked: bool = False) -> Face:
     """One COCO annotation → a Face on `image_id` (ValidationError naming the annotation and field if
-    malformed). The types are checked first (coco_checks), so nothing below can crash on a list for a number."""
-    check_annotation_types(ann, 0)
+    malformed). The types are checked first (coco_checks; `checked`: already done), so nothing below can
+    crash on a list where a number belongs."""
+    if not checked:
+        check_annotation_types(ann, 0)
     where = f"annotation {ann.get('id', '?')}"
     kp = ann["keypoints"]
     try:
@@ -141,7 +143,8 @@ def _same_face(a: Face, b: Face) -> bool:
 class _FaceIndex:
     """Faces of one image, bucketed by their box and points rounded to whole pixels, so that finding a
     duplicate is a dict look-up, not a scan of every face so far (11k annotations on one image took 125 s).
-    Faces within 1e-6 of each other land in one bucket unless a value sits within 1e-6 of a half pixel."""
+    Faces within 1e-6 of each other land in one bucket unless a rounded value sits that close to a half
+    pixel; such a near-duplicate is then added once more, never lost."""
 
     def __init__(self, faces: list[Face]) -> None:
         self._buckets: dict[tuple, list[Face]] = {}
@@ -150,8 +153,11 @@ class _FaceIndex:
 
     @staticmethod
     def _key(face: Face) -> tuple:
-        return (*(round(v) for v in face.box.to_list()),
-                *(q for x, y, v in face.landmarks for q in (round(x), round(y), v)))
+        # the box and the sums of the points, whole pixels: cheap, and faces that differ only in their
+        # landmarks still fall into different buckets
+        points = face.landmarks
+        return (*(round(v) for v in face.box.to_list()), round(sum(p[0] for p in points)),
+                round(sum(p[1] for p in points)), sum(p[2] for p in points))
 
     def has(self, face: Face) -> bool:
         return any(_same_face(face, other) for other in self._buckets.get(self._key(face), ()))
@@ -249,9 +255,10 @@ def import_coco(store: ProjectStore, json_path: Path | str, *, images_dir: Path 
     missing = [k for k in by_image if k not in entries]
     if missing:
         raise ValidationError(f"{json_path}: annotations refer to image ids not in 'images': {missing[:5]}")
+    faces: dict[int, Face] = {}  # id(annotation) → its face (image id 0 until the image is known)
     for anns in by_image.values():  # every annotation on its own, before any image is looked at
         for ann in anns:
-            face_from_annotation(ann, 0)
+            faces[id(ann)] = face_from_annotation(ann, 0, checked=True)
     todo = list(by_image)  # file order: the project's new face ids follow the file
     located: dict[Any, _Found] = {}
     cache: dict[Path, tuple[str, int, int] | None] = {}
@@ -263,7 +270,7 @@ def import_coco(store: ProjectStore, json_path: Path | str, *, images_dir: Path 
         if found is None:
             continue
         for ann in by_image[image_key]:
-            face = face_from_annotation(ann, 0)
+            face = faces[id(ann)]
             check_in_image(ann, found.width, found.height, box=face.box.to_list(), points=list(face.landmarks))
         located[image_key] = found
     # everything checked: now write
@@ -278,7 +285,7 @@ def import_coco(store: ProjectStore, json_path: Path | str, *, images_dir: Path 
             continue
         index = _FaceIndex(store.faces(record.id))
         for ann in by_image[image_key]:
-            face = face_from_annotation(ann, record.id)
+            face = replace(faces[id(ann)], image_id=record.id)
             if index.has(face):
                 report.faces_present += 1
             else:
