@@ -17,12 +17,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import noise_image, write_png
 from test_export_data import big_project_fixture, project_fixture, tree_bytes  # noqa: F401
 
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import ExportError, ExportOptions, plan_export, run_export
 from f2a_studio.export.atomic import OLD_TAG, PARTIAL_TAG, remove_stale_partials
+from f2a_studio.export.human import MAX_PTS_BYTES, plan_human_photos
 
 BOUND_S = 120  # failure bound for waits on child processes, far above what they need
 
@@ -168,3 +171,21 @@ def test_sigkill_of_an_export_leaves_no_worker_fork_server_or_tracker(big_projec
         for pid in _running(helpers):  # never leave them to the next test
             os.kill(pid, signal.SIGKILL)
     assert left == set(), f"still running after the export was killed: {sorted(left)}"
+
+
+# ---------------------------------------------------------------- extra: human photos' .pts files
+
+
+def test_a_pts_file_that_is_a_fifo_or_huge_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    photos = tmp_path / "humans"
+    for name in ("pipe", "huge"):
+        write_png(photos / f"{name}.png", noise_image(np.random.default_rng(1), 64, 64))
+    os.mkfifo(photos / "pipe.pts")
+    with (photos / "huge.pts").open("wb") as handle:
+        handle.write(b"version: 1\n{\n" + b"1 2\n" * 100)
+        handle.truncate(MAX_PTS_BYTES * 8)
+    plan = plan_human_photos(photos, seed=0, ratios=(0.8, 0.1, 0.1))  # returns: nothing blocks on the FIFO
+    reasons = {Path(s.path).name: s.reason for s in plan.skipped}
+    assert plan.items == []
+    assert "pipe.pts is a FIFO" in reasons["pipe.png"]
+    assert "too large for a .pts landmark file" in reasons["huge.png"]
