@@ -22,6 +22,7 @@ import pytest
 from conftest import noise_image, write_png
 from test_export_data import big_project_fixture, project_fixture, tree_bytes  # noqa: F401
 
+from f2a_studio.core.manifest import ManifestError, read_manifest, verify_export
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import ExportError, ExportOptions, plan_export, run_export
 from f2a_studio.export.atomic import OLD_TAG, PARTIAL_TAG, remove_stale_partials
@@ -189,3 +190,34 @@ def test_a_pts_file_that_is_a_fifo_or_huge_is_skipped_with_the_reason(tmp_path: 
     assert plan.items == []
     assert "pipe.pts is a FIFO" in reasons["pipe.png"]
     assert "too large for a .pts landmark file" in reasons["huge.png"]
+
+
+# ---------------------------------------------------------------- extra: manifests read by trainer and preview
+
+
+@pytest.mark.parametrize("name", ["../outside.png", "/etc/hostname", "a/../../x.png", ""])
+def test_a_manifest_listing_files_outside_its_folder_is_refused(tmp_path: Path, name: str) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps(
+        {"f2a_export": 1, "generator": "f2a-studio 0", "files": [{"path": name, "sha256": "0" * 64}]}))
+    with pytest.raises(ManifestError, match=r"files\[0\]"):
+        read_manifest(folder)
+
+
+def test_a_manifest_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    os.mkfifo(folder / "manifest.json")
+    with pytest.raises(ManifestError, match="FIFO"):
+        read_manifest(folder)
+
+
+def test_verify_export_does_not_follow_a_link_out_of_the_export(tmp_path: Path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (tmp_path / "secret.png").write_bytes(b"secret")
+    (folder / "a.png").symlink_to(tmp_path / "secret.png")
+    (folder / "manifest.json").write_text(json.dumps(
+        {"f2a_export": 1, "generator": "f2a-studio 0", "files": [{"path": "a.png", "sha256": "0" * 64}]}))
+    assert verify_export(folder) == ["a.png: not a regular file inside the export"]

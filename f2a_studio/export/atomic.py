@@ -20,13 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from f2a_studio.core.manifest import MANIFEST_NAME
+from f2a_studio.core.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES
 from f2a_studio.export.errors import ExportError
 
 PARTIAL_TAG = ".f2a-partial-"
 OLD_TAG = "-old"  # an earlier export moved aside while the new one is renamed in
 GENERATOR = "f2a-studio"  # what manifest.json's "generator" starts with
-MAX_MANIFEST_BYTES = 1 << 30  # a manifest.json bigger than this is nobody's export manifest
 
 
 @dataclass(frozen=True)
