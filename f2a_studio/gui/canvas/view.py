@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, QSize, Qt, QVariantAnimation, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView, QLabel, QWidget
 
 from f2a_studio.core.models import Box
@@ -14,6 +14,7 @@ from f2a_studio.gui.canvas.scene import CutScene
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 WHEEL_ZOOM_STEP = 1.0015  # per wheel-delta unit: one notch (120) ≈ ×1.2
+FIT_PAD = 4  # viewport pixels left free around a fitted cut (as QGraphicsView.fitInView does)
 
 
 class Tool(str, Enum):
@@ -49,6 +50,7 @@ class CanvasView(QGraphicsView):
         self._scroll_anim.valueChanged.connect(lambda v: self.verticalScrollBar().setValue(int(v)))
         self._scroll_target = 0
         self._auto_fit = False  # refit on resize until the user zooms or scrolls by hand
+        self._fitted_for = QSize()  # the view's own size at the last auto-fit
         # A child of the view, not of its viewport: viewport children move when the view scrolls.
         self.notice = QLabel(self)
         self.notice.setObjectName("canvasNotice")
@@ -81,17 +83,47 @@ class CanvasView(QGraphicsView):
     def fit(self) -> None:
         rect = self._image_rect()
         if rect is not None:
-            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-            self._zoom_done()
+            self._apply_zoom(self._fit_zoom(rect, width_only=False))
+            self.centerOn(rect.center())
 
     def fit_width(self) -> None:
         rect = self._image_rect()
         if rect is None:
             return
-        width = max(1, self.viewport().width() - 4)
-        self.set_zoom(width / rect.width())
+        self._apply_zoom(self._fit_zoom(rect, width_only=True))
         self.centerOn(rect.center().x(), self.mapToScene(self.viewport().rect().center()).y())
         self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+
+    def _fit_zoom(self, rect: QRectF, *, width_only: bool) -> float:
+        """The zoom that shows `rect` whole (or its full width) in the viewport the scroll bars leave.
+
+        Which bars show depends on the zoom (the scene has a margin around the cut), so this solves for
+        both: start with no bars, add each bar the zoom's scene would need, refit. Bars are only added,
+        so it ends within three rounds; it never fits into the viewport of the moment, whose bars belong
+        to the previous cut or zoom."""
+        full = self.maximumViewportSize()  # the viewport with no scroll bars at all
+        bar_w = self.verticalScrollBar().sizeHint().width()
+        bar_h = self.horizontalScrollBar().sizeHint().height()
+        scene = self.sceneRect()
+        need_v = need_h = False
+        zoom = 1.0
+        for _ in range(3):
+            avail_w = full.width() - (bar_w if need_v else 0)
+            avail_h = full.height() - (bar_h if need_h else 0)
+            zoom = (avail_w - FIT_PAD) / rect.width()
+            if not width_only:
+                zoom = min(zoom, (avail_h - FIT_PAD) / rect.height())
+            # A pixel of slack: rather a bar counted that Qt then leaves out than the other way round.
+            v = need_v or scene.height() * zoom > avail_h - 1
+            h = need_h or scene.width() * zoom > avail_w - 1
+            if (v, h) == (need_v, need_h):
+                break
+            need_v, need_h = v, h
+        return max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+
+    def _apply_zoom(self, zoom: float) -> None:
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self._zoom_done()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0, QPointF(self.viewport().rect().center()))
@@ -106,10 +138,13 @@ class CanvasView(QGraphicsView):
         else:
             self.fit()
         self._auto_fit = True
+        self._fitted_for = self.size()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self._auto_fit:
+        # Refit only when the view itself changed size (window, docks, banner). A scroll bar showing or
+        # hiding resizes only the viewport; refitting on that toggled the bar back, forever (issue 8).
+        if self._auto_fit and self.size() != self._fitted_for:
             self.fit_cut()
         if self.notice.isVisible():
             self.show_notice(self.notice.text())
