@@ -68,8 +68,13 @@ def import_cmd(
     sources: Annotated[list[Path], typer.Argument(help="Image files, folders (recursive) or webtoon strips.")],
     no_split: Annotated[bool, typer.Option("--no-split", help="Never split tall images into cuts.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    title: Annotated[str | None, typer.Option("--title", help="Title id of every cut (default: from names).")] = None,
+    episode: Annotated[str | None, typer.Option("--episode", help="Episode of every cut (default: names).")] = None,
 ) -> None:
-    """Import scenes and strips; tall strips are split into cuts at their gutters. Idempotent."""
+    """Import scenes and strips; tall strips are split into cuts at their gutters. Idempotent.
+
+    Numbered slices of one episode in a folder (`1.jpg … 18.jpg`, `name01.jpg … name18.jpg`, one width)
+    are joined in numeric order before splitting, so they make one episode."""
     from f2a_studio.core.importer import import_sources
     from f2a_studio.core.strips import SplitOptions
 
@@ -81,7 +86,7 @@ def import_cmd(
             def on_progress(done: int, total: int, path: Path) -> None:
                 bar.update(task, completed=done, total=total, current=path.name)
 
-            report = import_sources(store, sources, split=split, progress=on_progress)
+            report = import_sources(store, sources, split=split, progress=on_progress, title=title, episode=episode)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:

@@ -164,10 +164,12 @@ def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: ob
     return run
 
 
-def import_job(store: ProjectStore, paths: Sequence[Path]) -> JobFn:
+def import_job(store: ProjectStore, paths: Sequence[Path], *, title: str | None = None,
+               episode: str | None = None) -> JobFn:
     from f2a_studio.core.importer import import_sources
 
     def run(progress: ProgressFn, should_stop: Callable[[], bool]) -> Any:
-        return import_sources(store, list(paths), progress=lambda done, total, path: progress(done, total, str(path)))
+        return import_sources(store, list(paths), progress=lambda done, total, path: progress(done, total, str(path)),
+                              title=title, episode=episode)
 
     return run
