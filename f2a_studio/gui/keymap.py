@@ -60,6 +60,8 @@ KEYMAP: tuple[ActionSpec, ...] = (
     ActionSpec("clear_selection", "Clear Selection", ("Esc",), None, "Review"),
     ActionSpec("advance", "Advance After Accept/Reject", (), None, "Review",
                "After A or X, jump to the next face in the review queue", checkable=True),
+    ActionSpec("zoom_to_face", "Zoom to Face on Space", (), None, "Review",
+               "Space zooms the face to a good size (Esc returns to the view before)", checkable=True),
     # View
     ActionSpec("fit", "&Fit Cut", ("0",), "mdi6.fit-to-screen-outline", "View"),
     ActionSpec("fit_width", "Fit &Width", ("W",), "mdi6.arrow-expand-horizontal", "View"),

@@ -182,6 +182,7 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             action.triggered.connect(lambda _=False, d=(dx, dy): self._edit(lambda e: e.nudge(*d)))
         a["advance"].toggled.connect(lambda on: setattr(self.settings, "advance_after_review", on))
+        a["zoom_to_face"].toggled.connect(self._zoom_to_face_toggled)
         a["theme_dark"].toggled.connect(lambda on: self.set_theme("dark" if on else "light"))
         for action in a.layers.values():
             action.toggled.connect(lambda _=False: self._layers_changed())
@@ -207,6 +208,7 @@ class MainWindow(QMainWindow):
         for name, action in self.actions.layers.items():
             action.setChecked(getattr(layers, name))
         self.actions["advance"].setChecked(self.settings.advance_after_review)
+        self.actions["zoom_to_face"].setChecked(self.settings.zoom_to_face)
         self.actions["theme_dark"].setChecked(self.settings.theme == "dark")
         self.threshold_slider.setValue(round(self.settings.threshold * 100))
         self._threshold_moved(self.threshold_slider.value())
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.navigator = Navigator(session, self.scene, self.view, self.cache)
         self.editor = Editor(session, self.navigator, self.view)
+        self._zoom_to_face_toggled(self.actions["zoom_to_face"].isChecked())
         self.history.setStack(session.undo_stack)
         session.errorRaised.connect(self._show_error)
         session.faceChanged.connect(self._face_touched)
@@ -371,6 +374,11 @@ class MainWindow(QMainWindow):
         self.settings.threshold = self.threshold
         if self.session is not None:
             self.browser.set_threshold(self.threshold)  # recounts in the background when it changed
+
+    def _zoom_to_face_toggled(self, on: bool) -> None:
+        self.settings.zoom_to_face = on
+        if self.navigator is not None:
+            self.navigator.face_fill = self.settings.face_fill if on else 0.0
 
     def _layers_changed(self) -> None:
         layers = Layers(**{name: action.isChecked() for name, action in self.actions.layers.items()})

@@ -15,6 +15,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from f2a_studio.gui.canvas.layers import Layers
 
 MAX_RECENT = 10
+DEFAULT_FACE_FILL = 0.4  # a 30 px face shows at ~340 px in a 860 px high view: lids and lips can be placed
 DEFAULT_THRESHOLD = 0.3  # detect.analyze.DEFAULT_THRESHOLD: by default the slider hides nothing the detector kept
 
 
@@ -77,6 +78,25 @@ class StudioSettings:
     @advance_after_review.setter
     def advance_after_review(self, value: bool) -> None:
         self.q.setValue("advance", bool(value))
+
+    @property
+    def zoom_to_face(self) -> bool:
+        """Space zooms to the face it selects (and Esc returns to the view before)."""
+        return bool(self._get("review/zoom_to_face", True, bool))
+
+    @zoom_to_face.setter
+    def zoom_to_face(self, value: bool) -> None:
+        self.q.setValue("review/zoom_to_face", bool(value))
+
+    @property
+    def face_fill(self) -> float:
+        """How much of the view's shorter side a face zoomed to by Space fills (0.05–1)."""
+        value = float(self._get("review/face_fill", DEFAULT_FACE_FILL, float))  # type: ignore[arg-type]
+        return min(1.0, max(0.05, value)) if value == value else DEFAULT_FACE_FILL
+
+    @face_fill.setter
+    def face_fill(self, value: float) -> None:
+        self.q.setValue("review/face_fill", float(value))
 
     @property
     def layers(self) -> Layers:
