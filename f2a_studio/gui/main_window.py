@@ -37,12 +37,13 @@ from f2a_studio.gui.gc_pauses import freeze_long_lived
 from f2a_studio.gui.image_cache import ImageCache
 from f2a_studio.gui.navigator import Navigator
 from f2a_studio.gui.panels.browser import ProjectBrowser
+from f2a_studio.gui.panels.browser_model import CutFilter
 from f2a_studio.gui.panels.inspector import Inspector
 from f2a_studio.gui.panels.status_bar import StudioStatusBar
 from f2a_studio.gui.project_menu import ProjectMenu
 from f2a_studio.gui.queries import first_cut_with_faces
 from f2a_studio.gui.session import Session
-from f2a_studio.gui.settings import StudioSettings
+from f2a_studio.gui.settings import ProjectPlace, StudioSettings
 from f2a_studio.gui.workers import JobRunner, detect_job, detection_unavailable
 
 NUDGES = {
@@ -92,7 +93,8 @@ class MainWindow(QMainWindow):
         self.browser = ProjectBrowser()
         self.inspector = Inspector()
         self.history = QUndoView()
-        self.history.setEmptyLabel("opened")
+        # The edit log keeps every change, but undo commands live only in this session: say so.
+        self.history.setEmptyLabel("Opened: undo history starts here (earlier edits are saved, not undoable)")
         self._dock("Project", "browserDock", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, 300)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         inspector_dock = self._dock("Face", "inspectorDock", self.inspector, right, 300)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self.project_menu = ProjectMenu(self)
         self.jobs = JobRunner(self)
         self._last_refresh = 0.0
+        self._place_ready = False  # a project's place is saved only once it has been restored
         self._wire()
         self._load_preferences()
         self._update_enabled()
@@ -188,6 +191,8 @@ class MainWindow(QMainWindow):
             action.toggled.connect(lambda _=False: self._layers_changed())
         self.browser.summariesChanged.connect(self.status.show_review)
         self.browser.orderChanged.connect(self._order_changed)
+        self.browser.filter_box.currentIndexChanged.connect(lambda _: self._remember_place())
+        self.browser.search.textChanged.connect(lambda _: self._remember_place())
         self.browser.cutActivated.connect(lambda image_id: self._nav(lambda n: n.open_cut(image_id), focus=False))
         self.inspector.statusRequested.connect(lambda s: self._edit(lambda e: e.set_status(s)))
         self.inspector.sexRequested.connect(lambda s: self._edit(lambda e: e.set_sex(s)))
@@ -259,9 +264,7 @@ class MainWindow(QMainWindow):
             self.settings.add_recent(store.root)
             self.project_menu.refresh_recent()
         self.setWindowTitle(f"{store.root.name} — F2A Studio" + (" [read-only]" if store.read_only else ""))
-        order = self.navigator.order
-        if order:
-            self.navigator.open_cut(first_cut_with_faces(session.reads, order))
+        self._restore_place(store.root)
         self._update_enabled()
         freeze_long_lived()  # the window and project are built: keep full GCs from walking them later
         if not store.read_only:
@@ -270,9 +273,42 @@ class MainWindow(QMainWindow):
                 self.status.showMessage(f"{undetected} cut(s) not detected yet: Detect ▸ Detect All New Cuts "
                                         "(Ctrl+Shift+A)", 30000)
 
+    def _restore_place(self, root: Path) -> None:
+        """Reopen where the user left off (cut, face, browser filter); else on the first cut with faces."""
+        assert self.session is not None and self.navigator is not None
+        place = self.settings.project_place(root)
+        known = {f.value for f in CutFilter}
+        self.browser.set_filter(CutFilter(place.cut_filter) if place.cut_filter in known else CutFilter.ALL)
+        self.browser.search.setText(place.search)
+        order = self.navigator.order
+        opened = place.image_id is not None and self._has_image(place.image_id) and self.navigator.open_cut(
+            place.image_id)
+        if not opened and order:
+            self.navigator.open_cut(first_cut_with_faces(self.session.reads, order))
+        if opened and place.face_id is not None and place.face_id in self.scene.items_by_id:
+            self.navigator.select_face(place.face_id)
+        self._place_ready = True
+
+    def _has_image(self, image_id: int) -> bool:
+        try:
+            self.session.reads.image(image_id)  # type: ignore[union-attr]
+        except NotFoundError:
+            return False
+        return True
+
+    def _remember_place(self) -> None:
+        if self.session is None or self.navigator is None or not self._place_ready:
+            return
+        record = self.navigator.record
+        place = ProjectPlace(record.id if record is not None else None, self.navigator.face_id,
+                             self.browser.cut_filter.value, self.browser.search.text())
+        self.settings.save_project_place(self.session.store.root, place)
+
     def close_project(self) -> None:
         if self.session is None:
             return
+        self._remember_place()
+        self._place_ready = False
         self.jobs.wait()
         assert self.navigator is not None and self.editor is not None
         self.navigator.disconnect_all()
@@ -394,9 +430,11 @@ class MainWindow(QMainWindow):
                 face = None
         record = self.navigator.record if self.navigator is not None else None
         self.inspector.show_face(face, tuple(points), record)
+        self._remember_place()
 
     def _cut_changed(self, record: object) -> None:
         self.browser.select_cut(getattr(record, "id", None))
+        self._remember_place()
         if record is not None:
             self.status.showMessage(f"{record.name}  {record.width}×{record.height}", 3000)  # type: ignore[attr-defined]
 
