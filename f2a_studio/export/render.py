@@ -14,7 +14,7 @@ from f2a_studio.core.errors import ImageError
 from f2a_studio.core.imageio import encode_png as core_encode_png
 from f2a_studio.core.imageio import flatten_alpha, read_image
 from f2a_studio.export.errors import ExportError
-from f2a_studio.export.masks import composite, grabcut_alpha
+from f2a_studio.export.masks import composite, foreground_alpha
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -73,7 +73,7 @@ def aligned_face(pixels: np.ndarray, landmarks: tuple | np.ndarray, hair: str | 
         alpha = warp(np.ascontiguousarray(pixels[:, :, 3]), matrix, settings.size, border=0).pixels
         alpha_f = alpha.astype(np.float32) / 255.0
     else:
-        alpha_f = grabcut_alpha(rgb, aligned_lm, hair)
+        alpha_f = foreground_alpha(rgb, aligned_lm, hair)
     alpha_f = alpha_f * inside_coverage(pixels.shape, matrix, settings.size)
     return composite(rgb, alpha_f, settings.background), aligned_lm
 
