@@ -170,11 +170,13 @@ def studio(
         Path | None, typer.Option(help="Render the main window to this PNG and exit.")
     ] = None,
     select: Annotated[int | None, typer.Option(help="Select this face id at start.")] = None,
+    review: Annotated[bool, typer.Option("--review", help="Start as Space does: the next face to review, "
+                                                          "zoomed to.")] = False,
 ) -> None:
     """Open the studio window."""
     from f2a_studio.gui.app import run_studio
 
-    raise typer.Exit(run_studio(project, screenshot=screenshot, select=select))
+    raise typer.Exit(run_studio(project, screenshot=screenshot, select=select, review=review))
 
 
 @app.command()
