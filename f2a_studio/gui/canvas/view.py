@@ -188,6 +188,8 @@ class CanvasView(QGraphicsView):
         self.verticalScrollBar().setValue(v)
         self._auto_fit = auto_fit
         self._zoom_done()
+        if auto_fit and self.size() != self._fitted_for:  # the window changed size while zoomed in
+            self.fit_cut()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
