@@ -71,6 +71,17 @@ CHILD = textwrap.dedent(
         assert len(report.added) == len(derived), report.problems
     assert win.open_project(folder, quiet=True)
 
+    from PySide6.QtCore import QEvent, QObject
+
+    class Resizes(QObject):  # viewport resizes: a scroll bar toggling back and forth shows here at once
+        count = 0
+        def eventFilter(self, _obj, event):
+            if event.type() == QEvent.Type.Resize:
+                Resizes.count += 1
+            return False
+    resizes = Resizes()
+    win.view.viewport().installEventFilter(resizes)
+
     gaps = [0.0]
     last = [time.monotonic()]
     def beat():
@@ -92,6 +103,7 @@ CHILD = textwrap.dedent(
             faulthandler.dump_traceback_later(20, exit=True)  # a freeze for good ends the child here
             last[0] = time.monotonic()
             gaps[0] = 0.0
+            Resizes.count = 0
             win.browser.select_cut(image_id)
             win.navigator.open_cut(image_id)
             win.cache.wait_idle()
@@ -103,6 +115,7 @@ CHILD = textwrap.dedent(
             port = view.viewport().rect()
             visits.append({
                 "window": [w, h], "cut": [record.width, record.height], "stall_s": round(gaps[0], 3),
+                "viewport_resizes": Resizes.count,
                 "open": win.navigator.record.id == image_id,
                 "tall": record.height > 2.2 * record.width,
                 "fits_width": shown.left() >= port.left() and shown.right() <= port.right(),
@@ -140,6 +153,10 @@ def test_visiting_every_cut_at_every_window_size_never_freezes(tmp_path: Path) -
     assert all(v["open"] for v in visits)
     stalls = [v for v in visits if v["stall_s"] > STALL_LIMIT_S]
     assert not stalls, f"event-loop stalls over {STALL_LIMIT_S} s: {stalls}"
+    # Opening a cut may show or hide each scroll bar once; more viewport resizes is the feedback loop
+    # starting, however fast the machine gets through it.
+    runaway = [v for v in visits if v["viewport_resizes"] > 4]
+    assert not runaway, f"viewport resized over and over: {runaway}"
     # Fitted, a cut is shown whole (a tall strip: its full width), not under a scroll bar.
     hidden = [v for v in visits if not v["fits_width"] or not (v["tall"] or v["fits_height"])]
     assert not hidden, f"cuts not shown whole after fitting: {hidden}"
