@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import itertools
-import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -26,11 +25,12 @@ from f2a_studio.core.imageio import (
     load_image,
     write_bytes_atomic,
 )
+from f2a_studio.core.jobs import CancelToken, worker_count
 from f2a_studio.core.models import ImageRecord
 from f2a_studio.core.store import CUTS_DIR, ProjectStore
 from f2a_studio.core.strips import SplitOptions, find_cuts, parse_source_name
 
-Progress = Callable[[int, int, Path], None]
+Progress = Callable[[int, int, str], None]  # the job protocol's (core/jobs.py): done, total, file path
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ImportReport:
     files_done: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     megapixels: float = 0.0
+    cancelled: bool = False  # stopped by its cancel token; the files done are whole
 
     def to_json(self) -> dict:
         return {
@@ -107,6 +108,7 @@ class PreparedFile:
     present: int = 0  # cuts (or the whole file) already in the project
     problem: ImportProblem | None = None
     megapixels: float = 0.0
+    cancelled: bool = False  # stopped by its cancel token; the files done are whole
     title_id: str = ""
     episode: str = ""
     cut_index: int | None = None
@@ -185,7 +187,7 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
 
 
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    return worker_count()  # decoding threads: the job protocol's rule (core/jobs.py)
 
 
 def import_sources(
@@ -195,7 +197,10 @@ def import_sources(
     split: SplitOptions | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    cancel: CancelToken | None = None,
 ) -> ImportReport:
+    """Import `paths`; `cancel` stops between files: each file's cuts and its source record are all in or
+    all out, so a cancelled (or killed) import resumes cleanly."""
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
     files, problems = collect_sources(paths)
@@ -216,7 +221,12 @@ def import_sources(
             if nxt is not None:
                 pending.append(pool.submit(prepare_file, store, nxt, opts))
             if progress:
-                progress(done, len(files), prepared.path)
+                progress(done, len(files), str(prepared.path))
+            if cancel is not None and cancel.cancelled:
+                for future in pending:
+                    future.cancel()
+                report.cancelled = True
+                break
             try:
                 commit_file(store, prepared, report)
             except BaseException:
@@ -225,6 +235,6 @@ def import_sources(
                 raise
             done += 1
             report.files_done += 1
-    if progress:
-        progress(len(files), len(files), Path())
+    if progress and not report.cancelled:
+        progress(len(files), len(files), "")
     return report

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from f2a_studio.core.models import Face
+from f2a_studio.core.provenance import Provenance
 from f2a_studio.gui.commands.base import StoreCommand
 from f2a_studio.gui.session import Session
 
@@ -34,19 +35,22 @@ class EditFace(StoreCommand):
         self.before = dict(before)
         self.after = dict(after)
         self.gesture = gesture
+        self.provenance: Provenance | None = None  # what undo puts back (None: recomputed, as for a redo)
 
     @classmethod
     def of(cls, session: Session, face: Face, text: str, gesture: object | None = None, **after: Any) -> EditFace:
         """The command that changes `face` (as stored now) to have the fields in `after`."""
         assert face.id is not None
         before = {name: getattr(face, name) for name in after}
-        return cls(session, face.id, before, after, text, gesture)
+        command = cls(session, face.id, before, after, text, gesture)
+        command.provenance = Provenance.of(face)
+        return command
 
     def _redo(self) -> None:
         self.session.update(self.face_id, self.after)
 
     def _undo(self) -> None:
-        self.session.update(self.face_id, self.before)
+        self.session.update(self.face_id, self.before, provenance=self.provenance)
 
     def id(self) -> int:
         return MERGE_ID if self.gesture is not None else -1
