@@ -10,7 +10,7 @@ above 0.9, so on its own it is a poor filter. The score combines it with checks 
 
 Labelled false hits are rare (synthetic strips give almost none, and there is no labelled real data yet),
 so the model is one-class: each feature is measured against its spread over true faces (median and IQR
-from synthetic strips, resources/detect_calibration.json, made by resources/fit_calibration.py), only
+from synthetic strips, f2a_studio/resources/detect_calibration.json, made by tools/fit_calibration.py), only
 the unlike-a-face direction counts, and only beyond a margin of normal variation; the weights are set by
 hand (the priors below). A typical face scores about 0.95; one clearly failing a check drops below 0.5.
 A project's accepted and rejected faces are the data to fit real weights on later.
