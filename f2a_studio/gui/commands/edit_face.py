@@ -36,6 +36,7 @@ class EditFace(StoreCommand):
         self.after = dict(after)
         self.gesture = gesture
         self.provenance: Provenance | None = None  # what undo puts back (None: recomputed, as for a redo)
+        self.actor = "human"  # "model" for a prediction applied as a step (a refit): never human work
 
     @classmethod
     def of(cls, session: Session, face: Face, text: str, gesture: object | None = None, **after: Any) -> EditFace:
@@ -47,7 +48,7 @@ class EditFace(StoreCommand):
         return command
 
     def _redo(self) -> None:
-        self.session.update(self.face_id, self.after)
+        self.session.update(self.face_id, self.after, actor=self.actor)
 
     def _undo(self) -> None:
         self.session.update(self.face_id, self.before, provenance=self.provenance)
@@ -58,8 +59,12 @@ class EditFace(StoreCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, EditFace) or other.face_id != self.face_id or other.gesture != self.gesture:
             return False
+        if other.actor != self.actor:
+            return False
         for name, value in other.before.items():
             self.before.setdefault(name, value)
         self.after.update(other.after)
-        self.setObsolete(self.before == self.after)
+        if self.before == self.after:  # the gesture came back to where it started: no step, and no trace
+            self._run(lambda: self.session.update(self.face_id, self.before, provenance=self.provenance))
+            self.setObsolete(True)
         return True
