@@ -137,18 +137,20 @@ def replay(edits: Iterable[tuple[str, str, dict | None, dict | None]]) -> Proven
 
 def migrate_from_edit_log(conn: sqlite3.Connection) -> None:
     """Schema 4: fill human_fields / human_points of every face from the edit log (inside the migration's
-    transaction). Reads the log in id order, one face at a time."""
-    face_ids = [int(r[0]) for r in conn.execute("SELECT id FROM faces")]
-    for face_id in face_ids:
-        rows = conn.execute(
-            "SELECT op, actor, before, after FROM edits WHERE face_id = ? ORDER BY id", (face_id,)
-        ).fetchall()
-        entries = [(r[0], r[1], json.loads(r[2]) if r[2] else None, json.loads(r[3]) if r[3] else None)
-                   for r in rows]
-        prov = replay(entries)
-        source = conn.execute("SELECT source, status FROM faces WHERE id = ?", (face_id,)).fetchone()
+    transaction). One pass over the log in (face, id) order; faces without human work are left as they are."""
+    faces = {int(r[0]): r[1] for r in conn.execute("SELECT id, source FROM faces")}
+    log = conn.execute(
+        "SELECT face_id, op, actor, before, after FROM edits WHERE face_id IS NOT NULL ORDER BY face_id, id"
+    )
+    by_face: dict[int, list[tuple[str, str, dict | None, dict | None]]] = {}
+    for face_id, op, actor, before, after in log:
+        if int(face_id) in faces:
+            by_face.setdefault(int(face_id), []).append(
+                (op, actor, json.loads(before) if before else None, json.loads(after) if after else None))
+    for face_id, source in faces.items():
+        prov = replay(by_face.get(face_id, ()))
         fields = set(prov.fields)
-        if source[0] == FaceSource.HUMAN.value:  # drawn by a person even when the log lacks its add
+        if source == FaceSource.HUMAN.value:  # drawn by a person even when the log lacks its add
             fields.add("box")
         if fields or prov.points:
             conn.execute(
