@@ -131,3 +131,11 @@ def test_a_cancelled_export_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ExportCancelled):
         run_export(plan, out, progress=progress, cancel=token)
     assert list(out.parent.iterdir()) == []
+
+
+def test_progress_callbacks_from_before_the_protocol_still_work() -> None:
+    calls: list[tuple] = []
+    jobs.as_progress(lambda d, t: calls.append((d, t)))(1, 2, "x")
+    jobs.as_progress(lambda d, t, what: calls.append((d, t, what)))(3, 4, "y")
+    jobs.as_progress(lambda *args: calls.append(args))(5, 6, "z")
+    assert calls == [(1, 2), (3, 4, "y"), (5, 6, "z")] and jobs.as_progress(None) is None

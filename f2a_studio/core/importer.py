@@ -25,7 +25,7 @@ from f2a_studio.core.imageio import (
     load_image,
     write_bytes_atomic,
 )
-from f2a_studio.core.jobs import CancelToken, worker_count
+from f2a_studio.core.jobs import CancelToken, as_progress, worker_count
 from f2a_studio.core.models import ImageRecord
 from f2a_studio.core.store import CUTS_DIR, ProjectStore
 from f2a_studio.core.strips import SplitOptions, find_cuts, parse_source_name
@@ -203,6 +203,7 @@ def import_sources(
     all out, so a cancelled (or killed) import resumes cleanly."""
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
+    progress = as_progress(progress)
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
     opts = split or SplitOptions()

@@ -14,6 +14,7 @@ No Qt here: the studio wraps these in gui/workers.py.
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing as mp
 import os
 import threading
@@ -69,6 +70,21 @@ class CancelToken:
 
     def __call__(self) -> bool:
         return self._event.is_set()
+
+
+def as_progress(fn: Callable[..., Any] | None) -> Progress | None:
+    """`fn` as a protocol progress callback. Callbacks written before the protocol took `(done, total)`;
+    they keep working (their signature is read once, nothing is caught at call time)."""
+    if fn is None:
+        return None
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: assume the protocol
+        return fn
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if any(p.kind is p.VAR_POSITIONAL for p in params) or len(positional) >= 3:
+        return fn
+    return lambda done, total, _text: fn(done, total)
 
 
 def cancelled(token: Any) -> bool:

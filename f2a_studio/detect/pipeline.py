@@ -16,7 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from f2a_studio.core.errors import F2AError
-from f2a_studio.core.jobs import worker_count
+from f2a_studio.core.jobs import as_progress, worker_count
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, AnalyzeOptions
@@ -152,6 +152,7 @@ def detect_images(
     had never been detected it is recorded with its error so a resumed run does not retry it forever.
     """
     options = options or DetectOptions()
+    progress = as_progress(progress)  # (done, total) callbacks from before the job protocol still work
     analyze = options.analyze_options(store.root)
     _check_backend(analyze)
     started = time.monotonic()
