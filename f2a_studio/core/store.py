@@ -392,7 +392,9 @@ class ProjectStore:
                     f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
                     f"stored revision {before.revision})"
                 )
-            prov = restore or next_provenance(Provenance.of(before), before, face, actor, confirm)
+            prov = restore
+            if prov is None:
+                prov = next_provenance(Provenance.of(before), before, face, actor, confirm)
             after = replace(face, image_id=before.image_id, revision=before.revision + 1, updated_at=utc_now(),
                             human_fields=prov.fields, human_points=prov.points)
             conn.execute(
@@ -460,7 +462,9 @@ class ProjectStore:
         self, conn: sqlite3.Connection, face: Face, *, actor: str, op: str, keep_id: bool = False
     ) -> Face:
         stored = replace(face, revision=face.revision if keep_id else 1, updated_at=utc_now())
-        if op == "add":  # a restore (undo of a delete) keeps the provenance the face had
+        # A restore (undo of a delete) keeps the provenance the face had. An add starts from what the face
+        # carries (import-coco brings an F2A export's provenance back) plus what its source implies.
+        if op == "add":
             prov = next_provenance(Provenance.of(face), None, face, actor)
             stored = replace(stored, human_fields=prov.fields, human_points=prov.points)
         values = face_values(stored)
