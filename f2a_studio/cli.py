@@ -83,8 +83,8 @@ def import_cmd(
         with open_store(project, create=True) as store, progress_bar() as bar:
             task = bar.add_task("importing", total=None, current="")
 
-            def on_progress(done: int, total: int, path: Path) -> None:
-                bar.update(task, completed=done, total=total, current=path.name)
+            def on_progress(done: int, total: int, path: str) -> None:
+                bar.update(task, completed=done, total=total, current=Path(path).name)
 
             report = import_sources(store, sources, split=split, progress=on_progress, title=title, episode=episode)
     except F2AError as exc:
@@ -183,7 +183,7 @@ def studio(
 def faces(
     images: Annotated[list[Path], typer.Argument(help="Image files.")],
     threshold: Annotated[float, typer.Option(help="Keep faces with a calibrated score at least this (0–1).")] = 0.3,
-    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core but one, at most 4).")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One compact JSON object per line, streamed.")] = False,
 ) -> None:
@@ -215,7 +215,7 @@ def faces(
 @app.command()
 def detect(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
-    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core but one, at most 4).")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
     threshold: Annotated[float, typer.Option(help="Keep faces with a calibrated score at least this (0–1).")] = 0.3,
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     redo: Annotated[bool, typer.Option("--redo", help="Detect every image again, not only new ones.")] = False,
@@ -230,8 +230,8 @@ def detect(
         with open_store(project) as store, progress_bar() as bar:
             task = bar.add_task("detecting", total=None, current="")
 
-            def on_progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, current="")
+            def on_progress(done: int, total: int, name: str = "") -> None:
+                bar.update(task, completed=done, total=total, current=name)
 
             ids = [r.id for r in store.images()] if redo else None
             report = detect_images(store, ids, options, progress=on_progress)
@@ -281,7 +281,7 @@ def export_cmd(
     human_photos: Annotated[
         Path | None, typer.Option(help="cyclegan: human photos (+ .pts) for trainA/testA.")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores, at most 4).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be exported and why faces are left out.")
     ] = False,

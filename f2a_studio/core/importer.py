@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import itertools
-import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -33,6 +32,7 @@ from f2a_studio.core.imageio import (
     load_image,
     write_bytes_atomic,
 )
+from f2a_studio.core.jobs import CancelToken, as_progress, worker_count
 from f2a_studio.core.models import ImageRecord
 from f2a_studio.core.store import CUTS_DIR, ProjectStore
 from f2a_studio.core.strips import (
@@ -45,7 +45,7 @@ from f2a_studio.core.strips import (
     title_token,
 )
 
-Progress = Callable[[int, int, Path], None]
+Progress = Callable[[int, int, str], None]  # the job protocol's (core/jobs.py): done, total, file path
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,7 @@ class ImportReport:
     files_done: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     megapixels: float = 0.0
+    cancelled: bool = False  # stopped by its cancel token; the files done are whole
 
     def to_json(self) -> dict:
         return {
@@ -123,6 +124,7 @@ class PreparedFile:
     present: int = 0  # cuts (or the whole file) already in the project
     problem: ImportProblem | None = None
     megapixels: float = 0.0
+    cancelled: bool = False  # stopped by its cancel token; the files done are whole
     title_id: str = ""
     episode: str = ""
     cut_index: int | None = None
@@ -269,7 +271,7 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
 
 
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    return worker_count()  # decoding threads: the job protocol's rule (core/jobs.py)
 
 
 def import_sources(
@@ -281,10 +283,14 @@ def import_sources(
     workers: int | None = None,
     title: str | None = None,
     episode: str | None = None,
+    cancel: CancelToken | None = None,
 ) -> ImportReport:
-    """`title`/`episode`, when given, name every cut of the batch instead of the file names."""
+    """Import `paths`; `title`/`episode`, when given, name every cut of the batch instead of the file names.
+    `cancel` stops between import units: each unit's cuts and its source records are all in or all out, so a
+    cancelled (or killed) import resumes cleanly."""
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
+    progress = as_progress(progress)
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
     opts = split or SplitOptions()
@@ -307,7 +313,12 @@ def import_sources(
             if nxt is not None:
                 pending.append(pool.submit(prepare_unit, store, nxt, opts))
             if progress:
-                progress(done, len(units), prepared_files[0].path)
+                progress(done, len(units), str(prepared_files[0].path))
+            if cancel is not None and cancel.cancelled:
+                for future in pending:
+                    future.cancel()
+                report.cancelled = True
+                break
             try:
                 for prepared in prepared_files:
                     prepared.title_id = title_id or prepared.title_id
@@ -319,6 +330,6 @@ def import_sources(
                     future.cancel()
                 raise
             done += 1
-    if progress:
-        progress(len(units), len(units), Path())
+    if progress and not report.cancelled:
+        progress(len(units), len(units), "")
     return report

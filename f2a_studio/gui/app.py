@@ -59,6 +59,9 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
     else:
         settings = StudioSettings()
     theme.apply_theme(app, settings.theme)
+    from f2a_studio.core.jobs import reserve_core_for_ui
+
+    reserve_core_for_ui()  # jobs started from now on leave one core for the window (core/jobs.py)
     window = MainWindow(settings)
     opened = project is None or window.open_project(project, quiet=screenshot is not None)
     if not opened and screenshot is not None:

@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
             "sex_unknown": lambda: self._edit(lambda e: e.set_sex(Sex.UNKNOWN)),
             "delete": lambda: self._edit(lambda e: e.delete()),
             "toggle_visibility": lambda: self._edit(lambda e: e.toggle_visibility()),
+            "refit_landmarks": lambda: self._edit(lambda e: e.refit_landmarks()),
             "draw_box": lambda: self.view.set_tool(Tool.DRAW_BOX),
             "next_face": lambda: self._nav(lambda n: n.step_face(1)),
             "prev_face": lambda: self._nav(lambda n: n.step_face(-1)),
