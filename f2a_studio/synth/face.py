@@ -216,7 +216,7 @@ def draw_character(
             )
 
     # 6. eyes
-    draw_eye = {"anime": _draw_eye, "flat": _draw_eye_flat, "dot": _draw_eye_dot}[style.eye]
+    draw_eye = {"anime": _draw_eye, "flat": _draw_eye_flat, "dot": _draw_eye_dot, "slit": _draw_eye_slit}[style.eye]
     for side, idx, iris in ((-1, slice(36, 42), ch.iris[0]), (1, slice(42, 48), ch.iris[1])):
         draw_eye(cv, ch, pose, lm[idx], lm3[idx], side, iris, lw)
 
@@ -454,6 +454,19 @@ def _draw_eye_dot(
     ax, ay = fp.eye_w * 0.2, fp.eye_h * 0.55
     cv.fill(_eye_ellipse(pose, pts3, (0.0, 0.0, ax, ay)), (25, 22, 28))
     cv.fill(_eye_ellipse(pose, pts3, (-ax * 0.3, -ay * 0.35, ax * 0.3, ay * 0.22)), (255, 255, 255))
+
+
+def _draw_eye_slit(
+    cv: Canvas, ch: Character, pose: Pose, pts: np.ndarray, pts3: np.ndarray, side: int, iris: Color, lw: float
+) -> None:
+    """Realistic narrow eye: the almond filled dark, a small glint, a soft lid line; no eye white."""
+    outline = catmull_rom(pts, samples=10, closed=True)
+    cv.fill(outline, palette.mix(palette.shade(iris, 0.35), ch.skin, 0.25))
+    fp = ch.params
+    glint = (-fp.eye_w * 0.08, -fp.eye_h * 0.1, fp.eye_w * 0.06, fp.eye_h * 0.12)
+    cv.fill(_eye_ellipse(pose, pts3, glint), (235, 235, 235))
+    top = pts[[0, 1, 2, 3]] if side < 0 else pts[[3, 2, 1, 0]]
+    cv.tapered(catmull_rom(top, 8), palette.shade(ch.skin, 0.45), lw * 1.4, taper=0.3)
 
 
 def _draw_cel_shadow(cv: Canvas, ch: Character, pose: Pose, color: Color) -> None:

@@ -12,7 +12,7 @@ from f2a_studio.synth.background import draw_background, draw_props
 from f2a_studio.synth.bubbles import narration_box, speech_bubble, tail_tip
 from f2a_studio.synth.face import Character, Footprint, draw_character, footprint, sample_character
 from f2a_studio.synth.geometry import Pose
-from f2a_studio.synth.styles import DrawStyle, get_style, styled_character, to_manga
+from f2a_studio.synth.styles import DrawStyle, get_style, styled_character, to_dark, to_manga
 from f2a_studio.synth.truth import FaceTruth
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -80,6 +80,8 @@ def make_character_image(
     face = draw_character(img, ch, pose, style=st)
     if st.mono:
         to_manga(img, rng)
+    if st.dark:
+        to_dark(img, rng)
     return Panel(img, [face], background)
 
 
@@ -188,6 +190,8 @@ def make_panel(
         img[:t], img[-t:], img[:, :t], img[:, -t:] = ink, ink, ink, ink
     if st.mono:
         to_manga(img, rng)
+    if st.dark:
+        to_dark(img, rng)
     return Panel(img, faces, background)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:  # face.py imports this module to draw
     from f2a_studio.synth.face import Character
 
-EYES = ("anime", "flat", "dot")
+EYES = ("anime", "flat", "dot", "slit")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class DrawStyle:
     hair_shine: bool = True
     cel_shadow: bool = False  # a flat shadow over one side of the face and under the bangs
     mono: bool = False  # the whole panel in grey, mid-tones as screentone dots (manga)
+    dark: bool = False  # the whole panel toned down and tinted (night scenes, painted realistic styles)
 
     def __post_init__(self) -> None:
         if self.eye not in EYES:
@@ -72,6 +73,21 @@ STYLES: dict[str, DrawStyle] = {
         ),
         # manga: heavy ink, grey page with screentone, slightly bigger eyes
         DrawStyle("manga", line_scale=1.7, eye_scale=1.08, mono=True),
+        # realistic dark webtoon: long faces, narrow dark eyes without whites, soft lines, dim tinted light
+        DrawStyle(
+            "dark_realistic",
+            line_scale=0.6,
+            ink_outline=False,
+            eye="slit",
+            eye_scale=0.72,
+            eye_aspect=0.55,
+            chin_scale=1.15,
+            blush=False,
+            lashes=False,
+            hair_shine=False,
+            cel_shadow=True,
+            dark=True,
+        ),
         # very simple round cartoon: thick lines, dot eyes, no nose, a short round face
         DrawStyle(
             "round_simple",
@@ -148,3 +164,13 @@ def to_manga(img: np.ndarray, rng: np.random.Generator) -> None:
     out = np.where(grey > 190, 255.0, np.where(dots, 40.0, 250.0))  # skin and paper stay white
     out = np.where(grey < 75, grey * 0.4, out)  # ink and dark hair stay solid
     img[:] = np.clip(out, 0, 255).astype(np.uint8)[:, :, None]
+
+
+def to_dark(img: np.ndarray, rng: np.random.Generator) -> None:
+    """Tone a drawn panel down (in place): 45-70% of the light, a cool or warm tint, darker at one side."""
+    h, w = img.shape[:2]
+    level = rng.uniform(0.45, 0.7)
+    tint = np.array([0.9, 0.95, 1.1]) if rng.random() < 0.5 else np.array([1.1, 0.97, 0.85])
+    ramp = np.linspace(1.0, rng.uniform(0.6, 0.9), w if rng.random() < 0.5 else h, dtype=np.float32)
+    ramp = ramp[None, :, None] if ramp.shape[0] == w else ramp[:, None, None]
+    img[:] = np.clip(img.astype(np.float32) * (level * tint.astype(np.float32)) * ramp, 0, 255).astype(np.uint8)

@@ -26,7 +26,7 @@ from f2a_studio.detect.finders.learned_train import Sample, TrainConfig, score_p
 from f2a_studio.synth.scene import make_panel
 from f2a_studio.synth.styles import STYLES
 
-HELD_OUT = "webtoon_flat"
+HELD_OUT = "dark_realistic"
 
 
 def synthetic_panels(seed: int, n: int, styles: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray, str]]:

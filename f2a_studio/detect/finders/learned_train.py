@@ -86,7 +86,7 @@ def _crop(sample: Sample, rng: np.random.Generator, cfg: TrainConfig) -> tuple[n
     )
     if rng.random() < cfg.grey_prob:
         img = np.repeat(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
-    gain, bias = rng.uniform(0.8, 1.2), rng.uniform(-20, 20)
+    gain, bias = rng.uniform(0.6, 1.25), rng.uniform(-20, 20)  # pages range from dim to bright
     img = np.clip(img.astype(np.float32) * gain + bias, 0, 255).astype(np.uint8)
 
     def mapped(b: np.ndarray) -> np.ndarray:
