@@ -224,3 +224,29 @@ def test_find_returns_finder_hits_in_image_coordinates_on_tall_tiled_images(tmp_
     scores = [h.raw_score for h in hits]
     assert scores == sorted(scores, reverse=True)
     assert tile_starts(600, 512, 160) == [0, 88] and tile_starts(400, 512, 160) == [0]
+
+
+def test_cli_train_finder_explains_what_it_needs_and_trains(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from f2a_studio.cli import app
+
+    runner = CliRunner()
+    _project(tmp_path / "few", 2).close()
+    res = runner.invoke(app, ["train-finder", str(tmp_path / "few")])
+    assert res.exit_code == 2
+    assert "needs at least 20" in " ".join(res.output.split())
+
+    _project(tmp_path / "ok", 8).close()
+    _saved(tmp_path / "models")  # a pretrained finder on the search path ($F2A_MODELS)
+    res = runner.invoke(
+        app,
+        ["train-finder", str(tmp_path / "ok"), "--steps", "6", "--min-faces", "4", "--threads", "1", "--json"],
+        env={"F2A_MODELS": str(tmp_path / "models")},
+    )
+    assert res.exit_code == 0, res.output
+    card = json.loads(res.stdout.strip().splitlines()[-1])
+    assert card["base_model"]["folder"] == str(tmp_path / "models")
+    assert card["train"]["steps"] == 6
+    assert card["metrics_iou_0.3"]["held_back_after"]["faces"] == card["data"]["held_back_faces"] > 0
+    assert (tmp_path / "ok" / "checkpoints" / WEIGHTS_NAME).is_file()
