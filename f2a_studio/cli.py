@@ -365,6 +365,9 @@ def import_coco_cmd(
         console.print(f"[yellow]skipped[/] {problem}", highlight=False)
 
 
+from f2a_studio import cli_finder  # noqa: E402,F401  (registers train-finder on app)
+
+
 def main() -> None:
     try:
         app()
