@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from f2a_studio.cli import _fail, app, console, open_store, progress_bar
 from f2a_studio.core.errors import F2AError
@@ -55,7 +56,7 @@ def train_finder_cmd(
     m = card["metrics_iou_0.3"]
     after, before = m["held_back_after"], m["held_back_before"]
     console.print(f"trained on {card['data']['train_faces']} face(s) of {card['data']['train_cuts']} cut(s) in "
-                  f"{card['train']['seconds']:.0f} s → {card['files'][0]}", highlight=False)
+                  f"{card['train']['seconds']:.0f} s → {escape(str(card['files'][0]))}", highlight=False)
     if after:
         console.print(f"held-back cuts ({after['faces']} faces): recall {before['recall']:.2f} → "
                       f"{after['recall']:.2f}, precision {before['precision']:.2f} → {after['precision']:.2f} "
