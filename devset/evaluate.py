@@ -49,6 +49,7 @@ class Found:
     boxes: list[Box4]
     scores: list[float] = field(default_factory=list)
     seconds: float = 0.0
+    error: str | None = None  # the detector failed on this image (e.g. the pipeline's time limit)
 
 
 def iou(a: Box4, b: Box4) -> float:
@@ -161,18 +162,18 @@ def run_single_pass(paths: list[Path]) -> dict[str, list[Found]]:
     return {"single_pass": out}
 
 
-def run_pipeline(paths: list[Path], threshold: float, workers: int) -> dict[str, list[Found]]:
+def run_pipeline(paths: list[Path], threshold: float, workers: int, timeout: float) -> dict[str, list[Found]]:
     """The `f2a faces` pipeline at threshold 0, reported at THRESHOLD and with every candidate kept."""
     from f2a_studio.detect import DetectOptions, detect_files
 
     everything = []
-    for result in detect_files(paths, DetectOptions(threshold=0.0, workers=workers)):
+    for result in detect_files(paths, DetectOptions(threshold=0.0, workers=workers, timeout_s=timeout)):
         if result.error:
             print(f"pipeline: {result.path}: {result.error}", file=sys.stderr)
         everything.append(Found([as_box(f) for f in result.faces], [float(f.score) for f in result.faces],
-                                float(result.seconds)))
+                                float(result.seconds), result.error))
     kept = [Found([b for b, s in zip(f.boxes, f.scores, strict=True) if s >= threshold],
-                  [s for s in f.scores if s >= threshold], f.seconds) for f in everything]
+                  [s for s in f.scores if s >= threshold], f.seconds, f.error) for f in everything]
     return {"pipeline": kept, "pipeline_all": everything}
 
 
@@ -184,7 +185,7 @@ def run_jsonl(paths: list[Path], source: Path, name: str) -> dict[str, list[Foun
             obj = json.loads(line)
             by_name[Path(obj["image"]).name] = Found([as_box(f["box"]) for f in obj.get("faces", [])],
                                                      [float(f.get("score", 1.0)) for f in obj.get("faces", [])],
-                                                     float(obj.get("seconds", 0.0)))
+                                                     float(obj.get("seconds", 0.0)), obj.get("error"))
     missing = [p.name for p in paths if p.name not in by_name]
     if missing:
         print(f"{name}: no result for {len(missing)} picture(s), counted as finding nothing: {missing[:5]}",
@@ -229,7 +230,7 @@ def run_detector(spec: str, paths: list[Path], args: argparse.Namespace) -> dict
     if spec == "single_pass":
         return run_single_pass(paths)
     if spec == "pipeline":
-        return run_pipeline(paths, args.threshold, args.workers)
+        return run_pipeline(paths, args.threshold, args.workers, args.timeout)
     kind, _, rest = spec.partition(":")
     if kind == "jsonl" and rest:
         return run_jsonl(paths, Path(rest), f"jsonl:{Path(rest).name}")
@@ -251,6 +252,7 @@ def evaluate(images: list[dict], rows: dict[str, list[Found]], threshold: float)
             by_kind.setdefault(im["kind"], Tally()).add(t)
             by_title.setdefault(im["title"], Tally()).add(t)
         entry = total.report()
+        entry["failed_images"] = [im["id"] for im, f in zip(images, founds, strict=True) if f.error]
         entry["by_kind"] = {k: v.report() for k, v in sorted(by_kind.items())}
         entry["by_title"] = {k: {f: v.report()[f] for f in ("faces", "recall", "precision")}
                              for k, v in sorted(by_title.items())}
@@ -266,8 +268,11 @@ def save_rows(folder: Path, paths: list[Path], images: list[dict], rows: dict[st
         for p, im, f in zip(paths, images, founds, strict=True):
             faces = [{"box": [round(v, 2) for v in b], "score": round(s, 4)}
                      for b, s in zip(f.boxes, f.scores or [1.0] * len(f.boxes), strict=True)]
-            lines.append(json.dumps({"image": p.name, "width": im["width"], "height": im["height"],
-                                     "seconds": round(f.seconds, 3), "faces": faces}))
+            line = {"image": p.name, "width": im["width"], "height": im["height"], "seconds": round(f.seconds, 3),
+                    "faces": faces}
+            if f.error:
+                line["error"] = f.error
+            lines.append(json.dumps(line))
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
         (folder / f"{safe}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -280,6 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--detector", action="append", help="repeatable; default: single_pass and pipeline")
     ap.add_argument("--threshold", type=float, default=0.3, help="pipeline's calibrated-score threshold")
     ap.add_argument("--workers", type=int, default=1, help="pipeline worker processes (1: comparable s/MP)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="pipeline time limit per image (the CLI's 120 s; "
+                    "the up-scaled pass stops at half of it, so raise it on a loaded machine)")
+    ap.add_argument("--id", action="append", help="only the image with this id (repeatable)")
     ap.add_argument("--min-score", type=float, default=0.0, help="finder plug-ins: drop hits scoring less")
     ap.add_argument("--iou", type=float, default=0.3)
     ap.add_argument("--kind", action="append", help="only images of this kind (repeatable)")
@@ -288,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                     "--detector jsonl:DIR/NAME.jsonl, no detector run needed)")
     args = ap.parse_args(argv)
     labels = json.loads(args.labels.read_text(encoding="utf-8"))
-    images = [im for im in labels["images"] if not args.kind or im["kind"] in args.kind]
+    images = [im for im in labels["images"]
+              if (not args.kind or im["kind"] in args.kind) and (not args.id or im["id"] in args.id)]
     absent = [im["file"] for im in images if not (args.images / im["file"]).is_file()]
     if absent:
         msg = (f"{len(absent)} of {len(images)} development-set pictures are not in {args.images}; rebuild them "
@@ -318,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         "iou": args.iou,
         "pipeline_threshold": args.threshold,
         "pipeline_workers": args.workers,
+        "pipeline_timeout_s": args.timeout,
         "load_average_at_start": load_at_start,
         "megapixels": round(sum(im["width"] * im["height"] for im in images) / 1e6, 2),
         "wall_s": wall,
