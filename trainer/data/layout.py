@@ -31,13 +31,9 @@ class ExportLayout:
     size: tuple[int, int]  # (width, height) of the first file
 
 
-def _files(manifest, split: str, prefix: str | None) -> list[Path]:
-    out = []
-    for entry in manifest.files:
-        path = str(entry["path"])
-        if (prefix is None and entry.get("split") == split and "/" in path and path.split("/")[0] == split) or (prefix is not None and path.split("/")[0] == prefix):
-            out.append(manifest.folder / path)
-    return sorted(out)
+def _files(manifest, folder: str) -> list[Path]:
+    """The manifest's files directly under `folder` (train, trainA, …), sorted."""
+    return sorted(manifest.folder / str(e["path"]) for e in manifest.files if str(e["path"]).split("/")[0] == folder)
 
 
 def _check_image(path: Path, fmt: str) -> tuple[int, int]:
@@ -73,12 +69,12 @@ def check_export(folder: Path | str, paired: bool, split: str = "train") -> Expo
         raise DataError(f"{folder} is a {fmt} export; this model trains on {kind} data: export with "
                         f"--format {' or '.join(wanted)}")
     if paired:
-        a, b = _files(manifest, split, None), []
+        a, b = _files(manifest, split), []
         if not a:
             raise DataError(f"{folder}/{split} holds no {fmt} pairs (the manifest lists no {split} files): "
                             f"an empty export? check the export's face filters")
     else:
-        a, b = _files(manifest, split, f"{split}A"), _files(manifest, split, f"{split}B")
+        a, b = _files(manifest, f"{split}A"), _files(manifest, f"{split}B")
         for name, files in ((f"{split}A", a), (f"{split}B", b)):
             if not files:
                 hint = " (trainA needs --human-photos at export)" if name.endswith("A") else ""
