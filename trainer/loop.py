@@ -162,7 +162,10 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
     dataset = make_dataset(layout, cfg)
     sampler = ResumableSampler(len(dataset), cfg.seed, rank=info.rank, world=info.world)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
-                        pin_memory=device.type == "cuda", drop_last=False)
+                        pin_memory=device.type == "cuda", drop_last=False,
+                        # its own generator: each iter() draws a worker base seed, which must not come from
+                        # the global stream (a resumed run starts one more iterator than an uninterrupted one)
+                        generator=torch.Generator().manual_seed(cfg.seed))
     steps_per_epoch = math.ceil(sampler.per_rank / cfg.batch_size)
     total = cfg.total_epochs * steps_per_epoch
     stop_at = min(total, cfg.max_steps) if cfg.max_steps else total
