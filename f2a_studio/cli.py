@@ -358,6 +358,11 @@ def import_coco_cmd(
         console.print(f"[yellow]skipped[/] {problem}", highlight=False)
 
 
+from f2a_studio.cli_train import register as _register_train  # noqa: E402  (`f2a train`, `f2a translate`)
+
+_register_train(app)
+
+
 def main() -> None:
     try:
         app()

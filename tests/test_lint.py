@@ -52,3 +52,16 @@ def test_core_imports_nothing_above_it() -> None:
             if f"import {above}" in text or f"from {above}" in text:
                 bad.append(f"{path.name} imports {above}")
     assert bad == []
+
+
+def test_trainer_imports_nothing_of_f2a_studio_but_core() -> None:
+    """The trainer runs without the studio: only f2a_studio.core (manifest reader, keypoint drawing)."""
+    bad = []
+    for path in (ROOT / "trainer").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            bad += [f"{path.relative_to(ROOT)} imports {n}" for n in names
+                    if n.split(".")[0] == "f2a_studio" and not n.startswith("f2a_studio.core")]
+    assert bad == []

@@ -6,6 +6,7 @@ exporter of torch 2.13 also wants onnxscript.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,10 @@ def export_onnx(checkpoint: Path | str, out: Path | str) -> Path:
     x = torch.zeros(1, gen.input_nc, gen.size, gen.size)
 
     def write(temp: Path) -> None:
-        torch.onnx.export(gen.net, (x,), str(temp), input_names=["input"], output_names=["output"],
-                          opset_version=OPSET, dynamo=False)
+        with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(gen.net, (x,), str(temp), input_names=["input"], output_names=["output"],
+                              opset_version=OPSET, dynamo=False)
 
     try:
         write_with(Path(out), write)
