@@ -121,5 +121,5 @@ def test_four_steps_equal_two_then_resume_two_cyclegan_with_its_image_pool(tmp_p
     _run(root, tmp_path / "resumed", 2, "cyclegan", pool_size=2, epochs=1, epochs_decay=2)
     resumed = _run(root, tmp_path / "resumed", 4, "cyclegan", resume=True, pool_size=2, epochs=1, epochs_decay=2)
     _assert_same_state(straight, resumed)
-    pools = load_resume(resumed.checkpoint.resume)["pools"]
+    pools = load_resume(resumed.checkpoint.resume)["pools"][0]
     assert pools["fake_A"]["images"].shape[0] == 2

@@ -89,8 +89,9 @@ def average_gradients(nets: list[nn.Module], world: int) -> None:
         offset += n
 
 
-def gather_rng(state: torch.Tensor, info: DistInfo) -> list[torch.Tensor]:
-    """Every rank's torch RNG state (all ranks call this), so a resume restores each rank's own stream."""
+def gather(state: torch.Tensor, info: DistInfo) -> list[torch.Tensor]:
+    """Every rank's copy of a same-shaped tensor (all ranks call this): RNG states, image pools, so a resume
+    restores each rank's own."""
     if not info.enabled:
         return [state]
     out = [torch.empty_like(state) for _ in range(info.world)]

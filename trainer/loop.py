@@ -7,6 +7,7 @@ RNG state come back from the checkpoint. Training N steps equals training k, sto
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from trainer.checkpoint import (
     rng_state,
     save_checkpoint,
     set_rng_state,
+    weights_of,
 )
 from trainer.config import TrainConfig
 from trainer.data import ExportLayout, ResumableSampler, check_export, make_dataset
@@ -47,6 +49,7 @@ class TrainResult:
     losses: dict[str, float]
     val_l1: float | None
     sample_grid: Path | None
+    weights_sha256: str  # of this process's weights: equal on every rank when the replicas are in sync
 
 
 def _batch(dataset, indices: list[int]) -> dict[str, torch.Tensor]:
@@ -69,14 +72,26 @@ def validation_l1(model: GANModel, dataset, batch_size: int = 4) -> float:
     return total / max(count, 1)
 
 
+def _pools_by_rank(model: GANModel, info: dist.DistInfo) -> list[dict[str, Any]]:
+    """Each rank's image pools (they hold that rank's own fakes)."""
+    out: list[dict[str, Any]] = [{} for _ in range(info.world)]
+    for name, pool in model.pools.items():
+        state = pool.state_dict()
+        images = dist.gather(state["images"].to(model.rt.device), info)
+        generators = dist.gather(state["generator"], info)
+        for rank in range(info.world):
+            out[rank][name] = {"images": images[rank].cpu(), "generator": generators[rank]}
+    return out
+
+
 def _resume_state(model: GANModel, step: int, epoch: int, epoch_step: int, world: int,
-                  ranks_rng: list[torch.Tensor]) -> dict[str, Any]:
+                  ranks_rng: list[torch.Tensor], pools: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "step": step, "epoch": epoch, "epoch_step": epoch_step, "world": world,
         "optimizers": {k: v.state_dict() for k, v in model.optimizers.items()},
         "schedulers": {k: v.state_dict() for k, v in model.schedulers.items()},
         "scaler": model.rt.scaler.state_dict() if model.rt.scaler else {},
-        "pools": {k: v.state_dict() for k, v in model.pools.items()},
+        "pools": pools,  # one dict of pools per rank
         "rng": rng_state(),
         "rank_torch_rng": ranks_rng,
     }
@@ -93,7 +108,7 @@ def _restore(model: GANModel, state: dict[str, Any], info: dist.DistInfo, path: 
     if model.rt.scaler and state["scaler"]:
         model.rt.scaler.load_state_dict(state["scaler"])
     for name, pool in model.pools.items():
-        pool.load_state_dict(state["pools"][name], model.rt.device)
+        pool.load_state_dict(state["pools"][info.rank][name], model.rt.device)
     set_rng_state(state["rng"])
     torch.set_rng_state(state["rank_torch_rng"][info.rank])
     return int(state["step"]), int(state["epoch"]), int(state["epoch_step"])
@@ -182,7 +197,8 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
 
     def checkpoint() -> CheckpointFiles:
         nonlocal val_l1
-        ranks_rng = dist.gather_rng(torch.get_rng_state(), info)
+        ranks_rng = dist.gather(torch.get_rng_state(), info)
+        pools = _pools_by_rank(model, info)
         if val_set is not None:
             val_l1 = validation_l1(model, val_set)
         files = CheckpointFiles.at(ckpt_dir, step)
@@ -191,7 +207,7 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
                     "data_manifest_sha256": layout.manifest_sha256, "metrics": {**losses, "val_L1": val_l1},
                     "world": info.world, "torch": torch.__version__}
             files = save_checkpoint(ckpt_dir, cfg, model.nets, _resume_state(
-                model, step, epoch, epoch_step, info.world, ranks_rng), meta)
+                model, step, epoch, epoch_step, info.world, ranks_rng, pools), meta)
             if val_l1 is not None:
                 log.scalar("val/L1", val_l1, step)
         dist.barrier(info)
@@ -238,7 +254,15 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
     if info.is_main and (grid_path is None or grid_path.name != f"step-{step:08d}.png"):
         grid_path = sample()
     log.close()
-    return TrainResult(out, step, files, losses, val_l1, grid_path)
+    return TrainResult(out, step, files, losses, val_l1, grid_path, weights_digest(model))
+
+
+def weights_digest(model: GANModel) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(weights_of(model.nets).items()):
+        digest.update(name.encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _val_layout(layout: ExportLayout, cfg: TrainConfig) -> ExportLayout | None:
