@@ -123,3 +123,25 @@ def test_four_steps_equal_two_then_resume_two_cyclegan_with_its_image_pool(tmp_p
     _assert_same_state(straight, resumed)
     pools = load_resume(resumed.checkpoint.resume)["pools"][0]
     assert pools["fake_A"]["images"].shape[0] == 2
+
+
+def test_sigterm_stops_after_the_step_with_a_resumable_checkpoint(tmp_path):
+    import os
+    import signal
+
+    root = paired_export(tmp_path / "data", n=3)
+    steps = []
+
+    def progress(done: int, total: int, text: str) -> None:
+        steps.append(done)
+        if done == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    from trainer.loop import train as run_train
+
+    result = run_train(root, tiny(max_steps=50), tmp_path / "run", progress=progress, show_bar=False)
+    assert result.step == 2 and steps == [1, 2]
+    assert load_checkpoint(tmp_path / "run").meta["step"] == 2
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is removed again
+    again = _run(root, tmp_path / "run", 3, resume=True)
+    assert again.step == 3

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -221,7 +223,8 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
 
     tick = time.perf_counter()
     files: CheckpointFiles | None = None
-    while step < stop_at:
+    stop = _StopOnSignal()
+    while step < stop_at and not stop.requested:
         sampler.set_epoch(epoch, epoch_step * cfg.batch_size)
         for batch in loader:
             model.set_input(batch)
@@ -240,13 +243,14 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
             if step % cfg.sample_every == 0:
                 grid_path = sample()
                 model.train()
-            if step >= stop_at:
+            if step >= stop_at or stop.requested:  # Ctrl-C / SIGTERM: finish the step, checkpoint, exit
                 break
             if step % cfg.checkpoint_every == 0:
                 files = checkpoint()
         if epoch_step >= steps_per_epoch:
             epoch, epoch_step = epoch + 1, 0
             model.step_schedulers()
+    stop.restore()
     if bar is not None:
         bar.close()
     if files is None or files.weights.name != f"step-{step:08d}.safetensors":
@@ -263,6 +267,27 @@ def weights_digest(model: GANModel) -> str:
         digest.update(name.encode())
         digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM ask the loop to stop after the current step and write a resumable checkpoint (the
+    reference loses everything since its last epoch save). Only the main thread can install handlers."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._ask)
+
+    def _ask(self, signum: int, frame: object) -> None:
+        if self.requested:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def restore(self) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
 
 
 def _val_layout(layout: ExportLayout, cfg: TrainConfig) -> ExportLayout | None:
