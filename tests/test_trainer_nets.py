@@ -94,3 +94,18 @@ def test_gan_losses_prefer_the_right_side(mode):
     assert loss(high, True) < loss(low, True)
     assert loss(low, False) < loss(high, False)
     assert loss(high, True, for_discriminator=False) < loss(low, True, for_discriminator=False)
+
+
+def test_in_place_unet_activations_give_the_same_outputs_and_gradients():
+    torch.manual_seed(0)
+    cfg = TrainConfig(net_g="unet", unet_downs=6, ngf=8, crop_size=64, load_size=64, dropout=False)
+    g = build_generator(cfg)
+    x = torch.randn(2, 3, 64, 64, requires_grad=True)
+    g(x).square().sum().backward()
+    in_place = (x.grad.clone(), g.first.weight.grad.clone())
+    g.lrelu.inplace = g.relu.inplace = False
+    x.grad = None
+    g.zero_grad()
+    g(x).square().sum().backward()
+    assert torch.allclose(in_place[0], x.grad, atol=1e-6)
+    assert torch.allclose(in_place[1], g.first.weight.grad, atol=1e-6)

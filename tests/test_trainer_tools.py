@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 from test_export_data import project_fixture  # noqa: F401  (fixture)
-from trainer_data import paired_export, tiny
+from trainer_data import paired_export, tiny, unpaired_export
 from typer.testing import CliRunner
 
 from f2a_studio.cli import app
@@ -69,6 +69,18 @@ def test_onnx_export_matches_torch(small_run, tmp_path):
     assert trainer_main(["export-onnx", str(small_run.checkpoint.record), str(out)]) == 0
     inputs = np.random.default_rng(0).uniform(-1, 1, (3, 3, 32, 32)).astype(np.float32)
     assert max_difference(small_run.checkpoint.record, out, inputs) < 1e-4
+
+
+def test_onnx_export_of_the_ugatit_generator_matches_torch(tmp_path):
+    pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    from trainer.onnx_export import export_onnx, max_difference
+
+    run = train(unpaired_export(tmp_path / "data", n=2), tiny("ugatit", max_steps=1), tmp_path / "run",
+                show_bar=False)
+    out = export_onnx(run.checkpoint.record, tmp_path / "g.onnx")
+    inputs = np.random.default_rng(0).uniform(-1, 1, (2, 3, 32, 32)).astype(np.float32)
+    assert max_difference(run.checkpoint.record, out, inputs) < 1e-4  # CAM, AdaLIN and ILN as plain ONNX ops
 
 
 def test_plot_draws_every_loss_curve(small_run, tmp_path):

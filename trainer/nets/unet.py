@@ -43,8 +43,10 @@ class UnetGenerator(nn.Module):
             ups.append(nn.Sequential(*layers))
         self.ups = nn.ModuleList(ups)
         self.last = nn.ConvTranspose2d(widths[0] * 2, output_nc, 4, 2, 1)
-        self.lrelu = nn.LeakyReLU(0.2)
-        self.relu = nn.ReLU()
+        # in place, as the reference: no backward below needs the overwritten tensors (conv and batch-norm
+        # backward use their inputs, cat's backward nothing), and it saves a copy of every feature map
+        self.lrelu = nn.LeakyReLU(0.2, inplace=True)
+        self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.first(x)
