@@ -5,6 +5,7 @@ fast CPU preset at 128². Variants are timed in turns (A B C A B C …) so machi
 figures are medians, and the ratios compare variants of the same run.
 
     python -m benchmarks train            # TRAIN_BENCH_REPEATS=7 TRAIN_BENCH_THREADS=2 TRAIN_BENCH_COMPILE=1
+                                          # TRAIN_BENCH_SIZE=256 TRAIN_BENCH_CYCLE_SIZE=256 TRAIN_BENCH_WARMUP=2
 
 Peak memory: the resident-set high-water mark during one step above the resident set before it (Linux:
 /proc/self/clear_refs resets VmHWM), so it counts what torch allocates outside Python's heap.
@@ -92,6 +93,9 @@ def run() -> dict[str, Any]:
     threads = int(os.environ.get("TRAIN_BENCH_THREADS", "2"))
     repeats = int(os.environ.get("TRAIN_BENCH_REPEATS", "5"))
     with_compile = os.environ.get("TRAIN_BENCH_COMPILE") == "1"
+    warmup = int(os.environ.get("TRAIN_BENCH_WARMUP", "2"))
+    sizes = {"pix2pix_unet256": int(os.environ.get("TRAIN_BENCH_SIZE", "256")),
+             "cyclegan_resnet9": int(os.environ.get("TRAIN_BENCH_CYCLE_SIZE", "256"))}
     torch.set_num_threads(threads)
     groups: dict[str, dict[str, Case]] = {}
     for model, base in (("pix2pix_unet256", TrainConfig(device="cpu")),
@@ -100,13 +104,15 @@ def run() -> dict[str, Any]:
                     "defaults_bf16": base.override(amp="bf16")}
         if with_compile:
             variants["defaults_compile"] = base.override(compile=True)
-        groups[model] = {name: Case(f"{model}/{name}", cfg, 256) for name, cfg in variants.items()}
+        size = sizes[model]
+        variants = {name: cfg.override(crop_size=size, load_size=size) for name, cfg in variants.items()}
+        groups[model] = {name: Case(f"{model}/{name}", cfg, size) for name, cfg in variants.items()}
     fast = preset("pix2pix-fast-cpu", device="cpu")
     groups["pix2pix_fast_cpu_128"] = {"plain_fp32_eager": Case("fast/plain", fast.override(**PLAIN), 128),
                                       "defaults": Case("fast/defaults", fast, 128)}
     for cases in groups.values():
         for case in cases.values():
-            for _ in range(2 if not case.cfg.compile else 3):  # warm-up (oneDNN primitives, compile)
+            for _ in range(warmup + (1 if case.cfg.compile else 0)):  # warm-up (oneDNN primitives, compile)
                 case.step(timed=False)
     for _ in range(repeats):
         for cases in groups.values():
@@ -114,17 +120,19 @@ def run() -> dict[str, Any]:
                 case.step(timed=True)
     out: dict[str, Any] = {"machine": {**machine(), "torch": torch.__version__, "threads": threads,
                                        "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None},
-                           "repeats": repeats}
+                           "repeats": repeats, "warmup": warmup}
     for model, cases in groups.items():
-        entry: dict[str, Any] = {"params": _params(next(iter(cases.values())))}
+        first = next(iter(cases.values()))
+        entry: dict[str, Any] = {"params": _params(first), "size": first.size}
         entry.update({name: case.report() for name, case in cases.items()})
         base_s = entry["plain_fp32_eager"]["median_step_s"]
         entry["ratio_vs_plain"] = {name: round(entry[name]["median_step_s"] / base_s, 3)
                                    for name in cases if name != "plain_fp32_eager"}
         out[model] = entry
     # the reference code's pix2pix unet_256 step on a 2-core machine of this kind: 0.84–1.04 s (issue 13)
-    p2p = out["pix2pix_unet256"]["defaults"]["median_step_s"]
-    out["pix2pix_vs_reference_0.84_1.04s"] = [round(p2p / 0.84, 3), round(p2p / 1.04, 3)]
+    if sizes["pix2pix_unet256"] == 256:  # only comparable at the reference's size, and on an idle machine
+        p2p = out["pix2pix_unet256"]["defaults"]["median_step_s"]
+        out["pix2pix_vs_reference_0.84_1.04s"] = [round(p2p / 0.84, 3), round(p2p / 1.04, 3)]
     return out
 
 

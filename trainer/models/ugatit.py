@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from trainer.models.base import GANModel, set_requires_grad
 from trainer.nets import build_discriminator, build_generator
+from trainer.nets.ugatit import ILN
 
 
 def _bce(logit: torch.Tensor, target: float) -> torch.Tensor:
@@ -72,5 +73,10 @@ class UGATITModel(GANModel):
         rt.backward(loss_g)
         rt.step(self.optimizers["G"], [g_a, g_b])
         rt.end_iteration()
+        with torch.no_grad():  # the reference's RhoClipper: keep ρ in [0, 1] so its gradient never dies at the clamp
+            for net in (g_a, g_b):
+                for module in net.modules():
+                    if isinstance(module, ILN):
+                        module.rho.clamp_(0.0, 1.0)
         return {"G_adv": adv.item(), "cycle": cycle.item(), "identity": identity.item(), "cam": cam.item(),
                 "D": loss_d.item()}
