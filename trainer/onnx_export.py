@@ -25,6 +25,7 @@ def export_onnx(checkpoint: Path | str, out: Path | str) -> Path:
     def write(temp: Path) -> None:
         with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)  # its notes on training-mode norms and shape inference
             torch.onnx.export(gen.net, (x,), str(temp), input_names=["input"], output_names=["output"],
                               opset_version=OPSET, dynamo=False)
 
