@@ -385,7 +385,11 @@ def import_coco_cmd(
         console.print(f"[yellow]skipped[/] {escape(problem)}", highlight=False)
 
 
-from f2a_studio import cli_finder  # noqa: E402,F401  (registers train-finder on app)
+# Commands in modules of their own, registered on this app (also when run as `python -m f2a_studio.cli`).
+from f2a_studio import cli_finder, cli_train  # noqa: E402
+
+for _commands in (cli_finder, cli_train):
+    _commands.register(app)
 
 
 def main() -> None:
