@@ -453,6 +453,9 @@ class MainWindow(QMainWindow):
         self.actions["export"].setEnabled(has_project and exporter)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.preview.confirm_close():  # a training run is going and the user keeps it
+            event.ignore()
+            return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.close_project()

@@ -143,6 +143,7 @@ class PreviewPanel(QWidget):
         self._cut: tuple[int, np.ndarray] | None = None  # (image id, pixels) of the open cut
         self._photo: np.ndarray | None = None
         self._ms: list[float] = [0.0, 0.0]
+        self.train_dialog = None  # made on first use; kept so a run outlives closing the dialog
         self.slots = (_Slot(0, self), _Slot(1, self))
         self._build()
         for slot in self.slots:  # bound methods (not lambdas): Qt queues them to this GUI-thread object
@@ -227,6 +228,10 @@ class PreviewPanel(QWidget):
             row.addWidget(button)
             self.translate_buttons[scope] = button
         layout.addLayout(row)
+        self.train_button = QPushButton("Train a model…")
+        self.train_button.setToolTip("Train a generator on an export of this project (python -m trainer)")
+        self.train_button.clicked.connect(self.open_train_dialog)
+        layout.addWidget(self.train_button)
         self.progress = QProgressBar()
         self.progress.hide()
         layout.addWidget(self.progress)
@@ -338,6 +343,27 @@ class PreviewPanel(QWidget):
                 return True
             time.sleep(0.01)
         return False
+
+    def open_train_dialog(self):
+        if self.session is None:
+            self.message.setText("open a project first")
+            return None
+        if self.train_dialog is None or self.train_dialog.store is not self.session.store:
+            from f2a_studio.gui.dialogs.train_dialog import TrainDialog
+
+            self.train_dialog = TrainDialog(self.session.store, self)
+            self.train_dialog.checkpointReady.connect(self._trained)
+        self.train_dialog.show()
+        self.train_dialog.raise_()
+        return self.train_dialog
+
+    def _trained(self, weights: str) -> None:
+        self.refresh_models()
+        self.load_model(0, weights)
+
+    def confirm_close(self) -> bool:
+        """False when a training run is going and the user chose to keep it (the studio stays open)."""
+        return self.train_dialog is None or self.train_dialog.confirm_close()
 
     def shutdown(self) -> None:
         self.detach()
