@@ -153,3 +153,31 @@ def test_onnx_checkpoint_in_the_project_is_offered_and_loaded(qtbot, tmp_path: P
         assert "onnxruntime" in panel.info_labels[0].text()
     finally:
         win.close()
+
+
+def test_a_face_model_shows_the_selected_face_and_a_dropped_photo(window: MainWindow, qtbot, tmp_path: Path) -> None:
+    from conftest import write_png
+    from preview_nets import ResnetGenerator
+
+    from f2a_studio.preview import GeneratorKind
+
+    torch.manual_seed(0)
+    face_model = Engine.from_module(ResnetGenerator(3, 3, ngf=8, n_blocks=1).eval(),
+                                    InputSpec(kind=GeneratorKind.FACE, size=64), FAST, name="tiny-resnet")
+    panel = window.preview
+    panel.set_engine(0, face_model)
+    face = window.session.store.faces(window.navigator.record.id)[0]
+    window.navigator.select_face(face.id)
+    qtbot.waitUntil(lambda: not shown(panel.output_labels[0]).isNull(), timeout=10000)
+    on_face = shown(panel.output_labels[0])
+    assert "face → anime" in panel.info_labels[0].text()
+    rng = np.random.default_rng(0)
+    photo = write_png(tmp_path / "photo.png", rng.integers(0, 256, (80, 100, 3), dtype=np.uint8))
+    panel.show_photo(photo)
+    assert "photo.png" in panel.message.text()
+    qtbot.waitUntil(lambda: panel.slots[0].worker.idle() and shown(panel.output_labels[0]) != on_face,
+                    timeout=10000)
+    from f2a_studio.core.imageio import read_image
+
+    expected = face_model.render(PreviewRequest(image=read_image(photo))).output
+    assert shown(panel.output_labels[0]) == tile_pixmap(expected).toImage()

@@ -14,9 +14,8 @@ pytest.importorskip("PySide6")
 
 from f2a_studio.gui.dialogs.train_dialog import LossPlot, read_losses
 
-pytestmark = []
-if importlib.util.find_spec("trainer.cli") is None:
-    pytestmark.append(pytest.mark.skip(reason="trainer/ has no CLI (python -m trainer) in this tree"))
+needs_trainer = pytest.mark.skipif(importlib.util.find_spec("trainer.cli") is None,
+                                   reason="trainer/ has no CLI (python -m trainer) in this tree")
 
 
 def test_loss_log_parsing_keeps_losses_and_skips_a_partial_line(tmp_path: Path, qtbot) -> None:
@@ -33,6 +32,7 @@ def test_loss_log_parsing_keeps_losses_and_skips_a_partial_line(tmp_path: Path, 
 
 
 @pytest.mark.slow
+@needs_trainer
 def test_a_two_step_run_from_the_dialog_lands_in_the_picker(qtbot, tmp_path: Path) -> None:
     from f2a_studio.core.models import FaceStatus
     from f2a_studio.core.store import ProjectStore
@@ -71,6 +71,7 @@ def test_a_two_step_run_from_the_dialog_lands_in_the_picker(qtbot, tmp_path: Pat
         win.close()
 
 
+@needs_trainer
 def test_closing_the_studio_asks_before_stopping_a_run(qtbot, tmp_path: Path, monkeypatch) -> None:
     from PySide6.QtWidgets import QMessageBox
 
@@ -81,7 +82,8 @@ def test_closing_the_studio_asks_before_stopping_a_run(qtbot, tmp_path: Path, mo
     project = make_demo_project(tmp_path / "p", cuts=1, faces_per_cut=(1, 1), size=(600, 800), durability="normal")
     export = tmp_path / "export"
     export.mkdir()
-    (export / "manifest.json").write_text("{}")  # the run fails on it later; it is running while we close
+    # the run fails on this manifest, but only after starting Python and importing torch: it runs while we close
+    (export / "manifest.json").write_text("{}")
     win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
     qtbot.addWidget(win)
     win.show()

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from f2a_studio.preview.loader import is_generator_file
+
 SUFFIXES = (".safetensors", ".onnx")
 MAX_DEPTH = 4  # PROJECT/checkpoints/RUN/checkpoints/step-N.safetensors
 
@@ -53,7 +55,7 @@ def _walk(folder: Path, depth: int) -> Iterable[Path]:
             continue  # partial exports and temp files
         if child.is_dir() and depth > 0:
             yield from _walk(child, depth - 1)
-        elif child.suffix in SUFFIXES and child.is_file():
+        elif child.suffix in SUFFIXES and child.is_file() and is_generator_file(child):
             yield child
 
 

@@ -44,6 +44,22 @@ def spec_from_config(config: Any) -> InputSpec:
                      out_channels=int(get("output_nc", 3)))
 
 
+def is_generator_file(path: Path) -> bool:
+    """Cheap check for the picker: an ONNX file, or a safetensors file whose header says trainer/ wrote it
+    (other backends keep their own safetensors models in checkpoints/ too)."""
+    if path.suffix == ".onnx":
+        return True
+    if path.suffix != ".safetensors":
+        return False
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            return "f2a_trainer" in (handle.metadata() or {})  # trainer.checkpoint.HEADER_KEY
+    except Exception:  # unreadable: not offered (safetensors raises its own error types)
+        return False
+
+
 def trainer_missing() -> str | None:
     """Why trainer checkpoints cannot be read here, or None."""
     try:
