@@ -33,7 +33,8 @@ import torch
 from benchmarks.common import machine, percentiles
 from f2a_studio.core.keypoints import aligned_keypoint_image
 from f2a_studio.preview import Engine, EngineOptions, InputSpec, LatestWinsWorker, PreviewRequest, PreviewResult
-from f2a_studio.preview.runtimes import RUNTIMES, ModelSource
+from f2a_studio.preview.runtimes import RUNTIMES, ModelSource, RuntimeOptions
+from f2a_studio.preview.runtimes.base import cpu_threads
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose
 
@@ -177,9 +178,12 @@ def run() -> dict[str, Any]:
         n = FRAMES if size == 128 else max(5, FRAMES // 3)
         net, source = generator(size)
         spec = InputSpec(size=size)
-        engines = {name: Engine.from_module(net, spec, EngineOptions(runtimes=(name,))) for name in runtimes}
-        auto = Engine.from_module(net, spec, EngineOptions())
-        threads = torch.get_num_threads()  # the engine's torch runtime set it (one core left for the window)
+        # every method at the engine's default CPU thread count (one core left for the window), set explicitly
+        # so torch and ONNX Runtime compare like for like; torch's own default is measured apart below
+        threads = cpu_threads(RuntimeOptions())
+        engines = {name: Engine.from_module(net, spec, EngineOptions(runtimes=(name,), threads=threads))
+                   for name in runtimes}
+        auto = Engine.from_module(net, spec, EngineOptions(threads=threads))
         frames = drag_frames(n)
         methods = {"eager_fp32": eager_step(net, size, convert),
                    **{f"engine_{name}": engine_step(e, convert) for name, e in engines.items()}}
@@ -218,6 +222,7 @@ def run() -> dict[str, Any]:
         step = engine_step(gpu, convert)
         step(frames[0])
         out["gpu_256"] = {"runtime": gpu.info.label, **percentiles(timed(step, frames), (50, 95))}
+    torch.set_num_threads(default_threads)
     out["load_avg_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
     c128 = out["cpu_128"]
     best = min((k for k in c128 if k.startswith("engine_") and k != "engine_auto"), key=lambda k: c128[k]["p95_ms"])

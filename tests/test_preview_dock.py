@@ -25,7 +25,7 @@ from f2a_studio.preview import Engine, EngineOptions, InputSpec, PreviewRequest
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
-FAST = EngineOptions(runtimes=("torch",), warmup=1, measure=1, threads=1)
+FAST = EngineOptions(runtimes=("torch",), warmup=1, measure=1)
 
 
 def tiny_engine(size: int = 64) -> Engine:

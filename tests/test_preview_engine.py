@@ -29,7 +29,7 @@ from f2a_studio.preview.safeload import read_tensors
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose
 
-TORCH_ONLY = EngineOptions(runtimes=("torch",), warmup=1, measure=1, threads=1)
+TORCH_ONLY = EngineOptions(runtimes=("torch",), warmup=1, measure=1)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from f2a_studio.preview import Engine, EngineOptions, InputSpec, PreviewError, P
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose
 
-FAST = {"warmup": 1, "measure": 2, "threads": 1}
+FAST = {"warmup": 1, "measure": 2}
 
 
 @pytest.fixture(scope="module")

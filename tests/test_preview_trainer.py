@@ -22,7 +22,7 @@ from f2a_studio.preview import Engine, EngineOptions, GeneratorKind, PreviewRequ
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose
 
-FAST = EngineOptions(runtimes=("torch",), warmup=1, measure=1, threads=1)
+FAST = EngineOptions(runtimes=("torch",), warmup=1, measure=1)
 
 
 def write_checkpoint(run: Path, preset_name: str, **changes: object) -> Path:

@@ -27,7 +27,7 @@ class ModelSource:
 class RuntimeOptions:
     device: str | None = None  # torch device; None picks CUDA > MPS > CPU
     precision: str | None = None  # "fp32" | "fp16"; None: fp16 on a GPU, fp32 on the CPU
-    threads: int | None = None  # CPU threads; None leaves one core for the window (at least one)
+    threads: int | None = None  # CPU threads; None: ONNX Runtime leaves one core for the window, torch keeps its own
 
 
 class Runtime(Protocol):

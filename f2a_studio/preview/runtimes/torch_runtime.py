@@ -28,8 +28,10 @@ class TorchRuntime:
         if precision not in ("fp32", "fp16"):
             raise ValueError(f"precision must be fp32 or fp16, got {precision!r}")
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
-        if device.type == "cpu":
-            torch.set_num_threads(cpu_threads(options))  # process-wide: torch has no per-module setting
+        if device.type == "cpu" and options.threads:
+            # process-wide (torch has no per-module setting), so only when asked: the engine's default is to
+            # measure torch at its own thread count against ONNX Runtime with one core left for the window
+            torch.set_num_threads(cpu_threads(options))
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # the input shape never changes: pick the fastest kernels once
         # A copy: the caller's module (maybe a trainer's, still training) keeps its device, dtype and mode.
