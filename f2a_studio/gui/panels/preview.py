@@ -72,6 +72,7 @@ class _Slot(QObject):
         self.worker: LatestWinsWorker | None = None
         self.path: Path | None = None
         self.failed_text = ""
+        self._loader: threading.Thread | None = None
         self.shown_id = 0
         self._generation = 0
         self._ready.connect(self._adopt)  # a bound slot of a GUI-thread object: delivered queued
@@ -97,7 +98,13 @@ class _Slot(QObject):
             else:
                 engine.unload()  # another file was picked meanwhile
 
-        threading.Thread(target=run, name="preview-load", daemon=True).start()
+        self._loader = threading.Thread(target=run, name="preview-load", daemon=True)
+        self._loader.start()
+
+    def join(self, timeout_s: float = 60.0) -> None:
+        """Wait for a load under way: a process that exits while torch or ONNX Runtime is loading aborts."""
+        if self._loader is not None:
+            self._loader.join(timeout_s)
 
     def adopt(self, engine: Engine, label: str) -> None:
         """Use an engine built elsewhere (a run that just finished, a test)."""
@@ -369,6 +376,7 @@ class PreviewPanel(QWidget):
         self.detach()
         for slot in self.slots:
             slot.unload()
+            slot.join()
 
     def _selection_changed(self, face_id: int, _points: object = ()) -> None:
         if face_id == self.face_id and face_id >= 0:
