@@ -60,7 +60,7 @@ def tile_pixmap(pixels: np.ndarray) -> QPixmap:
 class _Slot(QObject):
     """One generator: background load, latest-wins rendering, results as GUI-thread signals."""
 
-    _ready = Signal(object)  # Engine, from the load thread
+    _ready = Signal(object, int)  # Engine and the load's generation, from the load thread
     loaded = Signal(int)  # slot index
     failed = Signal(int, str)
     result = Signal(int, object)  # PreviewResult (emitted on the worker thread, delivered queued)
@@ -94,7 +94,7 @@ class _Slot(QObject):
                     self.failed.emit(self.index, str(exc))
                 return
             if generation == self._generation:
-                self._ready.emit(engine)
+                self._ready.emit(engine, generation)
             else:
                 engine.unload()  # another file was picked meanwhile
 
@@ -110,11 +110,11 @@ class _Slot(QObject):
         """Use an engine built elsewhere (a run that just finished, a test)."""
         self.unload()
         self.path = Path(label)
-        self._adopt(engine)
+        self._adopt(engine, self._generation)
 
-    @Slot(object)
-    def _adopt(self, engine: Engine) -> None:
-        if self.path is None:  # unloaded while it loaded
+    @Slot(object, int)
+    def _adopt(self, engine: Engine, generation: int) -> None:
+        if generation != self._generation:  # unloaded, or another file picked, while the signal was queued
             engine.unload()
             return
         self.engine = engine
