@@ -36,3 +36,19 @@ def test_picker_lists_trainer_checkpoints_and_onnx_files_in_search_order(tmp_pat
     monkeypatch.delenv("F2A_MODELS")
     assert all(e.origin in ("project", "shipped") for e in find_generators(project))
     assert [e for e in find_generators(None) if e.origin == "project"] == []
+
+
+def test_the_studio_starts_and_lists_models_without_importing_torch(tmp_path: Path) -> None:
+    """torch takes seconds to import: the window and the model picker must not need it (loading a model does)."""
+    import subprocess
+    import sys
+
+    weights(tmp_path / "run" / "checkpoints" / "step-00000001.safetensors", {"f2a_trainer": "{}"})
+    code = ("import sys; import f2a_studio.gui.main_window; from f2a_studio.preview.catalog import find_generators; "
+            f"found = find_generators(__import__('pathlib').Path({str(tmp_path)!r})); "
+            "assert any(e.origin == 'project' for e in found), found; "
+            "print(sorted(m for m in ('torch', 'onnxruntime') if m in sys.modules))")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

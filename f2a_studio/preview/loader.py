@@ -21,7 +21,6 @@ from typing import Any
 
 from f2a_studio.preview.errors import PreviewError
 from f2a_studio.preview.runtimes import ModelSource
-from f2a_studio.preview.safeload import read_tensors
 from f2a_studio.preview.spec import GeneratorKind, InputSpec
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".json", ".onnx")
@@ -54,7 +53,7 @@ def is_generator_file(path: Path) -> bool:
     try:
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="numpy") as handle:  # "pt" would import torch into the GUI
             return "f2a_trainer" in (handle.metadata() or {})  # trainer.checkpoint.HEADER_KEY
     except Exception:  # unreadable: not offered (safetensors raises its own error types)
         return False
@@ -74,6 +73,8 @@ def load_generator(path: Path) -> LoadedGenerator:
     if path.suffix == ".onnx":
         return _load_onnx(path)
     if path.is_file() and path.suffix not in CHECKPOINT_SUFFIXES:
+        from f2a_studio.preview.safeload import read_tensors  # torch: imported only when a file is read
+
         read_tensors(path)  # refuses a full pickle, naming the file
         raise PreviewError(f"{path}: a bare state dict does not say which network it is; open the trainer's "
                            ".safetensors checkpoint (it carries its config) or its ONNX export")

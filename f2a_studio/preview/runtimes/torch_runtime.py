@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import torch
 
-from f2a_studio.preview.runtimes.base import ModelSource, RuntimeOptions, cpu_threads
+from f2a_studio.preview.runtimes.base import RuntimeOptions, cpu_threads
 from f2a_studio.preview.spec import InputSpec, RuntimeInfo
 
 
@@ -53,12 +53,3 @@ class TorchRuntime:
             torch.cuda.empty_cache()
 
 
-class TorchBackend:
-    name = "torch"
-
-    def unavailable(self, source: ModelSource) -> str | None:
-        return None if source.module is not None else "no torch module (an ONNX file only)"
-
-    def load(self, source: ModelSource, spec: InputSpec, options: RuntimeOptions) -> TorchRuntime:
-        assert source.module is not None
-        return TorchRuntime(source.module, spec, options)
