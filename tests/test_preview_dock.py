@@ -17,6 +17,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
 from f2a_studio.core.keypoints import aligned_keypoint_image
+from f2a_studio.core.models import FaceStatus
 from f2a_studio.gui.demo import make_demo_project
 from f2a_studio.gui.main_window import MainWindow
 from f2a_studio.gui.panels.preview import tile_pixmap
@@ -120,6 +121,13 @@ def test_translate_selection_to_a_folder_in_the_background(window: MainWindow, q
     qtbot.waitUntil(lambda: panel.translate_buttons["episode"].isEnabled(), timeout=10000)
     items = panel.items("episode")
     assert len(items) >= 2
+    rejected = window.session.store.faces(window.navigator.record.id)[0]
+    window.editor.navigator.select_face(rejected.id)
+    window.editor.set_status(FaceStatus.REJECTED)
+    assert [i.name for i in panel.items("selection")] == [f"{window.navigator.record.name}_face_{rejected.id}"]
+    window.navigator.select_face(None)
+    items = panel.items("episode")
+    assert all(not i.name.endswith(f"_face_{rejected.id}") for i in items) and items
     out = tmp_path / "translated"
     with qtbot.waitSignal(panel.translateFinished, timeout=30000) as done:
         assert panel.translate("episode", out)

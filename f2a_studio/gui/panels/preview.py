@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from f2a_studio.core.align import AlignmentError
 from f2a_studio.core.errors import F2AError, NotFoundError
 from f2a_studio.core.imageio import read_image
+from f2a_studio.core.models import FaceStatus
 from f2a_studio.preview import Engine, GeneratorKind, InputSpec, LatestWinsWorker, PreviewRequest, PreviewResult
 from f2a_studio.preview.catalog import CatalogEntry, find_generators
 from f2a_studio.preview.frames import aligned_face, keypoint_drawing, square_photo
@@ -519,7 +520,8 @@ class PreviewPanel(QWidget):
             button.setEnabled(ready)
 
     def items(self, scope: str) -> list[TranslateItem]:
-        """The faces to translate: 'selection' (the selected face, else the open cut's) or 'episode'."""
+        """The faces to translate: 'selection' (the selected face, else the open cut's) or 'episode'; rejected
+        faces only when selected."""
         if self.session is None or self.navigator is None or self.navigator.record is None:
             return []
         reads, record = self.session.reads, self.navigator.record
@@ -534,7 +536,8 @@ class PreviewPanel(QWidget):
         out = []
         for rec in records:
             for face in reads.faces(rec.id):
-                if face.landmarks and (only is None or face.id == only):
+                wanted = face.id == only if only is not None else face.status is not FaceStatus.REJECTED
+                if face.landmarks and wanted:
                     out.append(TranslateItem(f"{rec.name}_face_{face.id}", face.landmarks, reads.cut_file(rec)))
         return out
 
