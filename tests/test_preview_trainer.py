@@ -61,3 +61,21 @@ def test_a_cyclegan_checkpoint_previews_faces(tmp_path: Path, face) -> None:
     image, landmarks = face
     result = engine.render(PreviewRequest(landmarks=landmarks, image=image))
     assert result.error is None and result.output.shape == (64, 64, 3)
+
+
+def test_the_trainers_onnx_export_beside_a_checkpoint_is_used(tmp_path: Path, face) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from trainer.onnx_export import export_onnx
+
+    weights = write_checkpoint(tmp_path / "run", "pix2pix-fast-cpu", ngf=8, crop_size=64, load_size=64,
+                               net_g="unet", unet_downs=6)
+    export_onnx(weights, weights.with_suffix(".onnx"))
+    engine = Engine.load(weights, EngineOptions(warmup=1, measure=1))
+    assert {m.runtime for m in engine.report.measured} == {"torch", "onnxruntime"}
+    by_onnx = Engine.load(weights, EngineOptions(runtimes=("onnxruntime",), warmup=1, measure=1))
+    assert by_onnx.runtime.where == str(weights.with_suffix(".onnx"))  # the trainer's file, not a re-export
+    by_torch = Engine.load(weights, FAST)
+    request = PreviewRequest(landmarks=face[1])
+    a, b = by_onnx.render(request).output.astype(int), by_torch.render(request).output.astype(int)
+    assert np.abs(a - b).max() <= 2

@@ -38,6 +38,7 @@ class OnnxRuntime:
     def __init__(self, model: bytes | str, spec: InputSpec, options: RuntimeOptions, where: str) -> None:
         import onnxruntime as ort
 
+        self.where = where  # the ONNX file, or which module was exported
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.intra_op_num_threads = cpu_threads(options)
