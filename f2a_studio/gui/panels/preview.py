@@ -200,7 +200,7 @@ class PreviewPanel(QWidget):
             row = QHBoxLayout()
             row.addWidget(QLabel(caption))
             combo.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-            combo.setMinimumContentsLength(12)
+            combo.setMinimumContentsLength(6)
             combo.activated.connect(lambda _i, k=k: self._picked(k))
             row.addWidget(combo, 1)
             open_button = QPushButton("Open…")
@@ -227,7 +227,7 @@ class PreviewPanel(QWidget):
             layout.addWidget(label)
         row = QHBoxLayout()
         self.translate_buttons = {}
-        for scope, text in (("selection", "Translate selection…"), ("episode", "Translate episode…")):
+        for scope, text in (("selection", "Translate face(s)…"), ("episode", "Translate episode…")):
             button = QPushButton(text)
             button.setToolTip(f"Run the model on every face of the {scope} (the selected face, or the open cut's "
                               "faces when none is selected)" if scope == "selection" else
