@@ -1,4 +1,5 @@
-"""Generators on disk that the preview can offer: the project's checkpoints/, F2A_MODELS, the shipped models/.
+"""Generators on disk that the preview can offer, along core.search_path: the project's checkpoints/,
+F2A_MODELS, the shipped models.
 
 Only file names are looked at (no loading), so listing is cheap enough to redo whenever the picker opens.
 A trainer run shows up as its checkpoints (`step-N.safetensors`); an ONNX export as its `.onnx` file.
@@ -6,11 +7,11 @@ A trainer run shows up as its checkpoints (`step-N.safetensors`); an ONNX export
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from f2a_studio.core.search_path import CHECKOUT_MODELS, PACKAGE_MODELS, model_search_path
 from f2a_studio.preview.loader import is_generator_file
 
 SUFFIXES = (".safetensors", ".onnx")
@@ -29,19 +30,14 @@ class CatalogEntry:
         return f"{tail} ({self.origin})"
 
 
-def shipped_models_dir() -> Path:
-    """The repository's models/ folder (beside the f2a_studio package in a source checkout)."""
-    return Path(__file__).resolve().parents[2] / "models"
-
-
 def search_path(project_checkpoints: Path | None) -> list[tuple[str, Path]]:
+    """core.search_path's folders (the one model search path), each with where it comes from."""
     places: list[tuple[str, Path]] = []
     if project_checkpoints is not None:
-        places.append(("project", project_checkpoints))
-    env = os.environ.get("F2A_MODELS")
-    if env:
-        places.append(("F2A_MODELS", Path(env)))
-    places.append(("shipped", shipped_models_dir()))
+        places.append(("project", Path(project_checkpoints)))
+    for folder in model_search_path(None, existing_only=False):
+        shipped = folder in (CHECKOUT_MODELS, PACKAGE_MODELS)
+        places.append(("shipped" if shipped else "F2A_MODELS", folder))
     return places
 
 
