@@ -122,8 +122,8 @@ class Engine:
                 try:
                     runtime = backend.load(source, spec, options)
                     ms = _time_runtime(runtime, spec, options.warmup, options.measure)
-                except (PreviewError, RuntimeError, ValueError) as exc:  # a shape mismatch, an op it lacks
-                    why = str(exc)
+                except Exception as exc:  # a shape mismatch, an op it lacks, an exporter bug: try the others
+                    why = str(exc) if isinstance(exc, PreviewError) else f"{type(exc).__name__}: {exc}"
                 else:
                     timed.append((ms, runtime))
                     continue

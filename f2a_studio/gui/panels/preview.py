@@ -89,7 +89,7 @@ class _Slot(QObject):
         def run() -> None:
             try:
                 engine = Engine.load(path)
-            except (F2AError, OSError, RuntimeError, ValueError) as exc:
+            except Exception as exc:  # shown in the dock: a thread that died silently would say "loading…" forever
                 if generation == self._generation:
                     self.failed_text = str(exc)
                     self.failed.emit(self.index, str(exc))
@@ -250,7 +250,7 @@ class PreviewPanel(QWidget):
 
     # ------------------------------------------------------------ models
 
-    def refresh_models(self) -> None:
+    def refresh_models(self, *, autoload: bool = True) -> None:
         folder = self.session.store.checkpoints_dir if self.session is not None else None
         self.entries: list[CatalogEntry] = find_generators(folder)
         for k, combo in enumerate(self.pickers):
@@ -264,7 +264,7 @@ class PreviewPanel(QWidget):
                 combo.addItem(f"{current.name} (file)", str(current))
             combo.setCurrentIndex(max(0, combo.findData(str(current)) if current else 0))
             combo.blockSignals(False)
-        if self.slots[0].path is None and self.entries:
+        if autoload and self.slots[0].path is None and self.entries:
             self.load_model(0, self.entries[0].path)  # a working preview without picking anything
         self._update_buttons()
 
@@ -366,7 +366,7 @@ class PreviewPanel(QWidget):
         return self.train_dialog
 
     def _trained(self, weights: str) -> None:
-        self.refresh_models()
+        self.refresh_models(autoload=False)  # the new checkpoint is loaded just below, once
         self.load_model(0, weights)
 
     def confirm_close(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -19,6 +20,9 @@ from f2a_studio.preview.spec import InputSpec, RuntimeInfo
 _PREFERRED = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "CPUExecutionProvider")
 
 
+_EXPORT_LOCK = threading.Lock()  # torch.onnx keeps global export state: two exports at once fail
+
+
 def export_onnx(module: object, spec: InputSpec) -> bytes:
     """The module as ONNX bytes, traced at the spec's fixed shape (fp32, CPU; the module is not changed)."""
     import copy
@@ -27,7 +31,7 @@ def export_onnx(module: object, spec: InputSpec) -> bytes:
 
     net = copy.deepcopy(module).eval().float().cpu()  # type: ignore[attr-defined]
     buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.inference_mode():
+    with _EXPORT_LOCK, warnings.catch_warnings(), torch.inference_mode():
         warnings.simplefilter("ignore")  # the TorchScript exporter is deprecated, but needs no onnxscript
         torch.onnx.export(net, (torch.zeros(spec.shape),), buf, input_names=["input"], output_names=["output"],
                           opset_version=17, dynamo=False)
