@@ -110,6 +110,7 @@ def save_screenshot(window, path: Path, select: int | None = None, *, review: bo
     QApplication.processEvents()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    window.preview.wait_idle()  # the generators load in the background: show their output, not a blank
     if not window.grab().save(str(path), "PNG"):
         print(f"error: cannot write {path}", file=sys.stderr)
         return 1
