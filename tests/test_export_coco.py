@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -12,9 +13,12 @@ import cv2
 import numpy as np
 import pytest
 from test_export_data import build_project, draw_panel, project_fixture  # noqa: F401  (fixture)
+from typer.testing import CliRunner
 
+from f2a_studio.cli import app
 from f2a_studio.core import ibug68
 from f2a_studio.core.errors import ValidationError
+from f2a_studio.core.imageio import content_hash, load_image
 from f2a_studio.core.models import Face, FaceStatus
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import ExportOptions, FaceFilter, plan_export, run_export
@@ -85,20 +89,31 @@ def test_coco_export_has_the_keypoint_layout_names_skeleton_and_attributes(proje
         assert img["f2a"]["split"] in ("train", "val", "test")
 
 
-def test_coco_export_loads_and_scores_perfectly_in_pycocotools(project, tmp_path):
+def test_coco_export_scores_as_worked_out_by_hand_in_pycocotools(project, tmp_path):
+    """Predictions made from the project's own faces (not from the file under test), every point moved by
+    a distance d chosen so that each face's OKS is exactly 0.72: OKS = exp(-d² / (2 · area · (2σ)²)) with
+    area = box w·h. Matched at IoU thresholds 0.50 … 0.70 (5 of 10), missed at 0.75 … 0.95, so
+    AP@[.5:.95] = 0.5, AP@.5 = 1, AP@.75 = 0. Wrong keypoints, order, area or ids in the export move these."""
     coco_mod = pytest.importorskip("pycocotools.coco")
     cocoeval = pytest.importorskip("pycocotools.cocoeval")
     path = coco_export(project.root, tmp_path / "coco")
     gt = coco_mod.COCO(str(path))
     assert len(gt.getAnnIds()) == len(project.faces) and gt.getCatIds() == [1]
-    results = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-               for a in gt.loadAnns(gt.getAnnIds())]
+    sigma, target = 0.025, 0.72
+    image_of = {a["id"]: a["image_id"] for a in gt.loadAnns(gt.getAnnIds())}
+    results = []
+    for face in project.faces:
+        d = math.sqrt(-math.log(target) * 2 * face.box.w * face.box.h * (2 * sigma) ** 2)
+        kp = [v for x, y, vis in face.landmarks for v in (x + d, y, vis)]
+        results.append({"image_id": image_of[face.id], "category_id": 1, "keypoints": kp, "score": 1.0})
     ev = cocoeval.COCOeval(gt, gt.loadRes(results), "keypoints")
-    ev.params.kpt_oks_sigmas = np.full(68, 0.025)
+    ev.params.kpt_oks_sigmas = np.full(68, sigma)
     ev.evaluate()
     ev.accumulate()
     ev.summarize()
-    assert ev.stats[0] == pytest.approx(1.0)  # the annotations against themselves: AP = 1
+    assert ev.stats[0] == pytest.approx(0.5) and ev.stats[1] == pytest.approx(1.0) and ev.stats[2] == pytest.approx(0)
+    best = np.concatenate([np.asarray(m).max(axis=1) for m in ev.ious.values() if len(m)])
+    assert len(best) == len(project.faces) and np.allclose(best, target)  # each prediction's OKS with its face
 
 
 def test_export_then_import_gives_back_the_same_faces(tmp_path):
@@ -194,3 +209,60 @@ def test_cli_export_coco_then_import_coco(project, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "f2a_studio.cli", "import-coco", str(target), missing],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "no.json: file not found" in bad.stderr
+
+
+# ---------------------------------------------------------------- where the import finds a foreign file's images
+
+
+def write_scene(path: Path, seed: int) -> tuple[str, list[float]]:
+    """A drawn one-face panel saved at `path`; returns (the content hash a project files it under, keypoints)."""
+    pixels, truths = draw_panel(np.random.default_rng(seed), 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+    return content_hash(load_image(path).pixels), [v for x, y in truths[0].points() for v in (x, y, 2)]
+
+
+def foreign_doc(entries: list[tuple[int, str, list[float]]]) -> dict:
+    """A COCO file as another tool writes it: no F2A hash, so images are found by file name."""
+    return {"images": [{"id": i, "file_name": name, "width": 480, "height": 360} for i, name, _ in entries],
+            "annotations": [{"id": 100 + i, "image_id": i, "category_id": 1, "keypoints": kp, "num_keypoints": 68}
+                            for i, _, kp in entries],
+            "categories": [{"id": 1, "name": "face", "keypoints": [f"p{k}" for k in range(68)], "skeleton": []}]}
+
+
+def test_import_finds_images_beside_the_json_and_in_its_images_folder_and_reports_a_missing_one(tmp_path):
+    """Guards the mutations "no longer looks beside the JSON" and "no longer looks in images/ beside it",
+    and "a missing file stops the import" (it is reported, the other images still go in)."""
+    folder = tmp_path / "dataset"
+    beside, kp1 = write_scene(folder / "scene.png", seed=2)
+    inside, kp2 = write_scene(folder / "images" / "other.png", seed=3)
+    (folder / "faces.json").write_text(json.dumps(foreign_doc([(1, "scene.png", kp1), (2, "other.png", kp2),
+                                                               (3, "gone.png", kp1)])))
+    with ProjectStore.create(tmp_path / "p") as store:
+        report = import_coco(store, folder / "faces.json")
+        hashes = {store.image(f.image_id).hash for f in store.all_faces()}
+        assert store.image_count() == 2
+    assert hashes == {beside, inside}  # one face on each file that was found, none for the missing one
+    assert report.images_added == 2 and report.faces_added == 2
+    (problem,) = report.problems
+    assert problem.startswith("image 3: file 'gone.png' not found")
+    assert str(folder / "images") in problem and str(folder) in problem  # says where it looked
+
+
+def test_images_folder_given_wins_over_a_same_named_file_beside_the_json(tmp_path):
+    """Two different pictures named scene.png: the one in --images is the one meant. Guards "the --images
+    folder is ignored" and "the folders are searched in the wrong order"; checked through the CLI option."""
+    folder = tmp_path / "dataset"
+    beside, kp = write_scene(folder / "scene.png", seed=4)
+    given, _ = write_scene(tmp_path / "elsewhere" / "scene.png", seed=5)
+    assert beside != given
+    (folder / "faces.json").write_text(json.dumps(foreign_doc([(1, "scene.png", kp)])))
+    result = CliRunner().invoke(app, ["import-coco", str(tmp_path / "p"), str(folder / "faces.json"),
+                                      "--images", str(tmp_path / "elsewhere"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["images_added"] == 1
+    with ProjectStore.open(tmp_path / "p", read_only=True) as store:
+        assert [i.hash for i in store.images()] == [given]
+    with ProjectStore.create(tmp_path / "q") as store:  # without --images the file beside the JSON is used
+        import_coco(store, folder / "faces.json")
+        assert [i.hash for i in store.images()] == [beside]
