@@ -233,4 +233,7 @@ def test_no_face_passing_the_filters_is_a_clear_cli_error(project, tmp_path):
                            "--title", "nope"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1 and "no face passes the filters" in done.stderr
     assert not (tmp_path / "o").exists()
-    assert FaceFilter(titles=("nope",)).titles == ("nope",)
+    # the same filter with a title that exists: the fixture has 12 faces under title 111
+    # (3 episodes × 2 cuts × 2 faces), every one of them and no other
+    plan = plan_for(project.root, format="coco", filters=FaceFilter(titles=("111",)))
+    assert len(plan.items) == 12 and {it.image.title_id for it in plan.items} == {"111"}
