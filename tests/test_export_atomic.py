@@ -6,6 +6,7 @@ by hand, seen to fail the test, and reverted; `make mutate` repeats that for eve
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -21,7 +22,7 @@ from test_export_data import project_fixture, tree_bytes  # noqa: F401  (fixture
 
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import ExportCancelled, ExportError, ExportOptions, plan_export, run_export
-from f2a_studio.export.atomic import PARTIAL_TAG
+from f2a_studio.export.atomic import MANIFEST_NAME, PARTIAL_TAG, AtomicExport, FileEntry
 
 
 def plan_for(root: Path, **options):
@@ -221,3 +222,29 @@ def test_sigkill_during_cli_overwrite_leaves_the_old_export_and_the_next_run_cle
     assert f"{PARTIAL_TAG}{proc.pid}-" in stale.name
     run_export(plan_for(project.root, format="concat4", size=64, workers=0), out, overwrite=True)
     assert partials(tmp_path, out) == [] and "annotations.json" not in tree_bytes(out)
+
+
+def test_the_sink_records_what_it_wrote_and_refuses_to_write_once_closed(tmp_path):
+    """AtomicExport on its own. Guards: `return entry` → None, the deleted "not open" refusal, the
+    overwrite default turned on, and `parent.mkdir(parents=True)` → False (OUT two folders down)."""
+    out = tmp_path / "a" / "b" / "out"
+    with AtomicExport(out) as sink:
+        entry = sink.write("train/x.bin", b"abc", split="train", faces=((4, 2),))
+        sink.write(MANIFEST_NAME, b"{}")
+    assert entry == FileEntry("train/x.bin", hashlib.sha256(b"abc").hexdigest(), 3, "train", ((4, 2),))
+    assert sink.entries[0] == entry and (out / "train" / "x.bin").read_bytes() == b"abc"
+    with pytest.raises(ExportError, match="not open"):
+        sink.write("late.bin", b"x")
+    with pytest.raises(ExportError, match="already holds an export"):  # no overwrite unless asked
+        AtomicExport(out).__enter__()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["out"]
+
+
+def test_an_export_leaves_no_file_descriptor_open(project, tmp_path):
+    """Guards the deleted `os.close(fd)` of the folder fsync (and of the file-system flush)."""
+    plan = plan_for(project.root, format="concat4", size=64, workers=0)
+    run_export(plan, tmp_path / "warm")  # first-use imports and caches open what they keep
+    before = len(os.listdir("/proc/self/fd"))
+    for k in range(3):
+        run_export(plan, tmp_path / f"out{k}")
+    assert len(os.listdir("/proc/self/fd")) == before

@@ -46,7 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # module key -> (source file, fast tests that exercise it). Kept small on purpose: each mutant runs these.
 MODULES: dict[str, tuple[str, list[str]]] = {
-    "store": ("f2a_studio/core/store.py", ["tests/test_store.py", "tests/test_store_crash.py"]),
+    "store": ("f2a_studio/core/store.py", ["tests/test_store.py", "tests/test_store_crash.py",
+                                         "tests/test_store_contract.py"]),
     "importer": ("f2a_studio/core/importer.py", ["tests/test_import.py"]),
     "atomic": ("f2a_studio/export/atomic.py", ["tests/test_export_safety.py", "tests/test_export_atomic.py"]),
     "runner": ("f2a_studio/export/runner.py", ["tests/test_export_safety.py", "tests/test_export_atomic.py",
