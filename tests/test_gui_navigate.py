@@ -178,3 +178,21 @@ def test_switching_to_a_cut_never_waits_for_its_decode(window: MainWindow, proje
     decoded = {image_id for image_id, _ in spy.calls}
     assert {r.id for r in cuts} <= decoded
     assert all(thread != spy.gui_thread for _, thread in spy.calls), "a cut was decoded on the GUI thread"
+
+
+def test_neighbours_are_decoded_ahead_in_browsing_order(window: MainWindow, project: Path, qtbot,
+                                                        spy: DecodeSpy) -> None:
+    """Two cuts ahead and one behind are decoded before they are asked for, and no more. Guards the
+    prefetch: its deleted request and each changed bound of `order[k + 1 : k + 1 + 2] + order[k - 1 : k]`."""
+    cuts = [r.id for r in records(project)]
+    window.cache.wait_idle()
+    qtbot.waitUntil(lambda: not window.scene.image_item.is_placeholder, timeout=30_000)
+    assert {i for i, _ in spy.calls} == {cuts[0], cuts[1], cuts[2]}
+    key(window, Qt.Key.Key_PageDown)
+    window.cache.wait_idle()
+    assert {i for i, _ in spy.calls} == {cuts[0], cuts[1], cuts[2], cuts[3]}
+    key(window, Qt.Key.Key_PageDown)
+    window.cache.wait_idle()
+    assert {i for i, _ in spy.calls} == set(cuts[:5])
+    assert len(spy.calls) == len({i for i, _ in spy.calls})  # each cut decoded once: open cuts come from the cache
+    assert all(thread != spy.gui_thread for _, thread in spy.calls)
