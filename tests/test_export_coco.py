@@ -266,3 +266,80 @@ def test_images_folder_given_wins_over_a_same_named_file_beside_the_json(tmp_pat
     with ProjectStore.create(tmp_path / "q") as store:  # without --images the file beside the JSON is used
         import_coco(store, folder / "faces.json")
         assert [i.hash for i in store.images()] == [beside]
+
+
+def one_annotation(tmp_path: Path, **changes) -> Path:
+    """A foreign file with one annotation on scene.png (beside it), changed as given."""
+    _, kp = write_scene(tmp_path / "scene.png", seed=2)
+    doc = foreign_doc([(1, "scene.png", kp)])
+    doc["annotations"][0].update(changes)
+    path = tmp_path / "faces.json"
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_visibility_decides_landmarks_and_the_box_when_there_is_no_bbox(tmp_path):
+    """v = 1 (labelled, hidden) counts as labelled; all v = 0 means no landmarks; without a bbox the box is
+    the labelled points' extent. Guards `v > 0` → `v >= 0` / `v > 1` in has_landmarks and in the box."""
+    _, kp = write_scene(tmp_path / "scene.png", seed=2)
+    hidden = [v if k % 3 != 2 else 1 for k, v in enumerate(kp)]
+    xs, ys = hidden[0::3], hidden[1::3]
+    unlabelled = [0] * len(kp)
+    doc = foreign_doc([(1, "scene.png", hidden)])
+    doc["annotations"].append({"id": 2, "image_id": 1, "category_id": 1, "keypoints": unlabelled,
+                               "bbox": [5, 6, 70, 80]})
+    (tmp_path / "faces.json").write_text(json.dumps(doc))
+    with ProjectStore.create(tmp_path / "p") as store:
+        import_coco(store, tmp_path / "faces.json")
+        first, second = store.all_faces()
+    assert len(first.landmarks) == 68 and {p[2] for p in first.landmarks} == {1}
+    assert first.box.to_list() == pytest.approx([min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)])
+    assert second.landmarks == () and second.box.to_list() == [5, 6, 70, 80]
+    with ProjectStore.create(tmp_path / "q") as store, pytest.raises(ValidationError,
+                                                                     match="annotation 101: no bbox and no labelled"):
+        import_coco(store, one_annotation(tmp_path, keypoints=unlabelled))
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"keypoints": [1, 2, 2] * 17}, r"annotation 101: keypoints must be 204 numbers \(68 × \[x, y, v\]\), got 51"),
+    ({"attributes": {"status": "bogus"}}, r"annotation 101: 'bogus' is not a valid FaceStatus"),
+    ({"bbox": [0, 0, -5, 10]}, r"annotation 101: box size must be non-negative"),
+])
+def test_a_bad_annotation_is_named_in_the_error(tmp_path, changes, message):
+    """Guards the re-raise and the `annotation N:` wrapping of face_from_annotation's errors."""
+    with ProjectStore.create(tmp_path / "p") as store:
+        with pytest.raises(ValidationError, match=message):
+            import_coco(store, one_annotation(tmp_path, **changes))
+        assert store.face_count() == 0
+
+
+def test_faces_differing_in_box_or_one_point_are_both_kept_and_a_reimport_matches_by_pixels(tmp_path):
+    """Guards _same_face: `return False` → True for a different box, `and` → `or` over a point's values;
+    and the images_matched count when a foreign file's pixels are already in the project."""
+    _, kp = write_scene(tmp_path / "scene.png", seed=2)
+    moved = list(kp)
+    moved[30] += 0.001  # point 10's x, a thousandth of a pixel: a different face for the import
+    doc = foreign_doc([(1, "scene.png", kp)])
+    doc["annotations"][0]["bbox"] = [10, 10, 50, 50]
+    doc["annotations"] += [{"id": 2, "image_id": 1, "category_id": 1, "keypoints": kp, "bbox": [11, 10, 50, 50]},
+                           {"id": 3, "image_id": 1, "category_id": 1, "keypoints": moved, "bbox": [10, 10, 50, 50]}]
+    (tmp_path / "faces.json").write_text(json.dumps(doc))
+    with ProjectStore.create(tmp_path / "p") as store:
+        first = import_coco(store, tmp_path / "faces.json")
+        again = import_coco(store, tmp_path / "faces.json")
+        assert store.face_count() == 3
+    assert (first.faces_added, first.images_added, first.images_matched) == (3, 1, 0)
+    assert (again.faces_added, again.faces_present, again.images_added, again.images_matched) == (0, 3, 0, 1)
+
+
+def test_a_file_that_is_not_an_image_is_reported_and_the_import_goes_on(tmp_path):
+    """Guards the deleted `report.problems.append` for an undecodable file in _resolve_image."""
+    (tmp_path / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    _, kp = write_scene(tmp_path / "scene.png", seed=2)
+    doc = foreign_doc([(1, "junk.png", kp), (3, "scene.png", kp)])
+    (tmp_path / "faces.json").write_text(json.dumps(doc))
+    with ProjectStore.create(tmp_path / "p") as store:
+        report = import_coco(store, tmp_path / "faces.json")
+        assert store.face_count() == 1
+    (junk,) = report.problems
+    assert junk.startswith("image 1: ") and str(tmp_path / "junk.png") in junk
