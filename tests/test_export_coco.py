@@ -343,3 +343,23 @@ def test_a_file_that_is_not_an_image_is_reported_and_the_import_goes_on(tmp_path
         assert store.face_count() == 1
     (junk,) = report.problems
     assert junk.startswith("image 1: ") and str(tmp_path / "junk.png") in junk
+
+
+@pytest.mark.xfail(strict=True, reason="fixed by harden branch (issue 9: COCO path traversal); today `../` and "
+                                       "absolute file names are read from outside the dataset's folders")
+@pytest.mark.parametrize("kind", ["dotdot", "absolute"])
+def test_image_names_cannot_reach_outside_the_dataset_folders(tmp_path, kind):
+    """A COCO file names its images; a name with `../` or an absolute path must not pull in a picture from
+    elsewhere on the disk. Either the file is refused as a whole, or that image is skipped as a problem."""
+    folder = tmp_path / "dataset"
+    _, kp = write_scene(tmp_path / "outside.png", seed=2)
+    name = "../outside.png" if kind == "dotdot" else str(tmp_path / "outside.png")
+    (folder / "images").mkdir(parents=True)
+    (folder / "faces.json").write_text(json.dumps(foreign_doc([(1, name, kp)])))
+    with ProjectStore.create(tmp_path / "p") as store:
+        try:
+            report = import_coco(store, folder / "faces.json")
+        except ValidationError:
+            report = None
+        assert store.image_count() == 0 and store.face_count() == 0
+    assert report is None or (report.images_added == 0 and len(report.problems) == 1)
