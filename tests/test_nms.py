@@ -40,7 +40,7 @@ int_boxes = st.builds(lambda x, y, w, h: Box(x, y, min(w, GRID - x), min(h, GRID
                       st.integers(0, GRID - 1), st.integers(0, GRID - 1), st.integers(0, 30), st.integers(0, 30))
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(a=int_boxes, b=int_boxes)
 def test_same_face_agrees_with_the_grid_count(a: Box, b: Box) -> None:
     assert intersection(a, b) == int((cells(a) & cells(b)).sum())
@@ -48,7 +48,7 @@ def test_same_face_agrees_with_the_grid_count(a: Box, b: Box) -> None:
     assert same_face(b, a) is same_face(a, b)  # symmetric
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(a=int_boxes, b=int_boxes, k=st.integers(-6, 6))
 def test_same_face_does_not_depend_on_the_scale(a: Box, b: Box, k: int) -> None:
     """Powers of two scale exactly: tiny boxes (area < 1 px) and huge ones are judged like the others."""
@@ -102,7 +102,7 @@ def test_nms_uses_the_thresholds_on_their_boundaries() -> None:
     assert len(nms([(a, 0.9), (b, 0.8)], lambda i: i[0], lambda i: i[1], iou=0.36, inside=0.99)) == 2
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(st.tuples(int_boxes, st.sampled_from([0.5, 0.6, 0.7, 0.8, 0.9])), max_size=12))
 def test_greedy_nms_properties(items) -> None:
     kept = nms(items, lambda i: i[0], lambda i: i[1])
