@@ -193,3 +193,49 @@ def test_neighbours_are_decoded_ahead_in_browsing_order(window: MainWindow, proj
     assert {i for i, _ in spy.calls} == set(cuts)
     assert len(spy.calls) == len({i for i, _ in spy.calls})  # each cut decoded once: open cuts come from the cache
     assert all(thread != spy.gui_thread for _, thread in spy.calls)
+
+
+def test_a_cut_that_cannot_be_shown_says_so_each_time_it_is_opened(window: MainWindow, project: Path,
+                                                                   qtbot) -> None:
+    """A corrupt cut shows its notice when its decode lands, again when it is reopened from the cache (no
+    decode then), and a good cut clears it. Guards the deleted `_show_problem` of open_cut."""
+    cuts = records(project)
+    with ProjectStore.open(project, read_only=True) as store:
+        store.cut_file(cuts[3]).write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 50)
+    for _ in range(3):
+        key(window, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(lambda: window.view.notice.isVisible(), timeout=30_000)
+    assert window.navigator.record.id == cuts[3].id and cuts[3].name in window.view.notice.text()
+    key(window, Qt.Key.Key_PageDown)
+    check_shown(window, qtbot, cuts[4])
+    assert not window.view.notice.isVisible()
+    key(window, Qt.Key.Key_PageUp)  # back to the corrupt one, whose (failed) entry is in the cache
+    assert window.view.notice.isVisible() and cuts[3].name in window.view.notice.text()
+    assert window.navigator.open_cut(cuts[3].id) is True  # already open
+    assert window.navigator.open_cut(10_000) is False and "no image with id 10000" in window.status.currentMessage()
+
+
+def test_selecting_points_and_closing_the_project_reach_the_window(qtbot, project: Path, tmp_path: Path,
+                                                                   spy: DecodeSpy) -> None:
+    """Points picked on the canvas become the window's selection; closing the project empties the canvas
+    and says there is no cut. Guards the deleted pointsSelected hook-up and close_cut's lines."""
+    from f2a_studio.core.models import Box, Face
+
+    with ProjectStore.open(project) as store:
+        first = store.images()[0]
+        points = tuple((100.0 + 5 * k, 200.0 + 3 * k, 2) for k in range(68))
+        face = store.add_face(Face(image_id=first.id, box=Box(80, 180, 400, 250), landmarks=points))
+    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
+    qtbot.addWidget(win)
+    win.show()
+    assert win.open_project(project, quiet=True)
+    nav = win.navigator
+    selections, cuts = [], []
+    nav.selectionChanged.connect(lambda fid, pts: selections.append((fid, pts)))
+    nav.cutChanged.connect(cuts.append)
+    win.scene.points_pressed(face.id, (36, 37))
+    assert selections[-1] == (face.id, (36, 37)) and nav.points == (36, 37)
+    win.close_project()
+    assert cuts == [None] and selections[-1] == (-1, ())
+    assert nav.record is None and win.scene.record is None and win.scene.image_item is None
+    win.close()
