@@ -179,10 +179,11 @@ def test_sigterm_during_cli_export_leaves_nothing(big_project, tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        deadline = time.monotonic() + 60
+        # wait for the temp folder, however long a busy machine takes to start the CLI (pytest's timeout
+        # catches an export that never starts; a deadline here made the test depend on machine speed)
         while not any(PARTIAL_TAG in n for n in leftovers(out_parent)) and proc.poll() is None:
-            assert time.monotonic() < deadline, "the export never started"
             time.sleep(0.01)
+        assert proc.poll() is None, "the export ended before it could be interrupted"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
