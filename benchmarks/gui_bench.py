@@ -5,7 +5,10 @@
   at once, pixels decoded off the GUI thread) with the decode time beside it;
 - dragging one landmark: frame = mouse move + synchronous repaint (p95 ≤ 16 ms);
 - RSS while paging 1,000 cuts with a 256 MB cache, beside an unbounded cache's growth per cut;
-- the longest GUI-thread stall while a background job (import; detection when available) runs (≤ 50 ms).
+- the longest GUI-thread stall while a background job (import; detection when available) runs (≤ 50 ms);
+- visiting every cut of a project of varied sizes (PgDn through them, at three window sizes): the longest
+  GUI-thread stall of a first visit (≤ 100 ms; issue 8: some sizes used to freeze the studio for good),
+  of a revisit, and of the idle loop beside them.
 """
 
 from __future__ import annotations
@@ -286,12 +289,93 @@ def stall_during_job(tmp: Path, tall: Path) -> dict:
     return out
 
 
+VARIED_SIZES = [(690, 736), (736, 690), (690, 1600), (800, 1100), (1000, 700), (640, 640), (2000, 600), (300, 200),
+                (900, 8000)] + [(round(736 * (0.9 + 0.025 * k)), 736) for k in range(17)]  # around the view's shape
+VISIT_WINDOWS = [(1600, 1000), (1280, 800), (1111, 777)]
+
+
+def visit_every_cut(varied: Path, tmp: Path) -> dict:
+    """Longest gap between 5 ms ticks while each cut opens (as PgDn does) until its pixels are shown.
+
+    Each gap also carries the GUI thread's CPU time within it: on a loaded machine (other processes on
+    the cores) a gap can be mostly waiting for a core, which the CPU figure separates from work."""
+    app = QApplication.instance()
+    win = shown(window(tmp))
+    win.open_project(varied, quiet=True)
+    win.cache.wait_idle()
+
+    def pump(seconds: float) -> None:
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            app.processEvents()
+            time.sleep(0.001)
+
+    pump(0.5)
+    gaps: list[tuple[float, float]] = []  # (wall, GUI-thread CPU) seconds
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed(), time.thread_time()]
+
+    def tick() -> None:
+        now, cpu = clock.nsecsElapsed(), time.thread_time()
+        gaps.append(((now - last[0]) / 1e9, cpu - last[1]))
+        last[0], last[1] = now, cpu
+
+    timer = QTimer(interval=5)
+    timer.timeout.connect(tick)
+    timer.start()
+    pump(2.0)
+    idle = max(gaps)
+    order = list(win.navigator.order)
+    first: list[tuple[float, float, str]] = []
+    again: list[tuple[float, float]] = []
+    froze: list[str] = []
+    for round_, size in enumerate(VISIT_WINDOWS):
+        win.resize(*size)
+        pump(0.3)
+        for image_id in order:
+            record = win.session.reads.image(image_id)
+            gaps.clear()
+            last[0], last[1] = clock.nsecsElapsed(), time.thread_time()
+            QTimer.singleShot(0, lambda i=image_id: win.navigator.open_cut(i))  # from the event loop, as a key
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline and not (
+                win.navigator.record is not None and win.navigator.record.id == image_id
+                and win.cache.get(image_id) is not None and not win.scene.image_item.is_placeholder
+            ):
+                app.processEvents()
+                time.sleep(0.001)
+            if time.monotonic() >= deadline:
+                froze.append(f"{record.width}x{record.height} at {size[0]}x{size[1]}")
+            pump(0.05)
+            wall, cpu = max(gaps, default=(0.0, 0.0))
+            if round_ == 0:
+                first.append((wall, cpu, f"{record.width}x{record.height}"))
+            else:
+                again.append((wall, cpu))
+    timer.stop()
+    win.close()
+    worst = max(first)
+    return {"cuts": len(order), "window_sizes": [f"{w}x{h}" for w, h in VISIT_WINDOWS],
+            "load_average": [round(v, 2) for v in os.getloadavg()],
+            "first_visit_max_stall_ms": round(worst[0] * 1000, 1), "first_visit_worst_cut": worst[2],
+            "first_visit_max_stall_gui_cpu_ms": round(worst[1] * 1000, 1),
+            "first_visit_per_cut_max_stall": percentiles([f[0] for f in first], (50, 95)),
+            "first_visit_per_cut_max_stall_gui_cpu": percentiles([f[1] for f in first], (50, 95)),
+            "revisit_max_stall_ms": round(max(again)[0] * 1000, 1),
+            "revisit_per_cut_max_stall": percentiles([a[0] for a in again], (50, 95)),
+            "revisit_per_cut_max_stall_gui_cpu": percentiles([a[1] for a in again], (50, 95)),
+            "idle_baseline_max_stall_ms": round(idle[0] * 1000, 1),
+            "visits_that_never_settled": froze, "target_first_visit_max_stall_ms": 100}
+
+
 SECTIONS = {
     "first_paint": lambda tmp: first_paint(tmp / "big", tmp),
     "switch_tall_cut": lambda tmp: switching(tmp / "tall", tmp),
     "landmark_drag": lambda tmp: dragging(tmp / "tall", tmp),
     "paging_memory": lambda tmp: paging(tmp / "big", tmp),
     "gui_stall_during_job": lambda tmp: stall_during_job(tmp, tmp / "tall"),
+    "visit_every_cut": lambda tmp: visit_every_cut(tmp / "varied", tmp),
 }
 
 
@@ -308,6 +392,7 @@ def run() -> dict:
         t = time.perf_counter()
         make_large_project(tmp / "big", cuts=N_CUTS)
         make_demo_project(tmp / "tall", cuts=2, faces_per_cut=(2, 1), tall_cut=(2000, 8000, 20), durability="normal")
+        make_demo_project(tmp / "varied", sizes=VARIED_SIZES, faces_per_cut=(1, 2, 0), durability="normal")
         result: dict = {
             "machine": machine(),
             "load_average_at_start": [round(v, 2) for v in os.getloadavg()],
@@ -329,5 +414,12 @@ def run() -> dict:
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--section":
         print(json.dumps(run_section(sys.argv[2], Path(sys.argv[3]))))
+    elif len(sys.argv) == 3 and sys.argv[1] == "--only":  # one section on its own projects: `--only visit_every_cut`
+        only = Path(tempfile.mkdtemp(prefix="f2a-gui-bench-"))
+        try:
+            make_demo_project(only / "varied", sizes=VARIED_SIZES, faces_per_cut=(1, 2, 0), durability="normal")
+            print(json.dumps({"machine": machine(), sys.argv[2]: run_section(sys.argv[2], only)}, indent=1))
+        finally:
+            shutil.rmtree(only, ignore_errors=True)
     else:
         print(json.dumps(run(), indent=1))

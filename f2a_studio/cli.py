@@ -68,8 +68,13 @@ def import_cmd(
     sources: Annotated[list[Path], typer.Argument(help="Image files, folders (recursive) or webtoon strips.")],
     no_split: Annotated[bool, typer.Option("--no-split", help="Never split tall images into cuts.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    title: Annotated[str | None, typer.Option("--title", help="Title id of every cut (default: from names).")] = None,
+    episode: Annotated[str | None, typer.Option("--episode", help="Episode of every cut (default: names).")] = None,
 ) -> None:
-    """Import scenes and strips; tall strips are split into cuts at their gutters. Idempotent."""
+    """Import scenes and strips; tall strips are split into cuts at their gutters. Idempotent.
+
+    Numbered slices of one episode in a folder (`1.jpg … 18.jpg`, `name01.jpg … name18.jpg`, one width)
+    are joined in numeric order before splitting, so they make one episode."""
     from f2a_studio.core.importer import import_sources
     from f2a_studio.core.strips import SplitOptions
 
@@ -78,10 +83,10 @@ def import_cmd(
         with open_store(project, create=True) as store, progress_bar() as bar:
             task = bar.add_task("importing", total=None, current="")
 
-            def on_progress(done: int, total: int, path: Path) -> None:
-                bar.update(task, completed=done, total=total, current=path.name)
+            def on_progress(done: int, total: int, path: str) -> None:
+                bar.update(task, completed=done, total=total, current=Path(path).name)
 
-            report = import_sources(store, sources, split=split, progress=on_progress)
+            report = import_sources(store, sources, split=split, progress=on_progress, title=title, episode=episode)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -165,18 +170,20 @@ def studio(
         Path | None, typer.Option(help="Render the main window to this PNG and exit.")
     ] = None,
     select: Annotated[int | None, typer.Option(help="Select this face id at start.")] = None,
+    review: Annotated[bool, typer.Option("--review", help="Start as Space does: the next face to review, "
+                                                          "zoomed to.")] = False,
 ) -> None:
     """Open the studio window."""
     from f2a_studio.gui.app import run_studio
 
-    raise typer.Exit(run_studio(project, screenshot=screenshot, select=select))
+    raise typer.Exit(run_studio(project, screenshot=screenshot, select=select, review=review))
 
 
 @app.command()
 def faces(
     images: Annotated[list[Path], typer.Argument(help="Image files.")],
     threshold: Annotated[float, typer.Option(help="Keep faces with a calibrated score at least this (0–1).")] = 0.3,
-    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core but one, at most 4).")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One compact JSON object per line, streamed.")] = False,
 ) -> None:
@@ -208,7 +215,7 @@ def faces(
 @app.command()
 def detect(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
-    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core but one, at most 4).")] = 0,
+    workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
     threshold: Annotated[float, typer.Option(help="Keep faces with a calibrated score at least this (0–1).")] = 0.3,
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     redo: Annotated[bool, typer.Option("--redo", help="Detect every image again, not only new ones.")] = False,
@@ -223,8 +230,8 @@ def detect(
         with open_store(project) as store, progress_bar() as bar:
             task = bar.add_task("detecting", total=None, current="")
 
-            def on_progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total, current="")
+            def on_progress(done: int, total: int, name: str = "") -> None:
+                bar.update(task, completed=done, total=total, current=name)
 
             ids = [r.id for r in store.images()] if redo else None
             report = detect_images(store, ids, options, progress=on_progress)
@@ -274,7 +281,7 @@ def export_cmd(
     human_photos: Annotated[
         Path | None, typer.Option(help="cyclegan: human photos (+ .pts) for trainA/testA.")
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Worker processes (default: cores, at most 4).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: one per core).")] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List what would be exported and why faces are left out.")
     ] = False,
@@ -356,6 +363,9 @@ def import_coco_cmd(
                       f"{report.images_added} new and {report.images_matched} known image(s)", highlight=False)
     for problem in report.problems:
         console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+
+
+from f2a_studio import cli_finder  # noqa: E402,F401  (registers train-finder on app)
 
 
 def main() -> None:

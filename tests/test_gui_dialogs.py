@@ -42,13 +42,35 @@ def test_import_into_new_project_lists_bad_files(window: MainWindow, qtbot, tmp_
         save_png_atomic(sources / f"ttl_{k + 1}.png", pixels)
     (sources / "broken.png").write_bytes(b"not a png at all")
     dialog = window.project_menu.run_import([sources])
+    assert dialog.report is None and dialog.plan.count() == 3  # nothing goes in before the user confirms
+    assert (dialog.title.text(), dialog.episode.text()) == ("", "")  # two episodes: names decide
     with qtbot.waitSignal(dialog.imported, timeout=30000):
-        pass
+        dialog.import_button.click()
     assert dialog.report is not None and len(dialog.report.added) == 2
+    assert sorted(i.name for i in store.images()) == ["ttl_1_cut_001", "ttl_2_cut_001"]
     assert dialog.problems.isVisible() and dialog.problems.count() == 1
     assert "broken.png" in dialog.problems.item(0).text()
     assert len(window.browser.order()) == 2  # the browser reloaded
     assert window.navigator.record is not None  # and the first cut opened
+    dialog.close()
+
+
+def test_import_dialog_shows_a_slice_set_as_one_episode_to_confirm(window: MainWindow, qtbot, tmp_path: Path) -> None:
+    store = ProjectStore.create(tmp_path / "new")
+    window.set_store(store)
+    rng = np.random.default_rng(1)
+    pixels, _ = draw_cut(rng, 300, 1300, 2)
+    for k in range(1, 5):  # one drawn scene sliced in four: 1.png … 4.png, 300×325 each
+        save_png_atomic(tmp_path / "jb" / f"{k}.png", pixels[(k - 1) * 325 : k * 325])
+    dialog = window.project_menu.run_import([tmp_path / "jb"])
+    assert dialog.plan.count() == 1 and "4 slices joined as one episode" in dialog.plan.item(0).text()
+    assert (dialog.title.text(), dialog.episode.text()) == ("jb", "1")
+    dialog.title.setText("Jungle Boy")  # the user corrects the title the folder gave
+    dialog.episode.setText("3")
+    with qtbot.waitSignal(dialog.imported, timeout=30000):
+        dialog.import_button.click()
+    (cut,) = store.images()
+    assert (cut.name, cut.width, cut.height) == ("Jungle-Boy_3_cut_001", 300, 1300)  # joined again
     dialog.close()
 
 

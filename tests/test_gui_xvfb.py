@@ -10,10 +10,10 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
+from xvfb_server import start_xvfb
 
 from f2a_studio.core.models import FaceStatus
 from f2a_studio.core.store import ProjectStore
@@ -53,30 +53,12 @@ CHILD = textwrap.dedent(
 )
 
 
-def _start_xvfb() -> tuple[subprocess.Popen, str]:
-    for number in range(87, 120):
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        proc = subprocess.Popen(
-            ["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{number}").exists():
-                return proc, f":{number}"
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        proc.kill()
-    pytest.fail("could not start Xvfb on any display :87–:119")
-
-
 @pytest.mark.xvfb
 def test_real_window_keyboard_review_under_xvfb(tmp_path: Path) -> None:
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb and the libxcb packages in .ci/run)")
     project = make_demo_project(tmp_path / "p", cuts=2, faces_per_cut=(2, 1), size=(500, 650), durability="normal")
-    xvfb, display = _start_xvfb()
+    xvfb, display = start_xvfb()
     try:
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         result = subprocess.run(

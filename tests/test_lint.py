@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -52,3 +53,61 @@ def test_core_imports_nothing_above_it() -> None:
             if f"import {above}" in text or f"from {above}" in text:
                 bad.append(f"{path.name} imports {above}")
     assert bad == []
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Full dotted names of absolute imports (`from a.b import c` gives a.b and a.b.c)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_trainer_imports_nothing_of_f2a_studio_but_core() -> None:
+    bad = []
+    for path in (ROOT / "trainer").rglob("*.py"):
+        for name in _imported_modules(path):
+            parts = name.split(".")
+            if parts[0] == "f2a_studio" and (len(parts) < 2 or parts[1] != "core"):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert sorted(set(bad)) == []
+
+
+def test_the_studio_reaches_preview_only_through_its_qt_adapter() -> None:
+    adapter = ROOT / "f2a_studio" / "gui" / "panels" / "preview.py"
+    bad = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "f2a_studio" / "gui").rglob("*.py")
+        if path != adapter
+        for name in _imported_modules(path)
+        if name == "f2a_studio.preview" or name.startswith("f2a_studio.preview.")
+    ]
+    assert sorted(set(bad)) == []
+
+
+def test_detect_and_preview_never_load_qt() -> None:
+    """Not just no `import PySide6` in their files (test_only_gui_imports_qt): importing every module of
+    detect and preview, in a fresh interpreter, loads no Qt binding through any dependency either."""
+    modules = sorted(
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        for package in ("detect", "preview")
+        for p in (ROOT / "f2a_studio" / package).rglob("*.py")
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}:\n"
+        "    importlib.import_module(name)\n"
+        "qt = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6', "
+        "'qtawesome'))\n"
+        "print(','.join(qt))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == ""

@@ -112,11 +112,19 @@ class Warped:
     matrix: np.ndarray  # the image → crop matrix that was applied (corner convention)
 
 
-def warp(pixels: np.ndarray, matrix: np.ndarray, size: int, *, border: int | tuple[int, ...] = 255) -> Warped:
+BORDER_MODES = {"constant": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}
+
+
+def warp(pixels: np.ndarray, matrix: np.ndarray, size: int, *, border: int | tuple[int, ...] = 255,
+         mode: str = "constant") -> Warped:
     """Resample `pixels` (H×W or H×W×C uint8) into a size×size crop.
 
+    Where the crop reaches past the cut, `mode` "constant" fills with `border`; "reflect" mirrors the cut
+    at its edge (no flat wedges in a dataset: a face near a cut's corner otherwise gets white triangles).
     Strong downscaling first shrinks the source region with INTER_AREA so the crop does not alias.
     """
+    if mode not in BORDER_MODES:
+        raise ValueError(f"border mode must be one of {', '.join(BORDER_MODES)}, got {mode!r}")
     m = np.array(matrix, dtype=np.float64)
     src = pixels
     scale = matrix_scale(m)
@@ -140,5 +148,21 @@ def warp(pixels: np.ndarray, matrix: np.ndarray, size: int, *, border: int | tup
     channels = 1 if src.ndim == 2 else src.shape[2]
     value = border if isinstance(border, tuple) else (border,) * channels
     out = cv2.warpAffine(src, cv_matrix(m), (size, size), flags=cv2.INTER_LINEAR,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=value)
+                         borderMode=BORDER_MODES[mode], borderValue=value)
     return Warped(out, np.array(matrix, dtype=np.float64))
+
+
+def inside_coverage(image_shape: tuple[int, ...], matrix: np.ndarray, size: int) -> np.ndarray:
+    """Per crop pixel, how much of it lies inside the cut (float32 0–1, anti-aliased at the edge).
+
+    Computed from the geometry (the distance of each crop pixel's source point to the cut's edge), so
+    it costs size² operations whatever the cut's size."""
+    h, w = image_shape[:2]
+    m = np.array(matrix, dtype=np.float64)
+    inv = cv2.invertAffineTransform(m)
+    centres = np.arange(size, dtype=np.float64) + 0.5
+    u, v = np.meshgrid(centres, centres)
+    x = inv[0, 0] * u + inv[0, 1] * v + inv[0, 2]
+    y = inv[1, 0] * u + inv[1, 1] * v + inv[1, 2]
+    inside = np.minimum(np.minimum(x, w - x), np.minimum(y, h - y))  # source pixels to the nearest edge
+    return np.clip(inside * matrix_scale(m) + 0.5, 0.0, 1.0).astype(np.float32)

@@ -3,19 +3,25 @@
 Idempotent: a source file seen before is skipped by its bytes' hash, and a cut whose pixels are already
 stored is never stored twice. A bad file is reported (path + reason) and the rest of the batch goes in.
 A project that cannot be written (read-only, disk full) stops the batch with a ProjectError.
+
+A folder of slices of one episode (`1.jpg … 18.jpg`, see strips.plan_units) is joined top to bottom
+before it is split at gutters, so a panel across a slice edge is one cut and the episode one title/episode.
+Re-importing the set skips it when every slice was seen; when some are new (a slice added later) the set
+is joined again and only cuts whose pixels are new go in (a panel across the new edge is then a new cut).
 """
 
 from __future__ import annotations
 
 import errno
 import itertools
-import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from f2a_studio.core.errors import ImageError, ProjectError
 from f2a_studio.core.imageio import (
@@ -26,11 +32,20 @@ from f2a_studio.core.imageio import (
     load_image,
     write_bytes_atomic,
 )
+from f2a_studio.core.jobs import CancelToken, as_progress, worker_count
 from f2a_studio.core.models import ImageRecord
 from f2a_studio.core.store import CUTS_DIR, ProjectStore
-from f2a_studio.core.strips import SplitOptions, find_cuts, parse_source_name
+from f2a_studio.core.strips import (
+    ImportUnit,
+    SplitOptions,
+    episode_token,
+    find_cuts,
+    parse_source_name,
+    plan_units,
+    title_token,
+)
 
-Progress = Callable[[int, int, Path], None]
+Progress = Callable[[int, int, str], None]  # the job protocol's (core/jobs.py): done, total, file path
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,7 @@ class ImportReport:
     files_done: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     megapixels: float = 0.0
+    cancelled: bool = False  # stopped by its cancel token; the files done are whole
 
     def to_json(self) -> dict:
         return {
@@ -95,6 +111,7 @@ class PreparedCut:
     width: int
     height: int
     has_alpha: bool
+    source: str = ""  # the slice it starts in, for a cut of a joined slice set
 
 
 @dataclass
@@ -107,9 +124,14 @@ class PreparedFile:
     present: int = 0  # cuts (or the whole file) already in the project
     problem: ImportProblem | None = None
     megapixels: float = 0.0
+    cancelled: bool = False  # stopped by its cancel token; the files done are whole
     title_id: str = ""
     episode: str = ""
     cut_index: int | None = None
+    slices: tuple[tuple[Path, str], ...] = ()  # (path, sha256) of each slice of a joined slice set
+
+    def sources(self) -> tuple[tuple[Path, str], ...]:
+        return self.slices or ((self.path, self.sha256),)
 
 
 def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> PreparedFile:
@@ -149,6 +171,68 @@ def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> Prepar
     return out
 
 
+def prepare_unit(store: ProjectStore, unit: ImportUnit, split: SplitOptions) -> list[PreparedFile]:
+    if unit.is_slice_set:
+        return prepare_slice_set(store, unit, split)
+    return [prepare_file(store, unit.paths[0], split)]
+
+
+def _joinable(shapes: list[tuple[int, ...]]) -> bool:
+    """Slices of one strip: one width, each but the last at least as tall as wide (landscape pictures
+    numbered in a row are scenes, e.g. anime screenshots, never to be stacked)."""
+    width = shapes[0][1]
+    return all(s[1] == width for s in shapes) and all(s[0] >= s[1] for s in shapes[:-1])
+
+
+def prepare_slice_set(store: ProjectStore, unit: ImportUnit, split: SplitOptions) -> list[PreparedFile]:
+    """Join the slices in numeric order and split the joined strip at its gutters.
+
+    Anything unusual (an unreadable or undecodable slice, mixed widths) imports the slices one by one
+    instead, so each problem is reported against its own file as usual."""
+
+    def one_by_one() -> list[PreparedFile]:
+        return [prepare_file(store, p, split) for p in unit.paths]
+
+    try:
+        hashes = [file_sha256(p) for p in unit.paths]
+    except OSError:
+        return one_by_one()
+    out = PreparedFile(unit.paths[0], sha256=hashes[0], slices=tuple(zip(unit.paths, hashes, strict=True)))
+    out.title_id, out.episode = unit.title_id, unit.episode
+    if all(store.source_seen(h) for h in hashes):
+        out.present = len(hashes)
+        return [out]
+    try:
+        loaded = [load_image(p) for p in unit.paths]
+    except ImageError:
+        return one_by_one()
+    if not _joinable([x.pixels.shape for x in loaded]):
+        return one_by_one()
+    channels = max(x.pixels.shape[2] for x in loaded)
+    parts = [x.pixels if x.pixels.shape[2] == channels else _with_alpha(x.pixels) for x in loaded]
+    joined = np.concatenate(parts, axis=0)
+    starts = np.cumsum([0] + [p.shape[0] for p in parts[:-1]])
+    out.megapixels = joined.shape[0] * joined.shape[1] / 1e6
+    spans = find_cuts(joined, split)
+    if not spans:
+        out.problem = ImportProblem(str(unit.paths[0].parent), "blank slices: no content between gutters")
+        return [out]
+    for span in spans:
+        cut = joined[span.top : span.bottom]
+        digest = content_hash(cut)
+        if store.image_by_hash(digest) is not None:
+            out.present += 1
+            continue
+        source = unit.paths[int(np.searchsorted(starts, span.top, side="right")) - 1]
+        out.cuts.append(PreparedCut(digest, encode_png(cut), cut.shape[1], cut.shape[0], channels == 4, str(source)))
+    return [out]
+
+
+def _with_alpha(pixels: np.ndarray) -> np.ndarray:
+    alpha = np.full((*pixels.shape[:2], 1), 255, np.uint8)
+    return np.concatenate([pixels, alpha], axis=2)
+
+
 def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportReport) -> None:
     """The write half: cut files first (atomic renames), then one transaction per cut row."""
     if prepared.problem is not None:
@@ -157,8 +241,9 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
     report.already_present += prepared.present
     report.megapixels += prepared.megapixels
     if not prepared.cuts and prepared.present:
-        if not store.source_seen(prepared.sha256):
-            store.record_source(prepared.sha256, str(prepared.path), prepared.present)
+        for path, sha256 in prepared.sources():
+            if not store.source_seen(sha256):
+                store.record_source(sha256, str(path), prepared.present)
         return
     for cut in prepared.cuts:
         cut_path = f"{CUTS_DIR}/{cut.hash[:2]}/{cut.hash}.png"
@@ -169,7 +254,7 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
         record, created = store.add_image(
             hash=cut.hash,
             cut_path=cut_path,
-            source_path=str(prepared.path),
+            source_path=cut.source or str(prepared.path),
             title_id=prepared.title_id,
             episode=prepared.episode,
             width=cut.width,
@@ -181,11 +266,12 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
             report.added.append(record)
         else:
             report.already_present += 1
-    store.record_source(prepared.sha256, str(prepared.path), len(prepared.cuts) + prepared.present)
+    for path, sha256 in prepared.sources():
+        store.record_source(sha256, str(path), len(prepared.cuts) + prepared.present)
 
 
 def default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    return worker_count()  # decoding threads: the job protocol's rule (core/jobs.py)
 
 
 def import_sources(
@@ -195,36 +281,55 @@ def import_sources(
     split: SplitOptions | None = None,
     progress: Progress | None = None,
     workers: int | None = None,
+    title: str | None = None,
+    episode: str | None = None,
+    cancel: CancelToken | None = None,
 ) -> ImportReport:
+    """Import `paths`; `title`/`episode`, when given, name every cut of the batch instead of the file names.
+    `cancel` stops between import units: each unit's cuts and its source records are all in or all out, so a
+    cancelled (or killed) import resumes cleanly."""
     if store.read_only:
         raise ProjectError(f"cannot import into {store.root}: it is open read-only ({store.read_only_reason})")
+    progress = as_progress(progress)
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
     opts = split or SplitOptions()
+    # Slices join only where tall images are split at all (not with --no-split).
+    units = plan_units(files, join_slices=opts.min_aspect != float("inf"))
+    title_id = title_token(title) if title is not None else None
+    episode_id = episode_token(episode) if episode is not None else None
     n_workers = workers or default_workers()
     # Decode/split/encode run ahead in threads (bounded, to cap memory on huge strips); writes stay in
     # this thread and in file order, so cut numbering is the same whatever the number of workers.
     with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="f2a-import") as pool:
-        pending: deque[Future[PreparedFile]] = deque()
-        queue = iter(files)
-        for path in itertools.islice(queue, n_workers + 1):
-            pending.append(pool.submit(prepare_file, store, path, opts))
+        pending: deque[Future[list[PreparedFile]]] = deque()
+        queue = iter(units)
+        for unit in itertools.islice(queue, n_workers + 1):
+            pending.append(pool.submit(prepare_unit, store, unit, opts))
         done = 0
         while pending:
-            prepared = pending.popleft().result()
+            prepared_files = pending.popleft().result()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append(pool.submit(prepare_file, store, nxt, opts))
+                pending.append(pool.submit(prepare_unit, store, nxt, opts))
             if progress:
-                progress(done, len(files), prepared.path)
+                progress(done, len(units), str(prepared_files[0].path))
+            if cancel is not None and cancel.cancelled:
+                for future in pending:
+                    future.cancel()
+                report.cancelled = True
+                break
             try:
-                commit_file(store, prepared, report)
+                for prepared in prepared_files:
+                    prepared.title_id = title_id or prepared.title_id
+                    prepared.episode = episode_id or prepared.episode
+                    commit_file(store, prepared, report)
+                    report.files_done += len(prepared.sources())
             except BaseException:
                 for future in pending:
                     future.cancel()
                 raise
             done += 1
-            report.files_done += 1
-    if progress:
-        progress(len(files), len(files), Path())
+    if progress and not report.cancelled:
+        progress(len(units), len(units), "")
     return report

@@ -37,6 +37,10 @@ class FaceSource(str, Enum):
     MODEL = "model"
 
 
+# The fields whose provenance is recorded per face (see core/provenance.py).
+HUMAN_FIELDS = ("box", "landmarks", "sex", "colors", "status")
+
+
 class Visibility(int, Enum):
     """COCO keypoint visibility."""
 
@@ -279,6 +283,14 @@ def cut_name(title_id: str, episode: str, cut_index: int) -> str:
     return f"{title_id}_{episode}_cut_{cut_index:03d}"
 
 
+def parse_score_features(data: Any) -> tuple[tuple[str, float], ...]:
+    """{"name": value} (JSON) or pairs → the immutable pairs a Face keeps."""
+    if not data:
+        return ()
+    items = data.items() if isinstance(data, dict) else data
+    return tuple((str(k), float(v)) for k, v in items)
+
+
 @dataclass(frozen=True)
 class Face:
     """One face on one cut, in the cut's pixel coordinates."""
@@ -297,9 +309,26 @@ class Face:
     pose: Pose | None = None
     revision: int = 0
     updated_at: str = ""
+    # Which finder proposed the face and from which model file (provenance; "" for hand-drawn faces and
+    # faces detected before finders were recorded), its raw score on the finder's own scale and the
+    # features its calibration used, kept so the calibration can be refitted from review decisions.
+    finder: str = ""
+    finder_model: str = ""
+    finder_sha256: str = ""
+    raw_score: float | None = None
+    score_features: tuple[tuple[str, float], ...] = ()
+    # Provenance, written by the store's edit methods (core/provenance.py): the fields a person set or
+    # confirmed, and the landmark indices a person placed.
+    human_fields: frozenset[str] = frozenset()
+    human_points: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source", FaceSource(self.source))
+        object.__setattr__(self, "human_fields", frozenset(self.human_fields))
+        object.__setattr__(self, "human_points", frozenset(int(i) for i in self.human_points))
+        if not self.human_fields <= set(HUMAN_FIELDS):
+            unknown = sorted(self.human_fields - set(HUMAN_FIELDS))
+            raise ValidationError(f"unknown provenance field(s) {unknown}; known: {', '.join(HUMAN_FIELDS)}")
         object.__setattr__(self, "status", FaceStatus(self.status))
         object.__setattr__(self, "sex", Sex(self.sex))
         object.__setattr__(self, "landmarks", validate_landmarks(self.landmarks))
@@ -310,7 +339,8 @@ class Face:
 
     @property
     def edited_by_human(self) -> bool:
-        return self.source is FaceSource.HUMAN or self.revision > 1
+        """A person drew it or set/confirmed a field (recorded provenance, not the revision count)."""
+        return self.source is FaceSource.HUMAN or bool(self.human_fields)
 
     def with_landmark(self, index: int, x: float, y: float, v: int | None = None) -> Face:
         if not self.landmarks:
@@ -339,6 +369,13 @@ class Face:
             "pose": self.pose.to_json() if self.pose else None,
             "revision": self.revision,
             "updated_at": self.updated_at,
+            "finder": self.finder,
+            "finder_model": self.finder_model,
+            "finder_sha256": self.finder_sha256,
+            "raw_score": self.raw_score,
+            "score_features": dict(self.score_features),
+            "human_fields": sorted(self.human_fields),
+            "human_points": sorted(self.human_points),
         }
 
     @classmethod
@@ -359,6 +396,13 @@ class Face:
                 pose=Pose.from_json(data.get("pose")),
                 revision=int(data.get("revision", 0)),
                 updated_at=str(data.get("updated_at", "")),
+                finder=str(data.get("finder") or ""),
+                finder_model=str(data.get("finder_model") or ""),
+                finder_sha256=str(data.get("finder_sha256") or ""),
+                raw_score=None if data.get("raw_score") is None else float(data["raw_score"]),
+                score_features=parse_score_features(data.get("score_features")),
+                human_fields=frozenset(data.get("human_fields") or ()),
+                human_points=frozenset(data.get("human_points") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, ValidationError):

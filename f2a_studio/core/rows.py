@@ -5,12 +5,25 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from f2a_studio.core.models import Box, Colors, Face, FaceSource, FaceStatus, ImageRecord, Parts, Pose, Sex
+from f2a_studio.core.models import (
+    Box,
+    Colors,
+    Face,
+    FaceSource,
+    FaceStatus,
+    ImageRecord,
+    Parts,
+    Pose,
+    Sex,
+    parse_score_features,
+)
 
 FACE_COLUMNS = (
     "id, image_id, x, y, w, h, score, source, status, sex, sex_prob, skin, hair, left_eye, right_eye, "
-    "parts, landmarks, yaw, pitch, roll, revision, updated_at"
+    "parts, landmarks, yaw, pitch, roll, revision, updated_at, "
+    "finder, finder_model, finder_sha256, raw_score, score_features, human_fields, human_points"
 )
+N_FACE_COLUMNS = FACE_COLUMNS.count(",") + 1
 IMAGE_COLUMNS = (
     "id, hash, cut_path, source_path, title_id, episode, cut_index, width, height, has_alpha, imported_at"
 )
@@ -49,6 +62,13 @@ def face_from_row(row: sqlite3.Row) -> Face:
         pose=pose,
         revision=row["revision"],
         updated_at=row["updated_at"],
+        finder=row["finder"] or "",
+        finder_model=row["finder_model"] or "",
+        finder_sha256=row["finder_sha256"] or "",
+        raw_score=row["raw_score"],
+        score_features=parse_score_features(json.loads(row["score_features"] or "{}")),
+        human_fields=frozenset(json.loads(row["human_fields"] or "[]")),
+        human_points=frozenset(json.loads(row["human_points"] or "[]")),
     )
 
 
@@ -77,4 +97,11 @@ def face_values(face: Face) -> tuple:
         pose.roll if pose else None,
         face.revision,
         face.updated_at,
+        face.finder,
+        face.finder_model,
+        face.finder_sha256,
+        face.raw_score,
+        json.dumps(dict(face.score_features)),
+        json.dumps(sorted(face.human_fields)),
+        json.dumps(sorted(face.human_points)),
     )

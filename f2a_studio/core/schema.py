@@ -1,8 +1,33 @@
-"""SQLite schema of a project and its migrations. Append a migration; never edit a shipped one."""
+"""SQLite schema of a project and its migrations. Append a migration; never edit a shipped one.
+
+A migration is an SQL script, or a function of the connection for what SQL cannot say (replaying the edit
+log); either runs inside the migration's one transaction.
+"""
 
 from __future__ import annotations
 
-MIGRATIONS: tuple[str, ...] = (
+import sqlite3
+from collections.abc import Callable
+
+from f2a_studio.core.provenance import migrate_from_edit_log
+
+
+def _provenance(conn: sqlite3.Connection) -> None:
+    """4: who set what, per face (core/provenance.py), filled from the edit log; the review index covers the
+    new visibility rule (provenance.VISIBLE_SQL) instead of the revision count."""
+    for sql in (
+        "ALTER TABLE faces ADD COLUMN human_fields TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE faces ADD COLUMN human_points TEXT NOT NULL DEFAULT '[]'",
+        "DROP INDEX IF EXISTS faces_review",
+        "CREATE INDEX faces_review ON faces(image_id, status, sex, score, source, human_fields)",
+    ):
+        conn.execute(sql)
+    migrate_from_edit_log(conn)
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = (
     # 1: initial schema
     """
     CREATE TABLE images (
@@ -66,6 +91,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX faces_review ON faces(image_id, status, sex, score, source, revision);
     """,
+    # 3: which finder and model file proposed each face, its raw score and calibration features (JSON)
+    """
+    ALTER TABLE faces ADD COLUMN finder TEXT NOT NULL DEFAULT '';
+    ALTER TABLE faces ADD COLUMN finder_model TEXT NOT NULL DEFAULT '';
+    ALTER TABLE faces ADD COLUMN finder_sha256 TEXT NOT NULL DEFAULT '';
+    ALTER TABLE faces ADD COLUMN raw_score REAL;
+    ALTER TABLE faces ADD COLUMN score_features TEXT NOT NULL DEFAULT '{}';
+    """,
+    _provenance,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

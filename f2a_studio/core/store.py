@@ -19,7 +19,15 @@ from typing import Any, Literal
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
 from f2a_studio.core.lock import LockHeld, ProjectLock
 from f2a_studio.core.models import Face, FaceStatus, ImageRecord
-from f2a_studio.core.rows import FACE_COLUMNS, IMAGE_COLUMNS, face_from_row, face_values, image_from_row
+from f2a_studio.core.provenance import Provenance, is_human_work, next_provenance
+from f2a_studio.core.rows import (
+    FACE_COLUMNS,
+    IMAGE_COLUMNS,
+    N_FACE_COLUMNS,
+    face_from_row,
+    face_values,
+    image_from_row,
+)
 from f2a_studio.core.schema import MIGRATIONS, SCHEMA_VERSION
 from f2a_studio.core.stats import EpisodeCount, ProjectStats, project_stats
 
@@ -160,6 +168,16 @@ class ProjectStore:
             current = self._check_version()
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 script = MIGRATIONS[version - 1]
+                if callable(script):  # a Python migration (schema.py): one transaction too
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        script(self._conn)
+                        self._conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, utc_now()))
+                    except BaseException:
+                        self._conn.execute("ROLLBACK")
+                        raise
+                    self._conn.execute("COMMIT")
+                    continue
                 # executescript commits first; wrap the migration itself in one transaction.
                 self._conn.executescript(
                     f"BEGIN IMMEDIATE;\n{script}\n"
@@ -345,10 +363,22 @@ class ProjectStore:
         with self._write() as conn:
             return [self._insert_face(conn, f, actor=actor, op="add") for f in faces]
 
-    def update_face(self, face: Face, *, actor: str = "human", check_revision: bool = True) -> Face:
+    def update_face(
+        self,
+        face: Face,
+        *,
+        actor: str = "human",
+        check_revision: bool = True,
+        confirm: tuple[str, ...] = (),
+        restore: Provenance | None = None,
+    ) -> Face:
         """Store `face` as the new state of face `face.id`; its revision goes up by one.
 
         With check_revision, `face.revision` must be the stored one (the edit was made on what is stored).
+        Provenance (`human_fields`, `human_points`) is worked out here from `actor` (core/provenance.py);
+        whatever `face` carries there is ignored. `confirm`: fields a human edit confirms unchanged.
+        `restore`: put back exactly this provenance (an undo returns the face to its earlier state, who set
+        what included; a redo then computes the same provenance again from the same edit).
         """
         if face.id is None:
             raise NotFoundError("cannot update a face that has no id")
@@ -362,11 +392,16 @@ class ProjectStore:
                     f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
                     f"stored revision {before.revision})"
                 )
-            after = replace(face, image_id=before.image_id, revision=before.revision + 1, updated_at=utc_now())
+            prov = restore
+            if prov is None:
+                prov = next_provenance(Provenance.of(before), before, face, actor, confirm)
+            after = replace(face, image_id=before.image_id, revision=before.revision + 1, updated_at=utc_now(),
+                            human_fields=prov.fields, human_points=prov.points)
             conn.execute(
                 "UPDATE faces SET x=?, y=?, w=?, h=?, score=?, source=?, status=?, sex=?, sex_prob=?, skin=?, "
                 "hair=?, left_eye=?, right_eye=?, parts=?, landmarks=?, yaw=?, pitch=?, roll=?, revision=?, "
-                "updated_at=? WHERE id=?",
+                "updated_at=?, finder=?, finder_model=?, finder_sha256=?, raw_score=?, score_features=?, "
+                "human_fields=?, human_points=? WHERE id=?",
                 (*face_values(after)[2:], after.id),
             )
             self._log(conn, "update", actor, before, after)
@@ -394,17 +429,19 @@ class ProjectStore:
     def replace_detections(
         self, image_id: int, faces: list[Face], *, detector: str, error: str | None = None
     ) -> list[Face]:
-        """Swap the untouched detector faces of an image for a new result, in one transaction.
+        """Swap the model-only faces of an image for a new result, in one transaction.
 
-        Faces a person made or edited (source human, reviewed, or revised) are kept; new detections
-        overlapping them (IoU ≥ 0.5) are dropped so a re-run never duplicates a corrected face.
+        A face with any human work (provenance.is_human_work: drawn by a person, or any field a person
+        set or confirmed) is kept whole, model-written fields included; new detections overlapping it
+        (IoU ≥ 0.5) are dropped so a re-run never duplicates a corrected face. Faces only detectors and
+        models wrote (however often revised) are replaced.
         """
         with self._write() as conn:
             rows = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ?", (image_id,)).fetchall()
             existing = [face_from_row(r) for r in rows]
-            kept = [f for f in existing if f.edited_by_human]
+            kept = [f for f in existing if is_human_work(f)]
             for old in existing:
-                if not old.edited_by_human:
+                if not is_human_work(old):
                     conn.execute("DELETE FROM faces WHERE id = ?", (old.id,))
                     self._log(conn, "delete", detector, old, None)
             added = [
@@ -425,11 +462,16 @@ class ProjectStore:
         self, conn: sqlite3.Connection, face: Face, *, actor: str, op: str, keep_id: bool = False
     ) -> Face:
         stored = replace(face, revision=face.revision if keep_id else 1, updated_at=utc_now())
+        # A restore (undo of a delete) keeps the provenance the face had. An add starts from what the face
+        # carries (import-coco brings an F2A export's provenance back) plus what its source implies.
+        if op == "add":
+            prov = next_provenance(Provenance.of(face), None, face, actor)
+            stored = replace(stored, human_fields=prov.fields, human_points=prov.points)
         values = face_values(stored)
         if not keep_id:
             values = (None, *values[1:])
         try:
-            cur = conn.execute(f"INSERT INTO faces ({FACE_COLUMNS}) VALUES ({', '.join('?' * 22)})", values)
+            cur = conn.execute(f"INSERT INTO faces ({FACE_COLUMNS}) VALUES ({', '.join('?' * N_FACE_COLUMNS)})", values)
         except sqlite3.IntegrityError as exc:
             raise ProjectError(f"cannot add face to image {face.image_id}: {exc}") from exc
         stored = replace(stored, id=int(cur.lastrowid))

@@ -142,3 +142,97 @@ def _safe_token(text: str) -> str:
     """A title id usable in `<titleId>_<episode>_cut_<NNN>`: no underscores, no path characters."""
     token = _SAFE.sub("-", text).replace("_", "-").strip("-")
     return token or "untitled"
+
+
+# ------------------------------------------------------------------ slice sets
+
+_NUMBERED = re.compile(r"^(?P<prefix>.*?)(?P<number>\d+)$")
+
+
+@dataclass(frozen=True)
+class ImportUnit:
+    """What one import step reads: one file, or the slices of one episode (numeric order) to be joined."""
+
+    paths: tuple[Path, ...]
+    title_id: str
+    episode: str
+
+    @property
+    def is_slice_set(self) -> bool:
+        return len(self.paths) > 1
+
+
+def _slice_key(path: Path) -> tuple[str, str, int] | None:
+    """(folder, prefix + suffix, number) when the name reads as one numbered slice of an episode.
+
+    `1.jpg`, `name01.jpg`, `597447_13_01.jpg` are slices; `ttl_2.png` is not (its number is the episode,
+    `<title>_<episode>`), nor is `…_cut_007` (already a cut)."""
+    match = _NUMBERED.match(path.stem)
+    if match is None:
+        return None
+    named = _NAME.match(path.stem)
+    if named and (named.group("cut") or named.end("episode") == len(path.stem)):
+        return None
+    return str(path.parent), match.group("prefix") + "|" + path.suffix.lower(), int(match.group("number"))
+
+
+def _slice_set_name(first: Path, prefix: str) -> SourceName:
+    """A slice set's title/episode: from the shared prefix (`597447_13_`, `name`), else from its folders."""
+    stem = prefix.rstrip("_-. ")
+    if stem:
+        named = _NAME.match(stem)
+        if named:
+            return SourceName(_safe_token(named.group("title")), str(int(named.group("episode"))), None)
+        folder = first.parent.name
+        return SourceName(_safe_token(stem), str(int(folder)) if folder.isdigit() else "1", None)
+    parent, grandparent = first.parent.name, first.parent.parent.name
+    if parent.isdigit() and grandparent:
+        return SourceName(_safe_token(grandparent), str(int(parent)), None)
+    return SourceName(_safe_token(parent), "1", None)
+
+
+def plan_units(files: list[Path], *, join_slices: bool = True) -> list[ImportUnit]:
+    """Group files into import units, in the order their first file comes.
+
+    A slice set is two or more files in one folder whose names are one prefix + consecutive numbers with
+    the same suffix (`1.jpg … 18.jpg`, `name01.jpg … name18.jpg`); a gap in the numbers starts a new set.
+    Whether the slices really join (same width, portrait) is checked when they are decoded."""
+    groups: dict[tuple[str, str], list[tuple[int, Path]]] = {}
+    for path in files:
+        key = _slice_key(path) if join_slices else None
+        if key is not None:
+            groups.setdefault(key[:2], []).append((key[2], path))
+    runs_by_first: dict[Path, tuple[Path, ...]] = {}
+    for members in groups.values():
+        members.sort()
+        run: list[Path] = []
+        last = None
+        for number, path in members:
+            if last is not None and number != last + 1:
+                runs_by_first[run[0]] = tuple(run)
+                run = []
+            run.append(path)
+            last = number
+        runs_by_first[run[0]] = tuple(run)
+    in_a_set = {p for run in runs_by_first.values() if len(run) > 1 for p in run}
+    units: list[ImportUnit] = []
+    for path in files:
+        run = runs_by_first.get(path)
+        if run is not None and len(run) > 1:
+            prefix = _NUMBERED.match(run[0].stem).group("prefix")  # type: ignore[union-attr]
+            name = _slice_set_name(run[0], prefix)
+            units.append(ImportUnit(run, name.title_id, name.episode))
+        elif path not in in_a_set:
+            name = parse_source_name(path)
+            units.append(ImportUnit((path,), name.title_id, name.episode))
+    return units
+
+
+def episode_token(text: str) -> str:
+    """A user-given episode: `7`/`07` → `7` (as names give it), other text made safe like a title."""
+    text = text.strip()
+    return str(int(text)) if text.isdigit() else _safe_token(text)
+
+
+def title_token(text: str) -> str:
+    return _safe_token(text.strip())

@@ -1,4 +1,5 @@
-"""One image, start to finish: find, calibrate, merge, then parts, landmarks, colours, visibility, pose.
+"""One image, start to finish: every finder, per-finder calibration, one NMS across finders, then
+parts, landmarks, colours, visibility, pose.
 
 This is the heavy part; it runs inside worker processes (worker.py), never in the studio's process.
 """
@@ -11,11 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from f2a_studio.core.models import Box, Colors, Face, FaceSource, Pose
-from f2a_studio.detect.animeface_backend import RawFace
-from f2a_studio.detect.calibrate import Calibrator, features, load_calibrator
+from f2a_studio.core.search_path import model_search_path
 from f2a_studio.detect.colors import FaceFrame, estimate_colors, face_frame
 from f2a_studio.detect.face_model import FaceModel, load_face_model
-from f2a_studio.detect.finder import Detector, find_raw
+from f2a_studio.detect.finder import Detector, find_raw, find_whole
+from f2a_studio.detect.finders import choose_finders, load_finders, load_plugins
+from f2a_studio.detect.finders.base import FinderHit, ModelFile
+from f2a_studio.detect.finders.calibration import Features, HitCalibration, calibration_for
 from f2a_studio.detect.landmarks import LandmarkBackend, choose_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
@@ -31,15 +34,39 @@ class AnalyzeOptions:
     min_face_px: float = 24.0  # smallest face looked for (drives the up-scaled pass)
     budget_s: float | None = None  # soft time budget for the up-scaled pass (see finder.find_raw)
     landmarks: str | None = None  # a backend name, or None for the first available
-    models_dir: str | None = None
+    models_dir: str | None = None  # one folder instead of the search path (tests, --models)
+    finders: tuple[str, ...] | None = None  # finder names; None: every available one
+    plugins: tuple[str, ...] = ()  # modules imported first (they register finders; see finders/)
+    search_path: tuple[str, ...] | None = None  # None: core.search_path's default
+
+    def folders(self) -> list[Path]:
+        if self.models_dir:
+            return [Path(self.models_dir)]
+        if self.search_path is not None:
+            return [Path(p) for p in self.search_path]
+        return model_search_path()
+
+
+@dataclass(frozen=True)
+class _Finder:
+    """A loaded finder with what the analysis needs of it."""
+
+    name: str
+    find: Detector
+    tiled: bool
+    model: ModelFile | None
+    calibration: HitCalibration
 
 
 @dataclass(frozen=True)
 class Candidate:
-    hit: RawFace
+    hit: FinderHit
     fit: TemplateFit
     frame: FaceFrame
     score: float
+    finder: str = "animeface"
+    model: ModelFile | None = None
+    features: Features = ()
 
 
 @dataclass
@@ -47,43 +74,62 @@ class Analysis:
     faces: list[Face]
     notes: list[str]
     landmark_backend: str
-    detector_colors: list[Colors]  # the detector's own colours of each face, for comparison
+    detector_colors: list[Colors]  # the finder's own colours of each face, for comparison
+    finders: tuple[str, ...] = ()
 
 
 class Analyzer:
-    """Holds what one process loads once: the face model, the calibration, the landmark backend."""
+    """Holds what one process loads once: the face model, the finders, the landmark backend."""
 
     def __init__(self, options: AnalyzeOptions, detect: Detector | None = None) -> None:
         self.options = options
         self.model: FaceModel = load_face_model()
-        self.calibrator: Calibrator = load_calibrator()
-        models_dir = Path(options.models_dir) if options.models_dir else None
-        self.landmarks: LandmarkBackend = choose_backend(models_dir, options.landmarks)
+        folders = options.folders()
+        load_plugins(options.plugins)
+        self.finders: list[_Finder] = []
+        for finder in load_finders(choose_finders(options.finders, folders), folders):
+            self.finders.append(_Finder(finder.name, finder.find, getattr(finder, "tiled", True),
+                                        finder.model_file(), calibration_for(finder, folders)))
+        if detect is not None:  # a test's detector in animeface's place (its calibration is kept)
+            base = next(f for f in self.finders if f.name == "animeface")
+            self.finders = [_Finder(base.name, detect, True, base.model, base.calibration)]
+        self.landmarks: LandmarkBackend = choose_backend(folders, options.landmarks)
         self.landmarks.load()
-        self.detect = detect
 
-    def candidates(self, pixels: np.ndarray, hits: list[RawFace]) -> list[Candidate]:
-        """Every hit, scored. The template fit done here for the geometry check is reused for landmarks."""
+    def _finder(self, name: str) -> _Finder:
+        return next(f for f in self.finders if f.name == name)
+
+    def candidates(self, pixels: np.ndarray, hits: list[FinderHit], finder: str | None = None) -> list[Candidate]:
+        """Every hit of one finder (default: the first), scored by that finder's calibration. The template
+        fit done here for the geometry check is reused for landmarks."""
+        f = self._finder(finder) if finder else self.finders[0]
         out = []
         for hit in hits:
             fit = fit_template(self.model, hit.box, hit.parts)
             frame = face_frame(fit.points, self.model.mean)
-            feats = features(hit, pixels, frame, fit.cost)
-            out.append(Candidate(hit, fit, frame, self.calibrator.score(feats)))
+            score, feats = f.calibration.score_hit(hit, pixels, frame, fit.cost)
+            out.append(Candidate(hit, fit, frame, score, f.name, f.model, feats))
         return out
 
     def analyze(self, pixels: np.ndarray, threshold: float | None = None) -> Analysis:
         threshold = self.options.threshold if threshold is None else threshold
         pixels = np.ascontiguousarray(pixels[:, :, :3])
-        kwargs = {"detect": self.detect} if self.detect is not None else {}
-        found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s, **kwargs)
-        notes = []
-        if found.skipped_tiles:
-            notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles (time budget)")
-        kept = nms(self.candidates(pixels, found.hits), lambda c: c.hit.box, lambda c: c.score)
+        notes, scored = [], []
+        for f in self.finders:
+            if f.tiled:
+                found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,
+                                 detect=f.find)
+            else:
+                found = find_whole(pixels, f.find)
+            if found.skipped_tiles:
+                notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles "
+                             f"(time budget; {f.name})")
+            scored.extend(self.candidates(pixels, found.hits, f.name))
+        kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
         kept = [c for c in kept if c.score >= threshold]
         faces = [self.finish(pixels, c) for c in kept]
-        return Analysis(faces, notes, self.landmarks.name, [c.hit.colors for c in kept])
+        return Analysis(faces, notes, self.landmarks.name, [c.hit.colors for c in kept],
+                        tuple(f.name for f in self.finders))
 
     def finish(self, pixels: np.ndarray, c: Candidate) -> Face:
         h, w = pixels.shape[:2]
@@ -107,4 +153,9 @@ class Analyzer:
             parts=c.hit.parts,
             landmarks=landmarks,
             pose=pose,
+            finder=c.finder,
+            finder_model=c.model.name if c.model else "",
+            finder_sha256=c.model.sha256 if c.model else "",
+            raw_score=round(float(c.hit.raw_score), 6),
+            score_features=c.features,
         )

@@ -10,7 +10,7 @@ above 0.9, so on its own it is a poor filter. The score combines it with checks 
 
 Labelled false hits are rare (synthetic strips give almost none, and there is no labelled real data yet),
 so the model is one-class: each feature is measured against its spread over true faces (median and IQR
-from synthetic strips, resources/detect_calibration.json, made by resources/fit_calibration.py), only
+from synthetic strips, f2a_studio/resources/detect_calibration.json, made by tools/fit_calibration.py), only
 the unlike-a-face direction counts, and only beyond a margin of normal variation; the weights are set by
 hand (the priors below). A typical face scores about 0.95; one clearly failing a check drops below 0.5.
 A project's accepted and rejected faces are the data to fit real weights on later.
@@ -28,9 +28,9 @@ import cv2
 import numpy as np
 
 from f2a_studio.core.errors import F2AError
-from f2a_studio.detect.animeface_backend import RawFace
 from f2a_studio.detect.colors import HAIR_REGION, SKIN_REGION, FaceFrame, region_pixels
 from f2a_studio.detect.face_model import resources_dir
+from f2a_studio.detect.finders.base import FinderHit
 
 FEATURES = ("likelihood", "fit_cost", "skin_flat", "eye_contrast", "hair_vs_skin")
 SIGNS = np.array([1.0, -1.0, 1.0, 1.0, 1.0])  # +1: larger is more face-like
@@ -79,9 +79,9 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb.reshape(-1, 1, 3).astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB).reshape(-1, 3)
 
 
-def features(hit: RawFace, pixels: np.ndarray, frame: FaceFrame, fit_cost: float) -> np.ndarray:
+def features(hit: FinderHit, pixels: np.ndarray, frame: FaceFrame, fit_cost: float) -> np.ndarray:
     """The feature vector of one hit (order: FEATURES)."""
-    lik = min(max((hit.likelihood - 0.5) / 0.5, 0.01), 0.99)
+    lik = min(max((hit.raw_score - 0.5) / 0.5, 0.01), 0.99)  # animeface's likelihood: 0.5..1
     skin = region_pixels(pixels, [frame.to_image(SKIN_REGION)], [])
     hair = region_pixels(pixels, [frame.to_image(HAIR_REGION)], [])
     skin_flat, skin_lab = 0.0, None
@@ -111,3 +111,17 @@ def features(hit: RawFace, pixels: np.ndarray, frame: FaceFrame, fit_cost: float
         eye_contrast,
         hair_vs_skin,
     ])
+
+
+@dataclass(frozen=True)
+class PartsColourCalibration:
+    """animeface's calibration as a finder calibration (detect/finders/calibration.py): the features
+    above, scored by the one-class model. The features are kept on each face for refitting later."""
+
+    calibrator: Calibrator
+
+    def score_hit(self, hit: FinderHit, pixels: np.ndarray, frame: FaceFrame,
+                  fit_cost: float) -> tuple[float, tuple[tuple[str, float], ...]]:
+        feats = features(hit, pixels, frame, fit_cost)
+        named = tuple((name, round(float(v), 6)) for name, v in zip(FEATURES, feats, strict=True))
+        return self.calibrator.score(feats), named

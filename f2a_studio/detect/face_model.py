@@ -1,5 +1,5 @@
-"""The static face data in resources/: the mean 3D cartoon face (per sex) and how animeface's parts sit
-relative to it. Loaded once per process and cached.
+"""The static face data in f2a_studio/resources/ (package data): the mean 3D cartoon face (per sex) and
+how animeface's parts sit relative to it. Loaded once per process and cached.
 
 Canonical frame (shared with pose.py): unit = jaw width (points 0–16), origin midway between the eye
 centres, x to the image right, y down, z towards the viewer. A pose rotates by ``Rz(roll) Rx(pitch)
@@ -32,11 +32,11 @@ BOX_CENTER_Y = 0.21  # the face box centre sits about this far (jaw widths) belo
 
 
 def resources_dir() -> Path:
-    """resources/ beside the package (source checkout / editable install), or $F2A_RESOURCES."""
+    """The package's resources/ (installed as package data, so a wheel has them too), or $F2A_RESOURCES."""
     env = os.environ.get("F2A_RESOURCES")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "resources"
+    return Path(__file__).resolve().parents[1] / "resources"
 
 
 @dataclass(frozen=True)

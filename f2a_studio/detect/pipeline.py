@@ -8,7 +8,6 @@ thread: it never holds the GIL for long and `should_stop` is polled several time
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -17,30 +16,35 @@ from pathlib import Path
 from PIL import Image
 
 from f2a_studio.core.errors import F2AError
+from f2a_studio.core.jobs import as_progress, worker_count
+from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, AnalyzeOptions
-from f2a_studio.detect.animeface_backend import backend_problem
+from f2a_studio.detect.finders import choose_finders, finder_problems, load_plugins, plugin_modules, preload_modules
 from f2a_studio.detect.pool import Outcome, Task, TaskResult, WorkerPool
 from f2a_studio.detect.results import DetectReport, ImageResult
 from f2a_studio.detect.worker import ImageTask, init_worker, run_task
 
-Progress = Callable[[int, int], None]
-ShouldStop = Callable[[], bool]
+Progress = Callable[[int, int, str], None]  # the job protocol's (core/jobs.py): done, total, cut name
+ShouldStop = Callable[[], bool]  # a core.jobs.CancelToken is one
 
 
 def default_workers() -> int:
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+    """The job protocol's rule (core.jobs.worker_count): every core, one fewer with the studio open."""
+    return worker_count()
 
 
 @dataclass(frozen=True)
 class DetectOptions:
     threshold: float = DEFAULT_THRESHOLD  # calibrated score 0..1; lower keeps more (and more false) faces
-    workers: int = 0  # 0: one per core but one, at most 4
+    workers: int = 0  # 0: core.jobs.worker_count (every core; one fewer with the studio open)
     timeout_s: float = 120.0  # hard limit per image: past it the worker is killed and the image reported
     min_face_px: float = 24.0  # smallest face size looked for
     landmarks: str | None = None  # landmark backend name; None: the first available (see landmarks/)
-    models_dir: str | None = None  # where optional weights are looked for (default: models/)
+    models_dir: str | None = None  # one folder for optional weights instead of the search path
     start_method: str | None = None  # multiprocessing start method; None: forkserver, else spawn
+    finders: tuple[str, ...] | None = None  # face finders to run (see detect/finders); None: every available
+    plugins: tuple[str, ...] = ()  # modules that register more finders (added to $F2A_PLUGINS)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -54,24 +58,32 @@ class DetectOptions:
 
     @property
     def worker_count(self) -> int:
-        return self.workers or default_workers()
+        return worker_count(self.workers)
 
-    def analyze_options(self) -> AnalyzeOptions:
+    def analyze_options(self, project: Path | None = None) -> AnalyzeOptions:
+        """What every worker gets: the finders chosen here (so a worker never decides differently from
+        its caller), the plug-in modules to import first, and the search path (the project's checkpoints
+        first). Loud on an unknown or unavailable finder."""
+        plugins = plugin_modules(self.plugins)
+        load_plugins(plugins)
+        folders = [Path(self.models_dir)] if self.models_dir else model_search_path(project)
+        finders = tuple(choose_finders(self.finders, folders))
         # the up-scaled pass stops taking new tiles at half the hard limit (see finder.find_raw)
         return AnalyzeOptions(self.threshold, self.min_face_px, self.timeout_s * 0.5, self.landmarks,
-                              self.models_dir)
+                              self.models_dir, finders, plugins, tuple(map(str, folders)))
 
 
-def _check_backend() -> None:
-    problem = backend_problem()
-    if problem:
-        raise F2AError(problem)
+def _check_backend(analyze: AnalyzeOptions) -> None:
+    problems = finder_problems(analyze.finders or ())
+    if problems:
+        raise F2AError("; ".join(problems))
 
 
-def _pool(options: DetectOptions, tasks: int) -> WorkerPool:
-    init = functools.partial(init_worker, options.analyze_options())
+def _pool(options: DetectOptions, analyze: AnalyzeOptions, tasks: int) -> WorkerPool:
+    init = functools.partial(init_worker, analyze)
+    preload = ("f2a_studio.detect.worker", *analyze.plugins, *preload_modules(analyze.finders or ()))
     return WorkerPool(run_task, max(1, min(options.worker_count, tasks)), init=init,
-                      start_method=options.start_method, preload=("f2a_studio.detect.worker", "animeface"))
+                      start_method=options.start_method, preload=preload)
 
 
 def _as_image_result(outcome: TaskResult, task: ImageTask) -> ImageResult:
@@ -87,14 +99,15 @@ def detect_files(
     """One ImageResult per path, in the order given; unreadable files, crashes and time-outs come back as
     results with `error` set, never as exceptions."""
     options = options or DetectOptions()
-    _check_backend()
+    analyze = options.analyze_options()
+    _check_backend(analyze)
     tasks = [ImageTask(i, str(Path(p)), stored_cut=False, display=str(p)) for i, p in enumerate(paths)]
     if not tasks:
         return
     ready: dict[int, ImageResult] = {}
     next_index = 0
     areas = {t.key: _pixel_area(Path(t.path)) for t in tasks}
-    with _pool(options, len(tasks)) as pool:
+    with _pool(options, analyze, len(tasks)) as pool:
         jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first(tasks, areas))
         for outcome in pool.run(jobs, should_stop):
             ready[outcome.key] = _as_image_result(outcome, tasks[outcome.key])
@@ -119,7 +132,9 @@ def _pixel_area(path: Path) -> int:
 
 
 def detector_name(result: ImageResult) -> str:
-    return f"animeface-tiled+{result.landmark_backend or 'template'}"
+    """What the detection run is logged as: the finders that ran and the landmark backend (each face
+    also records its own finder and model file)."""
+    return f"{'+'.join(result.finders) or 'finders'}+{result.landmark_backend or 'template'}"
 
 
 def detect_images(
@@ -137,7 +152,9 @@ def detect_images(
     had never been detected it is recorded with its error so a resumed run does not retry it forever.
     """
     options = options or DetectOptions()
-    _check_backend()
+    progress = as_progress(progress)  # (done, total) callbacks from before the job protocol still work
+    analyze = options.analyze_options(store.root)
+    _check_backend(analyze)
     started = time.monotonic()
     report = DetectReport()
     detected = store.detected_image_ids()
@@ -148,19 +165,19 @@ def detect_images(
         records = [store.image(i) for i in image_ids]
     report.total = len(records)
     if progress:
-        progress(0, report.total)
+        progress(0, report.total, "")
     if not records:
         return report
     tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name) for r in records}
     areas = {r.id: r.width * r.height for r in records}
-    with _pool(options, len(records)) as pool:
+    with _pool(options, analyze, len(records)) as pool:
         jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first(list(tasks.values()), areas))
         for outcome in pool.run(jobs, should_stop):
             result = _as_image_result(outcome, tasks[outcome.key])
             _write(store, result, report, had_run=outcome.key in detected)
             report.done += 1
             if progress:
-                progress(report.done, report.total)
+                progress(report.done, report.total, tasks[outcome.key].display)
     report.stopped = report.done < report.total
     report.seconds = time.monotonic() - started
     return report

@@ -11,7 +11,6 @@ caller may be the studio with Qt (and its threads) loaded, which must not be for
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
 import time
 import traceback
@@ -22,6 +21,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from f2a_studio.core.errors import F2AError
+from f2a_studio.core.jobs import default_start_method, process_context
 
 STARTUP_TIMEOUT_S = 120.0  # a worker that cannot even import its modules in this time is broken
 MAX_START_FAILURES = 3  # workers dying before they are ready this many times in a row: give up
@@ -58,21 +58,10 @@ class TaskResult:
         return self.outcome is Outcome.OK
 
 
-def default_start_method() -> str:
-    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-
-
 def _context(method: str, preload: tuple[str, ...]) -> Any:
-    ctx = mp.get_context(method)
-    if method == "forkserver" and preload:
-        # The fork server imports these once; every worker forked from it starts warm. The list is
-        # process-wide and replaced by each call, so keep what other parts of the program asked for.
-        # (It only matters before the server starts.)
-        from multiprocessing import forkserver
-
-        current = list(getattr(getattr(forkserver, "_forkserver", None), "_preload_modules", None) or [])
-        ctx.set_forkserver_preload(sorted(set(current) | set(preload)))
-    return ctx
+    # The fork server imports these once; every worker forked from it starts warm. The list is
+    # process-wide, so it is merged with every other job's (core.jobs.process_context).
+    return process_context(preload, method)
 
 
 def _worker_main(conn: Connection, fn: Callable[[Any], Any], init: Callable[[], None] | None) -> None:

@@ -22,7 +22,8 @@ class ImageResult:
     error: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "small-face pass skipped on 2 of 5 tiles (time budget)"
     landmark_backend: str = ""
-    detector_colors: tuple[Colors, ...] = ()  # animeface's own colours, parallel to `faces` (diagnostics)
+    detector_colors: tuple[Colors, ...] = ()  # the finders' own colours, parallel to `faces` (diagnostics)
+    finders: tuple[str, ...] = ()  # the finders that ran
 
     @property
     def ok(self) -> bool:
@@ -52,6 +53,8 @@ def face_json(face: Face) -> dict[str, Any]:
         "colors": face.colors.to_json(),
         "landmarks": [[round(x, 2), round(y, 2), int(v)] for x, y, v in face.landmarks],
         "pose": {k: round(v, 2) for k, v in face.pose.to_json().items()} if face.pose else None,
+        "finder": face.finder,
+        "model": {"name": face.finder_model, "sha256": face.finder_sha256} if face.finder_model else None,
     }
 
 

@@ -1,7 +1,7 @@
 """What runs inside a detection worker process: load the image, analyse it, return an ImageResult.
 
-`init_worker` runs once per process (imports animeface, loads the landmark backend), so none of that
-counts against an image's time limit.
+`init_worker` runs once per process (imports the plug-ins, loads the finders and the landmark backend),
+so none of that counts against an image's time limit.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ def init_worker(options: AnalyzeOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    import sys
+
     import cv2
 
     cv2.setNumThreads(1)
-    import animeface  # noqa: F401  - the C extension: fail here, not on the first image
-
-    _analyzer = Analyzer(options)
-    if _analyzer.landmarks.name != "template":
+    _analyzer = Analyzer(options)  # loads every finder (animeface's C extension fails here, not on an image)
+    if "torch" in sys.modules:  # a torch landmark backend or finder: one thread, the pool is the parallelism
         import torch
 
         torch.set_num_threads(1)
@@ -65,5 +65,5 @@ def run_task(task: ImageTask) -> ImageResult:
     return ImageResult(
         task.key, name, width, height, time.perf_counter() - start, tuple(analysis.faces),
         notes=tuple(analysis.notes), landmark_backend=analysis.landmark_backend,
-        detector_colors=tuple(analysis.detector_colors),
+        detector_colors=tuple(analysis.detector_colors), finders=analysis.finders,
     )

@@ -20,7 +20,18 @@ from f2a_studio.core.errors import ImageError, ValidationError
 from f2a_studio.core.ibug68 import N_POINTS
 from f2a_studio.core.imageio import content_hash, load_image
 from f2a_studio.core.importer import import_sources
-from f2a_studio.core.models import Box, Colors, Face, FaceSource, FaceStatus, ImageRecord, Parts, Pose, Sex
+from f2a_studio.core.models import (
+    Box,
+    Colors,
+    Face,
+    FaceSource,
+    FaceStatus,
+    ImageRecord,
+    Parts,
+    Pose,
+    Sex,
+    parse_score_features,
+)
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.core.strips import SplitOptions
 from f2a_studio.export.formats.coco import IMAGES_DIR
@@ -95,7 +106,15 @@ def face_from_annotation(ann: dict[str, Any], image_id: int) -> Face:
             xs, ys = [p[0] for p in labelled], [p[1] for p in labelled]
             box = Box(min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
         attrs = ann.get("attributes") or {}
+        prov = extra.get("provenance") or {}  # an F2A export's: kept, so a round trip keeps who set what
         return Face(
+            human_fields=frozenset(prov.get("human_fields") or ()),
+            human_points=frozenset(prov.get("human_points") or ()),
+            finder=str(prov.get("finder") or ""),
+            finder_model=str(prov.get("finder_model") or ""),
+            finder_sha256=str(prov.get("finder_sha256") or ""),
+            raw_score=prov.get("raw_score"),
+            score_features=parse_score_features(prov.get("score_features")),
             image_id=image_id,
             box=box,
             score=float(attrs.get("score", 1.0)),

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.core.align import alignment_matrix, transform_points, warp
+from f2a_studio.core.align import alignment_matrix, inside_coverage, transform_points, warp
 from f2a_studio.core.errors import ImageError
 from f2a_studio.core.imageio import encode_png as core_encode_png
 from f2a_studio.core.imageio import flatten_alpha, read_image
 from f2a_studio.export.errors import ExportError
-from f2a_studio.export.masks import composite, grabcut_alpha
+from f2a_studio.export.masks import composite, foreground_alpha
 
 
 def encode_png(pixels: np.ndarray) -> bytes:
@@ -60,17 +60,21 @@ class RenderedFile:
 
 def aligned_face(pixels: np.ndarray, landmarks: tuple | np.ndarray, hair: str | None,
                  settings: RenderSettings) -> tuple[np.ndarray, np.ndarray]:
-    """(face pixels RGB or RGBA, aligned landmarks) for one face of an RGB/RGBA image."""
+    """(face pixels RGB or RGBA, aligned landmarks) for one face of an RGB/RGBA image.
+
+    Where the crop reaches past the cut, the cut is mirrored (a whole crop), and with the foreground
+    only, the outside is no foreground: background colour, or transparent."""
     matrix = alignment_matrix(landmarks, settings.size, settings.margin)
     aligned_lm = transform_points(landmarks, matrix)
     if not settings.foreground:
-        return warp(flatten_alpha(pixels), matrix, settings.size, border=255).pixels, aligned_lm
-    rgb = warp(np.ascontiguousarray(pixels[:, :, :3]), matrix, settings.size, border=255).pixels
+        return warp(flatten_alpha(pixels), matrix, settings.size, mode="reflect").pixels, aligned_lm
+    rgb = warp(np.ascontiguousarray(pixels[:, :, :3]), matrix, settings.size, mode="reflect").pixels
     if pixels.shape[2] == 4:
         alpha = warp(np.ascontiguousarray(pixels[:, :, 3]), matrix, settings.size, border=0).pixels
         alpha_f = alpha.astype(np.float32) / 255.0
     else:
-        alpha_f = grabcut_alpha(rgb, aligned_lm, hair)
+        alpha_f = foreground_alpha(rgb, aligned_lm, hair)
+    alpha_f = alpha_f * inside_coverage(pixels.shape, matrix, settings.size)
     return composite(rgb, alpha_f, settings.background), aligned_lm
 
 

@@ -5,7 +5,6 @@ folder, add manifest.json, rename into place. Cancel with a threading.Event; any
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from f2a_studio.core.jobs import CancelToken, process_context, worker_count
 from f2a_studio.export.atomic import MANIFEST_NAME, AtomicExport
 from f2a_studio.export.errors import ExportCancelled, ExportError
 from f2a_studio.export.formats import get_format
@@ -72,16 +72,12 @@ def _worker_init() -> None:
 def _worker_context() -> multiprocessing.context.BaseContext:
     """forkserver where there is one: a clean single-threaded server (the studio calls this from a thread
     of a Qt program, where a plain fork is unsafe) that imports the renderer once, then forks workers
-    cheaply; spawn elsewhere."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["f2a_studio.export.render", "f2a_studio.export.formats"])
-        return context
-    return multiprocessing.get_context("spawn")
+    cheaply; spawn elsewhere. One context for every job, preloads merged (core.jobs.process_context)."""
+    return process_context(["f2a_studio.export.render", "f2a_studio.export.formats"])
 
 
 def render_all(tasks: list[CutTask], settings: RenderSettings, workers: int,
-               cancel: threading.Event | None = None) -> Iterator[list[RenderedFile]]:
+               cancel: threading.Event | CancelToken | None = None) -> Iterator[list[RenderedFile]]:
     """Rendered files per task, in task order. workers=0 renders in this process, and so do small
     exports, where starting worker processes (about a second each) costs more than it saves."""
     if workers <= 0 or sum(len(t.faces) for t in tasks) < SMALL_EXPORT:
@@ -117,7 +113,7 @@ def render_all(tasks: list[CutTask], settings: RenderSettings, workers: int,
 
 
 def run_export(plan: ExportPlan, out: Path | str, *, overwrite: bool = False, progress: Progress | None = None,
-               cancel: threading.Event | None = None) -> ExportResult:
+               cancel: threading.Event | CancelToken | None = None) -> ExportResult:
     """Write the export described by `plan` into `out`, atomically."""
     started = time.perf_counter()
     options = plan.options
@@ -168,4 +164,4 @@ def run_export(plan: ExportPlan, out: Path | str, *, overwrite: bool = False, pr
 
 
 def default_workers() -> int:
-    return max(1, min(4, (os.cpu_count() or 1)))
+    return worker_count()  # the job protocol's rule (core/jobs.py)

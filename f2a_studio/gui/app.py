@@ -1,4 +1,4 @@
-"""Entry points: `f2a studio [PROJECT] [--screenshot out.png] [--select FACE_ID]` and `f2a-studio`.
+"""Entry points: `f2a studio [PROJECT] [--screenshot out.png] [--select FACE_ID] [--review]` and `f2a-studio`.
 
 `run_studio` returns an exit code. With `--screenshot` it lays the window out at a fixed size, waits for
 the cut's pixels, renders the window to a PNG and exits (offscreen when there is no display), with
@@ -35,7 +35,8 @@ def _app():
     return app
 
 
-def run_studio(project: Path | None, *, screenshot: Path | None = None, select: int | None = None) -> int:
+def run_studio(project: Path | None, *, screenshot: Path | None = None, select: int | None = None,
+               review: bool = False) -> int:
     """Open the studio on `project` (or empty); with `screenshot`, render to that PNG and return."""
     if project is not None:
         from f2a_studio.core.store import is_project
@@ -58,6 +59,9 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
     else:
         settings = StudioSettings()
     theme.apply_theme(app, settings.theme)
+    from f2a_studio.core.jobs import reserve_core_for_ui
+
+    reserve_core_for_ui()  # jobs started from now on leave one core for the window (core/jobs.py)
     window = MainWindow(settings)
     opened = project is None or window.open_project(project, quiet=screenshot is not None)
     if not opened and screenshot is not None:
@@ -77,14 +81,16 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
         else:
             window.resize(1500, 950)
         window.show()
+        if review and window.navigator is not None:
+            window.navigator.review_next()
         return int(app.exec())
-    code = save_screenshot(window, screenshot, select)
+    code = save_screenshot(window, screenshot, select, review=review)
     window.close()
     scratch.cleanup()
     return code
 
 
-def save_screenshot(window, path: Path, select: int | None = None) -> int:
+def save_screenshot(window, path: Path, select: int | None = None, *, review: bool = False) -> int:
     """Lay out `window` at SCREENSHOT_SIZE, wait for the open cut's pixels, and save it as PNG."""
     from PySide6.QtWidgets import QApplication
 
@@ -98,6 +104,8 @@ def save_screenshot(window, path: Path, select: int | None = None) -> int:
         window.view.fit_cut()
         if select is not None:
             window.navigator.select_face(select)
+        if review:
+            window.navigator.review_next()  # as Space: the next face to review, zoomed to
     QApplication.processEvents()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,8 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("project", nargs="?", type=Path, help="project folder to open")
     parser.add_argument("--screenshot", type=Path, help="render the main window to this PNG and exit")
     parser.add_argument("--select", type=int, help="select this face id at start")
+    parser.add_argument("--review", action="store_true", help="start on the next face to review, zoomed to")
     args = parser.parse_args(argv)
-    sys.exit(run_studio(args.project, screenshot=args.screenshot, select=args.select))
+    sys.exit(run_studio(args.project, screenshot=args.screenshot, select=args.select, review=args.review))
 
 
 if __name__ == "__main__":

@@ -170,14 +170,17 @@ def make_demo_project(
     tall_cut: tuple[int, int, int] | None = None,
     seed: int = 0,
     durability: str = "full",
+    sizes: Sequence[tuple[int, int]] | None = None,
 ) -> Path:
     """A project of `cuts` drawn scenes (title `demo`, episode 1) with detector faces and landmarks.
 
     `tall_cut=(width, height, n_faces)` adds one more, tall cut (e.g. 2000×8000 with 20 faces).
+    `sizes` gives each cut its own (width, height) instead (`cuts` and `size` are then ignored).
     """
     folder = Path(folder)
     rng = np.random.default_rng(seed)
-    plan = [(size[0], size[1], faces_per_cut[i % len(faces_per_cut)]) for i in range(cuts)]
+    dims = list(sizes) if sizes is not None else [size] * cuts
+    plan = [(w, h, faces_per_cut[i % len(faces_per_cut)]) for i, (w, h) in enumerate(dims)]
     if tall_cut:
         plan.append(tall_cut)
     drawn_by_name: dict[str, list[DrawnFace]] = {}

@@ -18,6 +18,7 @@ from f2a_studio.core.models import Box, Colors, Face, FaceSource, FaceStatus, Se
 from f2a_studio.gui.canvas.view import CanvasView, Tool
 from f2a_studio.gui.commands import AddFace, DeleteFace, EditFace
 from f2a_studio.gui.navigator import Navigator
+from f2a_studio.gui.refit import Refit, Refitter
 from f2a_studio.gui.session import Session
 
 NUDGE_MERGE_S = 1.0
@@ -39,8 +40,12 @@ class Editor(QObject):
         navigator.scene.landmarksEdited.connect(self.set_landmarks)
         view.boxDrawn.connect(self.add_box)
         view.colorPicked.connect(self._color_picked)
+        self.refitter = Refitter(session, self)
+        self.refitter.fitted.connect(self._refitted)
+        self.refitter.failed.connect(self.message)
 
     def disconnect_all(self) -> None:
+        self.refitter.shutdown()
         self.navigator.scene.boxEdited.disconnect(self.set_box)
         self.navigator.scene.landmarksEdited.disconnect(self.set_landmarks)
         self.view.boxDrawn.disconnect(self.add_box)
@@ -79,9 +84,47 @@ class Editor(QObject):
             return face is not None
         # A person's answer is certain: the probability goes to 1 (or is cleared for "unknown").
         prob = None if sex is Sex.UNKNOWN else 1.0
-        return self.session.push(
+        pushed = self.session.push(
             EditFace.of(self.session, face, f"Sex {sex.value} for face {face.id}", sex=sex, sex_prob=prob)
         )
+        if pushed and face.landmarks and face.id is not None:  # the new sex is the fit's prior
+            self.refitter.request(self.session.reads.face(face.id), sex, purpose="sex")
+        return pushed
+
+    # ------------------------------------------------------------ landmark refits (off the GUI thread)
+
+    def refit_landmarks(self) -> bool:
+        face = self._face_or_say()
+        if face is None:
+            return False
+        self.refitter.request(face, purpose="action")
+        self.message.emit(f"refitting the landmarks of face {face.id}…")
+        return True
+
+    def _refitted(self, refit: Refit) -> None:
+        """A fit came back. A drawn box's first landmarks join its add step (undoing the add removes both);
+        a refit on request or after a sex change is its own step. Written as the model's: never human work."""
+        try:
+            face = self.session.reads.face(refit.face_id)
+        except NotFoundError:
+            return  # deleted (or its add undone) meanwhile
+        if self.session.read_only:
+            return
+        if not refit.applies_to(face):
+            if refit.purpose == "drawn" and not face.landmarks:  # moved or labelled before its first fit
+                self.refitter.request(face, purpose="drawn")
+            return  # otherwise the box or sex changed since: that edit's own refit (if any) wins
+        landmarks = refit.merged(face)
+        if refit.purpose == "drawn":
+            if not face.landmarks:
+                self.session.update(face.id, {"landmarks": landmarks, "pose": refit.pose}, actor="model")  # type: ignore[arg-type]
+            return
+        if landmarks == face.landmarks and refit.pose == face.pose:
+            return
+        text = f"Refit landmarks of face {face.id}" + (f" ({face.sex.value})" if refit.purpose == "sex" else "")
+        command = EditFace.of(self.session, face, text, landmarks=landmarks, pose=refit.pose)
+        command.actor = "model"
+        self.session.push(command)
 
     def set_color(self, which: str, value: str | None) -> bool:
         if which not in COLOR_FIELDS:
@@ -177,6 +220,7 @@ class Editor(QObject):
         if not self.session.push(command) or command.face_id is None:
             return None
         self.navigator.select_face(command.face_id, reveal=False)
+        self.refitter.request(self.session.reads.face(command.face_id), purpose="drawn")  # 68 points + pose
         return command.face_id
 
     def delete(self) -> bool:

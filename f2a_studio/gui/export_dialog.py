@@ -320,8 +320,8 @@ class ExportDialog(QDialog):
             return
         self.status.setText("exporting…")
         self.result = None
-        self.runner.start("export", lambda progress, _stop: run_export(plan, out, overwrite=overwrite,
-                                                                       progress=progress))
+        self.runner.start("export", lambda progress, cancel: run_export(plan, out, overwrite=overwrite,
+                                                                        progress=progress, cancel=cancel))
         self._sync_enabled()
 
     def _progress(self, done: int, total: int, text: str) -> None:

@@ -40,6 +40,8 @@ KEYMAP: tuple[ActionSpec, ...] = (
     ActionSpec("delete", "&Delete Face", ("Delete", "Backspace"), "mdi6.delete-outline", "Edit", edits=True),
     ActionSpec("draw_box", "Draw &Box", ("B",), "mdi6.vector-square", "Edit",
                "Drag on the image to add a face", edits=True),
+    ActionSpec("refit_landmarks", "Refit &Landmarks", ("L",), "mdi6.face-recognition", "Edit",
+               "Fit the 68 landmarks and pose to the box again (points you moved stay)", edits=True),
     ActionSpec("toggle_visibility", "Toggle Point &Visibility", ("V",), "mdi6.eye-off-outline", "Edit",
                "Selected landmarks: visible ↔ occluded", edits=True),
     ActionSpec("nudge_left", "Nudge Left", ("Left",), None, "Edit", edits=True),
@@ -60,6 +62,8 @@ KEYMAP: tuple[ActionSpec, ...] = (
     ActionSpec("clear_selection", "Clear Selection", ("Esc",), None, "Review"),
     ActionSpec("advance", "Advance After Accept/Reject", (), None, "Review",
                "After A or X, jump to the next face in the review queue", checkable=True),
+    ActionSpec("zoom_to_face", "Zoom to Face on Space", (), None, "Review",
+               "Space zooms the face to a good size (Esc returns to the view before)", checkable=True),
     # View
     ActionSpec("fit", "&Fit Cut", ("0",), "mdi6.fit-to-screen-outline", "View"),
     ActionSpec("fit_width", "Fit &Width", ("W",), "mdi6.arrow-expand-horizontal", "View"),

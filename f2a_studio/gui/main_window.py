@@ -37,12 +37,13 @@ from f2a_studio.gui.gc_pauses import freeze_long_lived
 from f2a_studio.gui.image_cache import ImageCache
 from f2a_studio.gui.navigator import Navigator
 from f2a_studio.gui.panels.browser import ProjectBrowser
+from f2a_studio.gui.panels.browser_model import CutFilter
 from f2a_studio.gui.panels.inspector import Inspector
 from f2a_studio.gui.panels.status_bar import StudioStatusBar
 from f2a_studio.gui.project_menu import ProjectMenu
 from f2a_studio.gui.queries import first_cut_with_faces
 from f2a_studio.gui.session import Session
-from f2a_studio.gui.settings import StudioSettings
+from f2a_studio.gui.settings import ProjectPlace, StudioSettings
 from f2a_studio.gui.workers import JobRunner, detect_job, detection_unavailable
 
 NUDGES = {
@@ -92,7 +93,8 @@ class MainWindow(QMainWindow):
         self.browser = ProjectBrowser()
         self.inspector = Inspector()
         self.history = QUndoView()
-        self.history.setEmptyLabel("opened")
+        # The edit log keeps every change, but undo commands live only in this session: say so.
+        self.history.setEmptyLabel("Opened: undo history starts here (earlier edits are saved, not undoable)")
         self._dock("Project", "browserDock", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea, 300)
         right = Qt.DockWidgetArea.RightDockWidgetArea
         inspector_dock = self._dock("Face", "inspectorDock", self.inspector, right, 300)
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self.project_menu = ProjectMenu(self)
         self.jobs = JobRunner(self)
         self._last_refresh = 0.0
+        self._place_ready = False  # a project's place is saved only once it has been restored
         self._wire()
         self._load_preferences()
         self._update_enabled()
@@ -156,6 +159,7 @@ class MainWindow(QMainWindow):
             "sex_unknown": lambda: self._edit(lambda e: e.set_sex(Sex.UNKNOWN)),
             "delete": lambda: self._edit(lambda e: e.delete()),
             "toggle_visibility": lambda: self._edit(lambda e: e.toggle_visibility()),
+            "refit_landmarks": lambda: self._edit(lambda e: e.refit_landmarks()),
             "draw_box": lambda: self.view.set_tool(Tool.DRAW_BOX),
             "next_face": lambda: self._nav(lambda n: n.step_face(1)),
             "prev_face": lambda: self._nav(lambda n: n.step_face(-1)),
@@ -182,11 +186,14 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
             action.triggered.connect(lambda _=False, d=(dx, dy): self._edit(lambda e: e.nudge(*d)))
         a["advance"].toggled.connect(lambda on: setattr(self.settings, "advance_after_review", on))
+        a["zoom_to_face"].toggled.connect(self._zoom_to_face_toggled)
         a["theme_dark"].toggled.connect(lambda on: self.set_theme("dark" if on else "light"))
         for action in a.layers.values():
             action.toggled.connect(lambda _=False: self._layers_changed())
         self.browser.summariesChanged.connect(self.status.show_review)
         self.browser.orderChanged.connect(self._order_changed)
+        self.browser.filter_box.currentIndexChanged.connect(lambda _: self._remember_place())
+        self.browser.search.textChanged.connect(lambda _: self._remember_place())
         self.browser.cutActivated.connect(lambda image_id: self._nav(lambda n: n.open_cut(image_id), focus=False))
         self.inspector.statusRequested.connect(lambda s: self._edit(lambda e: e.set_status(s)))
         self.inspector.sexRequested.connect(lambda s: self._edit(lambda e: e.set_sex(s)))
@@ -207,6 +214,7 @@ class MainWindow(QMainWindow):
         for name, action in self.actions.layers.items():
             action.setChecked(getattr(layers, name))
         self.actions["advance"].setChecked(self.settings.advance_after_review)
+        self.actions["zoom_to_face"].setChecked(self.settings.zoom_to_face)
         self.actions["theme_dark"].setChecked(self.settings.theme == "dark")
         self.threshold_slider.setValue(round(self.settings.threshold * 100))
         self._threshold_moved(self.threshold_slider.value())
@@ -231,6 +239,7 @@ class MainWindow(QMainWindow):
         self.session = session
         self.navigator = Navigator(session, self.scene, self.view, self.cache)
         self.editor = Editor(session, self.navigator, self.view)
+        self._zoom_to_face_toggled(self.actions["zoom_to_face"].isChecked())
         self.history.setStack(session.undo_stack)
         session.errorRaised.connect(self._show_error)
         session.faceChanged.connect(self._face_touched)
@@ -256,9 +265,7 @@ class MainWindow(QMainWindow):
             self.settings.add_recent(store.root)
             self.project_menu.refresh_recent()
         self.setWindowTitle(f"{store.root.name} — F2A Studio" + (" [read-only]" if store.read_only else ""))
-        order = self.navigator.order
-        if order:
-            self.navigator.open_cut(first_cut_with_faces(session.reads, order))
+        self._restore_place(store.root)
         self._update_enabled()
         freeze_long_lived()  # the window and project are built: keep full GCs from walking them later
         if not store.read_only:
@@ -267,9 +274,42 @@ class MainWindow(QMainWindow):
                 self.status.showMessage(f"{undetected} cut(s) not detected yet: Detect ▸ Detect All New Cuts "
                                         "(Ctrl+Shift+A)", 30000)
 
+    def _restore_place(self, root: Path) -> None:
+        """Reopen where the user left off (cut, face, browser filter); else on the first cut with faces."""
+        assert self.session is not None and self.navigator is not None
+        place = self.settings.project_place(root)
+        known = {f.value for f in CutFilter}
+        self.browser.set_filter(CutFilter(place.cut_filter) if place.cut_filter in known else CutFilter.ALL)
+        self.browser.search.setText(place.search)
+        order = self.navigator.order
+        opened = place.image_id is not None and self._has_image(place.image_id) and self.navigator.open_cut(
+            place.image_id)
+        if not opened and order:
+            self.navigator.open_cut(first_cut_with_faces(self.session.reads, order))
+        if opened and place.face_id is not None and place.face_id in self.scene.items_by_id:
+            self.navigator.select_face(place.face_id)
+        self._place_ready = True
+
+    def _has_image(self, image_id: int) -> bool:
+        try:
+            self.session.reads.image(image_id)  # type: ignore[union-attr]
+        except NotFoundError:
+            return False
+        return True
+
+    def _remember_place(self) -> None:
+        if self.session is None or self.navigator is None or not self._place_ready:
+            return
+        record = self.navigator.record
+        place = ProjectPlace(record.id if record is not None else None, self.navigator.face_id,
+                             self.browser.cut_filter.value, self.browser.search.text())
+        self.settings.save_project_place(self.session.store.root, place)
+
     def close_project(self) -> None:
         if self.session is None:
             return
+        self._remember_place()
+        self._place_ready = False
         self.jobs.wait()
         assert self.navigator is not None and self.editor is not None
         self.navigator.disconnect_all()
@@ -372,6 +412,11 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.browser.set_threshold(self.threshold)  # recounts in the background when it changed
 
+    def _zoom_to_face_toggled(self, on: bool) -> None:
+        self.settings.zoom_to_face = on
+        if self.navigator is not None:
+            self.navigator.face_fill = self.settings.face_fill if on else 0.0
+
     def _layers_changed(self) -> None:
         layers = Layers(**{name: action.isChecked() for name, action in self.actions.layers.items()})
         self.scene.set_layers(layers)
@@ -386,9 +431,11 @@ class MainWindow(QMainWindow):
                 face = None
         record = self.navigator.record if self.navigator is not None else None
         self.inspector.show_face(face, tuple(points), record)
+        self._remember_place()
 
     def _cut_changed(self, record: object) -> None:
         self.browser.select_cut(getattr(record, "id", None))
+        self._remember_place()
         if record is not None:
             self.status.showMessage(f"{record.name}  {record.width}×{record.height}", 3000)  # type: ignore[attr-defined]
 

@@ -7,7 +7,7 @@ keeps a face of its own. Cuts open at once with their faces; pixels arrive from 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QRectF, Signal
 
 from f2a_studio.core.errors import NotFoundError
 from f2a_studio.core.models import ImageRecord
@@ -35,6 +35,7 @@ class Navigator(QObject):
         self.record: ImageRecord | None = None
         self.reader = FaceReader(session.reads)
         self.order: list[int] = []  # image ids in browsing order (for PgUp/PgDn and prefetch)
+        self.face_fill = 0.0  # Space zooms the face to this fraction of the view's shorter side (0: off)
         session.faceChanged.connect(self._refresh_face)
         session.faceAdded.connect(self._refresh_face)
         session.faceRemoved.connect(self._face_removed)
@@ -131,9 +132,13 @@ class Navigator(QObject):
 
     # ------------------------------------------------------------ faces
 
-    def select_face(self, face_id: int | None, points: tuple[int, ...] = (), *, reveal: bool = True) -> bool:
+    def select_face(
+        self, face_id: int | None, points: tuple[int, ...] = (), *, reveal: bool = True, focus: bool = False
+    ) -> bool:
+        """Select a face (opening its cut) and scroll it into view; `focus`: zoom to it (Space)."""
         if face_id is None:
             self.scene.select(None)
+            self.view.leave_focus()
             return True
         try:
             face = self.store.face(face_id)
@@ -145,10 +150,12 @@ class Navigator(QObject):
             return False
         self.scene.select(face_id, points)
         self.selectionChanged.emit(face_id, tuple(points))
-        if reveal:
-            rect = self.scene.face_rect(face_id)
-            if rect is not None:
-                self.view.reveal(rect)
+        rect = self.scene.face_rect(face_id) if reveal else None
+        if rect is not None and focus and self.face_fill > 0:
+            # The box itself: the item's bounding rect holds labels and handles sized for the old zoom.
+            self.view.focus_on(QRectF(face.box.x, face.box.y, face.box.w, face.box.h), self.face_fill)
+        elif rect is not None:
+            self.view.reveal(rect)
         return True
 
     def step_face(self, step: int) -> None:
@@ -169,7 +176,7 @@ class Navigator(QObject):
         if found is None:
             self.message.emit("review queue empty: every visible face is reviewed")
             return False
-        return self.select_face(found[0])
+        return self.select_face(found[0], focus=True)
 
     def set_threshold(self, threshold: float) -> None:
         self.scene.set_threshold(threshold)

@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from f2a_studio.core.models import Face, cut_name
+from f2a_studio.core.provenance import VISIBLE_SQL, is_visible
 from f2a_studio.core.store import ProjectStore
 
 LOW_CONFIDENCE = 0.8  # detector scores below this are "low confidence" in the browser filter
 
-# A detector/model face nobody touched yet is hidden below the threshold; human-made or edited faces never are.
-_VISIBLE = "(source = 'human' OR revision > 1 OR score >= ?)"
+# The visibility rule lives in core (provenance.py): faces with human work always show, the rest only at
+# or above the threshold.
+_VISIBLE = VISIBLE_SQL
+__all__ = ["is_visible"]  # the canvas's per-face test, the same rule in Python
 
 
 class CutRow(NamedTuple):
@@ -49,10 +52,6 @@ def first_cut_with_faces(store: ProjectStore, order: list[int]) -> int:
     a title card or an establishing shot), else the first cut."""
     with_faces = {int(r[0]) for r in store.query("SELECT DISTINCT image_id FROM faces")}
     return next((image_id for image_id in order if image_id in with_faces), order[0])
-
-
-def is_visible(face: Face, threshold: float) -> bool:
-    return face.edited_by_human or face.score >= threshold
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.models import Face
+from f2a_studio.core.provenance import Provenance
 from f2a_studio.core.store import ProjectStore
 
 
@@ -44,10 +45,14 @@ class Session(QObject):
 
     # ------------------------------------------------------------ writes (one transaction each)
 
-    def update(self, face_id: int, changes: dict[str, Any]) -> Face:
-        """Store the face with `changes` applied (absolute values, so applying twice is harmless)."""
+    def update(
+        self, face_id: int, changes: dict[str, Any], *, actor: str = "human", provenance: Provenance | None = None
+    ) -> Face:
+        """Store the face with `changes` applied (absolute values, so applying twice is harmless). `actor`
+        "model" for predictions (a refit), which never count as human work; `provenance` restores the
+        recorded provenance exactly (undo)."""
         current = self.store.face(face_id)
-        stored = self.store.update_face(replace(current, **changes))
+        stored = self.store.update_face(replace(current, **changes), actor=actor, restore=provenance)
         self.faceChanged.emit(face_id)
         return stored
 

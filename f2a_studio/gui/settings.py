@@ -6,8 +6,9 @@ Preferences are view state only, never project data. `F2A_SETTINGS_FILE` points 
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -15,7 +16,23 @@ from PySide6.QtCore import QByteArray, QSettings
 from f2a_studio.gui.canvas.layers import Layers
 
 MAX_RECENT = 10
+DEFAULT_FACE_FILL = 0.4  # a 30 px face shows at ~340 px in a 860 px high view: lids and lips can be placed
 DEFAULT_THRESHOLD = 0.3  # detect.analyze.DEFAULT_THRESHOLD: by default the slider hides nothing the detector kept
+
+
+@dataclass(frozen=True)
+class ProjectPlace:
+    """Where the user was in one project: reopened there (view state, so preferences, not project data)."""
+
+    image_id: int | None = None
+    face_id: int | None = None
+    cut_filter: str = ""  # a CutFilter value; "" for the default
+    search: str = ""
+
+
+def _project_key(root: Path) -> str:
+    # A hash of the resolved path: QSettings keys cannot hold every character a path can.
+    return "projects/" + hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16]
 
 
 class StudioSettings:
@@ -79,6 +96,25 @@ class StudioSettings:
         self.q.setValue("advance", bool(value))
 
     @property
+    def zoom_to_face(self) -> bool:
+        """Space zooms to the face it selects (and Esc returns to the view before)."""
+        return bool(self._get("review/zoom_to_face", True, bool))
+
+    @zoom_to_face.setter
+    def zoom_to_face(self, value: bool) -> None:
+        self.q.setValue("review/zoom_to_face", bool(value))
+
+    @property
+    def face_fill(self) -> float:
+        """How much of the view's shorter side a face zoomed to by Space fills (0.05–1)."""
+        value = float(self._get("review/face_fill", DEFAULT_FACE_FILL, float))  # type: ignore[arg-type]
+        return min(1.0, max(0.05, value)) if value == value else DEFAULT_FACE_FILL
+
+    @face_fill.setter
+    def face_fill(self, value: float) -> None:
+        self.q.setValue("review/face_fill", float(value))
+
+    @property
     def layers(self) -> Layers:
         defaults = asdict(Layers())
         return Layers(**{k: bool(self._get(f"layers/{k}", v, bool)) for k, v in defaults.items()})
@@ -87,6 +123,25 @@ class StudioSettings:
     def layers(self, value: Layers) -> None:
         for key, flag in asdict(value).items():
             self.q.setValue(f"layers/{key}", bool(flag))
+
+    # ------------------------------------------------------------ where the user was, per project
+
+    def project_place(self, root: Path) -> ProjectPlace:
+        key = _project_key(root)
+
+        def number(name: str) -> int | None:
+            value = self._get(f"{key}/{name}", -1, int)
+            return value if isinstance(value, int) and value >= 0 else None
+
+        return ProjectPlace(number("image"), number("face"), str(self._get(f"{key}/filter", "", str)),
+                            str(self._get(f"{key}/search", "", str)))
+
+    def save_project_place(self, root: Path, place: ProjectPlace) -> None:
+        key = _project_key(root)
+        self.q.setValue(f"{key}/image", -1 if place.image_id is None else int(place.image_id))
+        self.q.setValue(f"{key}/face", -1 if place.face_id is None else int(place.face_id))
+        self.q.setValue(f"{key}/filter", place.cut_filter)
+        self.q.setValue(f"{key}/search", place.search)
 
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         return self.q.value("window/geometry"), self.q.value("window/state")  # type: ignore[return-value]

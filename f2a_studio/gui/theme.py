@@ -10,7 +10,7 @@ import qtawesome as qta
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-THEMES_DIR = Path(__file__).resolve().parents[2] / "resources" / "themes"
+THEMES_DIR = Path(__file__).resolve().parents[1] / "resources" / "themes"  # package data
 
 
 @dataclass(frozen=True)

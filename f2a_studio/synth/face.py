@@ -13,6 +13,7 @@ from f2a_studio.synth.canvas import Canvas
 from f2a_studio.synth.geometry import Pose, catmull_rom
 from f2a_studio.synth.hair import HairStyle, build_hair, sample_style, skull_outline
 from f2a_studio.synth.palette import Color
+from f2a_studio.synth.styles import DEFAULT_STYLE, DrawStyle
 from f2a_studio.synth.template import FaceParams, canonical_landmarks, sample_params, surface_z
 from f2a_studio.synth.truth import FaceTruth, truth_box
 
@@ -127,8 +128,13 @@ def supersampling(face_px: float) -> int:
     return 2
 
 
-def draw_character(image: np.ndarray, ch: Character, pose: Pose, ss: int | None = None) -> FaceTruth:
+def draw_character(
+    image: np.ndarray, ch: Character, pose: Pose, ss: int | None = None, style: DrawStyle = DEFAULT_STYLE
+) -> FaceTruth:
     """Draw ``ch`` into ``image`` (HxWx3 uint8 RGB, modified in place) and return its truth.
+
+    ``style`` changes only how it is drawn; its proportions are applied beforehand
+    (:func:`~f2a_studio.synth.styles.styled_character`), so the truth stays exact.
 
     The face is drawn from its 68 projected landmarks (the jaw line runs through points 0-16, the eye
     outlines through 36-47, and so on), so the truth is exact by construction.
@@ -157,6 +163,12 @@ def draw_character(image: np.ndarray, ch: Character, pose: Pose, ss: int | None 
     ink = ch.ink
     hair_ink = palette.mix(palette.shade(ch.hair_color, 0.35), ink, 0.5)
     skin_ink = palette.mix(ink, palette.shade(ch.skin, 0.55), 0.3)
+    if not style.is_default:
+        lw = max(0.5, lw * style.line_scale)
+        if not style.ink_outline:  # soft outlines: a darker shade of the fill, no black ink
+            ink = palette.shade(ch.skin, 0.62)
+            hair_ink = palette.shade(ch.hair_color, 0.6)
+            skin_ink = palette.shade(ch.skin, 0.7)
     skin_shadow = palette.mix(ch.skin, (200, 120, 120), 0.18)
 
     # 1. hair behind the head
@@ -185,6 +197,8 @@ def draw_character(image: np.ndarray, ch: Character, pose: Pose, ss: int | None 
 
     # 5. shadow of the bangs on the forehead, blush
     clip = cv.clip_begin(face_poly, grow=0.05)
+    if style.cel_shadow:
+        _draw_cel_shadow(cv, ch, pose, skin_shadow)
     for poly in shapes.front[:1]:
         sh = poly.copy()
         sh[:, 1] += 0.045
@@ -202,14 +216,16 @@ def draw_character(image: np.ndarray, ch: Character, pose: Pose, ss: int | None 
             )
 
     # 6. eyes
+    draw_eye = {"anime": _draw_eye, "flat": _draw_eye_flat, "dot": _draw_eye_dot, "slit": _draw_eye_slit}[style.eye]
     for side, idx, iris in ((-1, slice(36, 42), ch.iris[0]), (1, slice(42, 48), ch.iris[1])):
-        _draw_eye(cv, ch, pose, lm[idx], lm3[idx], side, iris, lw)
+        draw_eye(cv, ch, pose, lm[idx], lm3[idx], side, iris, lw)
 
     # 7. nose and mouth
     tip = lm[30]
     start = lm[29] + (lm[30] - lm[29]) * 0.35
     hook = lm[33 + ch.shadow_side] * 0.6 + lm[30] * 0.4
-    cv.tapered(np.vstack([start, tip, hook]), skin_ink, lw * 0.9, taper=0.3)
+    if style.nose:
+        cv.tapered(np.vstack([start, tip, hook]), skin_ink, lw * 0.9, taper=0.3)
     _draw_mouth(cv, ch, lm, lw, skin_ink)
 
     # 8. brows and the hair in front
@@ -224,7 +240,8 @@ def draw_character(image: np.ndarray, ch: Character, pose: Pose, ss: int | None 
         cv.line(p, hair_ink, lw, closed=True)
     for line in shapes.strand_lines:
         cv.line(pose.project(line), hair_ink, lw * 0.8)
-    _draw_shine(cv, ch, pose, shapes.front[0], shapes.shine)
+    if style.hair_shine:
+        _draw_shine(cv, ch, pose, shapes.front[0], shapes.shine)
     if ch.brows_over_hair:
         _draw_brows(cv, ch, brows, s)
 
@@ -400,6 +417,74 @@ def _draw_eye(
     # lower lid: a short thin line under the outer half
     low = pts[[0, 5, 4]] if side < 0 else pts[[3, 4, 5]]  # outer corner -> lower lid
     cv.tapered(catmull_rom(low, 6)[3:], palette.mix(ch.ink, ch.skin, 0.25), lw * 0.9, taper=0.2)
+
+
+def _eye_ellipse(
+    pose: Pose, pts3: np.ndarray, fp_eye: tuple[float, float, float, float], n: int = 36
+) -> np.ndarray:
+    """An ellipse ``(dx, dy, ax, ay)`` around the eye centre in the canonical frame, projected."""
+    dx, dy, ax, ay = fp_eye
+    ex, ey = pts3[:, 0].mean() + dx, pts3[:, 1].mean() + dy
+    z = float(surface_z(ex)) + 0.02
+    a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return pose.project(np.column_stack([ex + ax * np.cos(a), ey + ay * np.sin(a), np.full(n, z)]))
+
+
+def _draw_eye_flat(
+    cv: Canvas, ch: Character, pose: Pose, pts: np.ndarray, pts3: np.ndarray, side: int, iris: Color, lw: float
+) -> None:
+    """Korean-webtoon eye: a small dark iris with one highlight and a thin upper lid."""
+    fp = ch.params
+    outline = catmull_rom(pts, samples=10, closed=True)
+    cv.fill(outline, (250, 248, 246))
+    rw, rh = fp.eye_w * 0.26, fp.eye_h * 0.62
+    state = cv.clip_begin(outline, grow=0.3)
+    cv.fill(_eye_ellipse(pose, pts3, (0.0, fp.eye_h * 0.05, rw, rh)), palette.shade(iris, 0.4))
+    cv.fill(_eye_ellipse(pose, pts3, (-rw * 0.35, -rh * 0.3, rw * 0.28, rh * 0.25)), (255, 255, 255))
+    cv.clip_end(state)
+    top = pts[[0, 1, 2, 3]] if side < 0 else pts[[3, 2, 1, 0]]
+    cv.tapered(catmull_rom(top, 8), palette.shade(ch.hair_color, 0.35), lw * 1.8, taper=0.3)
+
+
+def _draw_eye_dot(
+    cv: Canvas, ch: Character, pose: Pose, pts: np.ndarray, pts3: np.ndarray, side: int, iris: Color, lw: float
+) -> None:
+    """Simple cartoon eye: a black oval with a white glint, no eye white or lids."""
+    fp = ch.params
+    ax, ay = fp.eye_w * 0.2, fp.eye_h * 0.55
+    cv.fill(_eye_ellipse(pose, pts3, (0.0, 0.0, ax, ay)), (25, 22, 28))
+    cv.fill(_eye_ellipse(pose, pts3, (-ax * 0.3, -ay * 0.35, ax * 0.3, ay * 0.22)), (255, 255, 255))
+
+
+def _draw_eye_slit(
+    cv: Canvas, ch: Character, pose: Pose, pts: np.ndarray, pts3: np.ndarray, side: int, iris: Color, lw: float
+) -> None:
+    """Realistic narrow eye: the almond filled dark, a small glint, a soft lid line; no eye white."""
+    outline = catmull_rom(pts, samples=10, closed=True)
+    cv.fill(outline, palette.mix(palette.shade(iris, 0.35), ch.skin, 0.25))
+    fp = ch.params
+    glint = (-fp.eye_w * 0.08, -fp.eye_h * 0.1, fp.eye_w * 0.06, fp.eye_h * 0.12)
+    cv.fill(_eye_ellipse(pose, pts3, glint), (235, 235, 235))
+    top = pts[[0, 1, 2, 3]] if side < 0 else pts[[3, 2, 1, 0]]
+    cv.tapered(catmull_rom(top, 8), palette.shade(ch.skin, 0.45), lw * 1.4, taper=0.3)
+
+
+def _draw_cel_shadow(cv: Canvas, ch: Character, pose: Pose, color: Color) -> None:
+    """A flat shadow over the side of the face away from the light (cel shading, drawn under the parts)."""
+    fp = ch.params
+    k = ch.shadow_side
+    poly = np.array(
+        [
+            [k * 0.28, -0.6],
+            [k * 0.52, -0.6],  # inside the clip region of the face (its box grown by 5%)
+            [k * 0.52, fp.chin_y + 0.02],
+            [k * 0.05, fp.chin_y + 0.02],
+            [k * 0.22, fp.chin_y * 0.7],
+            [k * 0.36, fp.nose_y],
+            [k * 0.4, 0.0],
+        ]
+    )
+    cv.fill(pose.project(np.column_stack([poly, surface_z(poly[:, 0]) * 0.9])), palette.shade(color, 0.96))
 
 
 def _draw_brows(cv: Canvas, ch: Character, brows: list[np.ndarray], scale: float) -> None:

@@ -12,6 +12,7 @@ from f2a_studio.synth.background import draw_background, draw_props
 from f2a_studio.synth.bubbles import narration_box, speech_bubble, tail_tip
 from f2a_studio.synth.face import Character, Footprint, draw_character, footprint, sample_character
 from f2a_studio.synth.geometry import Pose
+from f2a_studio.synth.styles import DrawStyle, get_style, styled_character, to_dark, to_manga
 from f2a_studio.synth.truth import FaceTruth
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
@@ -60,6 +61,7 @@ def make_character_image(
     size: int | tuple[int, int],
     sex: str | None = None,
     character: Character | None = None,
+    style: str | DrawStyle = "anime",
 ) -> Panel:
     """One character, head and shoulders, on a plain or gradient background (for tests and demos).
 
@@ -67,15 +69,20 @@ def make_character_image(
     """
     w, h = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     img = np.empty((h, w, 3), dtype=np.uint8)
-    style = draw_background(rng, img, "flat" if rng.random() < 0.6 else "gradient")
-    ch = character or sample_character(rng, sex)
+    background = draw_background(rng, img, "flat" if rng.random() < 0.6 else "gradient")
+    st = get_style(style)
+    ch = styled_character(character or sample_character(rng, sex), st)
     yaw, pitch, roll = sample_pose_angles(rng)
     scale = min(w, h) * float(rng.uniform(0.36, 0.44))
     pose = Pose(
         w / 2 + rng.uniform(-0.05, 0.05) * w, h * 0.46 + rng.uniform(-0.03, 0.03) * h, scale, yaw, pitch, roll
     )
-    face = draw_character(img, ch, pose)
-    return Panel(img, [face], style)
+    face = draw_character(img, ch, pose, style=st)
+    if st.mono:
+        to_manga(img, rng)
+    if st.dark:
+        to_dark(img, rng)
+    return Panel(img, [face], background)
 
 
 def _sample_scales(rng: np.random.Generator, n: int, w: int, h: int) -> list[float]:
@@ -135,6 +142,7 @@ def make_panel(
     n_faces: int | None = None,
     cast: Sequence[Character] | None = None,
     border: bool | None = None,
+    style: str | DrawStyle = "anime",
 ) -> Panel:
     """A panel with ``n_faces`` characters (random 0-4 when None: about 15% of panels have no face).
 
@@ -146,7 +154,8 @@ def make_panel(
     img = np.empty((h, w, 3), dtype=np.uint8)
     if n_faces is None:
         n_faces = int(rng.choice(5, p=[0.15, 0.4, 0.25, 0.12, 0.08]))
-    style = draw_background(rng, img)
+    st = get_style(style)
+    background = draw_background(rng, img)
     if n_faces == 0:
         draw_props(rng, img, int(rng.integers(1, 4)))
     elif rng.random() < 0.25:
@@ -156,6 +165,7 @@ def make_panel(
         cast[int(rng.integers(len(cast)))] if cast and rng.random() < 0.85 else sample_character(rng)
         for _ in range(n_faces)
     ]
+    chars = [styled_character(c, st) for c in chars]  # proportions first: placement must see them
     scales = _sample_scales(rng, n_faces, w, h) if n_faces else []
     placed: list[tuple[Character, Pose, Footprint]] = []
     for ch, scale in sorted(zip(chars, scales, strict=True), key=lambda t: -t[1]):
@@ -171,14 +181,18 @@ def make_panel(
     # draw far (small) characters first
     faces: list[FaceTruth] = []
     for ch, pose, _ in sorted(placed, key=lambda t: t[1].scale):
-        faces.append(draw_character(img, ch, pose))
+        faces.append(draw_character(img, ch, pose, style=st))
 
     _add_bubbles(rng, img, faces)
     if border if border is not None else rng.random() < 0.5:
         t = int(rng.integers(1, 4))
         ink = palette.pick_ink(rng)
         img[:t], img[-t:], img[:, :t], img[:, -t:] = ink, ink, ink, ink
-    return Panel(img, faces, style)
+    if st.mono:
+        to_manga(img, rng)
+    if st.dark:
+        to_dark(img, rng)
+    return Panel(img, faces, background)
 
 
 def _add_bubbles(rng: np.random.Generator, img: np.ndarray, faces: list[FaceTruth]) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from f2a_studio.synth.face import Character
 from f2a_studio.synth.scene import make_panel
+from f2a_studio.synth.styles import DrawStyle
 from f2a_studio.synth.truth import FaceTruth
 
 GUTTER_COLORS: tuple[tuple[int, int, int], ...] = (
@@ -55,9 +56,11 @@ def make_strip(
     width: int = 690,
     n_panels: int | None = None,
     cast: Sequence[Character] | None = None,
+    style: str | DrawStyle = "anime",
 ) -> Strip:
     """A NAVER-style episode strip: ``n_panels`` (default 5-9) panels of varied heights separated by
-    gutters of 40-200 uniform rows; panels are full width or inset with side margins of the gutter colour."""
+    gutters of 40-200 uniform rows; panels are full width or inset with side margins of the gutter colour.
+    ``style`` names the drawing style (:data:`~f2a_studio.synth.styles.STYLES`), one per strip like a title."""
     if n_panels is None:
         n_panels = int(rng.integers(5, 10))
     gutter = GUTTER_COLORS[int(rng.choice(len(GUTTER_COLORS), p=GUTTER_WEIGHTS))]
@@ -71,7 +74,7 @@ def make_strip(
         margin = 0 if full else int(rng.integers(10, max(11, width // 8)))
         pw = width - 2 * margin
         ph = int(rng.integers(280, 900))
-        panel = make_panel(rng, pw, ph, cast=cast)
+        panel = make_panel(rng, pw, ph, cast=cast, style=style)
         pieces.append((margin, y, panel.image))
         boxes.append((margin, y, pw, ph))
         faces.extend(f.translated(margin, y) for f in panel.faces)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from f2a_studio.core.errors import F2AError
+from f2a_studio.core.search_path import model_search_path
 from f2a_studio.detect.landmarks.base import LandmarkBackend, LandmarkResult
 from f2a_studio.detect.landmarks.fan import FanBackend
 from f2a_studio.detect.landmarks.template import TemplateBackend
@@ -16,31 +18,36 @@ REGISTRY: dict[str, type] = {
 }
 
 
-def default_models_dir() -> Path:
-    """models/ beside the package (source checkout), or $F2A_MODELS."""
-    import os
-
-    env = os.environ.get("F2A_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "models"
+SearchPath = Path | Sequence[Path] | None
 
 
-def available_backends(models_dir: Path | None = None) -> list[str]:
-    folder = models_dir or default_models_dir()
-    return [name for name, cls in REGISTRY.items() if cls.available(folder)]
+def search_path_of(models: SearchPath) -> list[Path]:
+    """One folder, a search path, or None for the default search path (core.search_path)."""
+    if models is None:
+        return model_search_path()
+    if isinstance(models, str | Path):
+        return [Path(models)]
+    return [Path(p) for p in models]
 
 
-def choose_backend(models_dir: Path | None = None, name: str | None = None) -> LandmarkBackend:
+def available_backends(models: SearchPath = None) -> list[str]:
+    path = search_path_of(models)
+    return [name for name, cls in REGISTRY.items() if cls.available(path)]
+
+
+def choose_backend(models: SearchPath = None, name: str | None = None) -> LandmarkBackend:
     """The named backend (an error if its files are missing), or the first available one."""
-    folder = models_dir or default_models_dir()
+    path = search_path_of(models)
     if name is not None:
         if name not in REGISTRY:
             raise F2AError(f"unknown landmark backend {name!r}; known: {', '.join(REGISTRY)}")
-        if not REGISTRY[name].available(folder):
-            raise F2AError(f"landmark backend {name!r} is not available: its files are not in {folder}")
-        return REGISTRY[name](folder)
+        if not REGISTRY[name].available(path):
+            where = ", ".join(map(str, path)) or "(an empty search path)"
+            raise F2AError(f"landmark backend {name!r} is not available: its files are not in {where}")
+        return REGISTRY[name](path)
     for cls in REGISTRY.values():
-        if cls.available(folder):
-            return cls(folder)
+        if cls.available(path):
+            return cls(path)
     raise F2AError("no landmark backend is available")  # unreachable: the template always is
 
 

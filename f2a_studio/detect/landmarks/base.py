@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -21,12 +22,13 @@ class LandmarkResult:
 
 
 class LandmarkBackend(Protocol):
-    """`available` is cheap (a file check); `load` does the heavy work once per process."""
+    """`available` is cheap (a file check on the search path, core.search_path); `load` does the heavy work
+    once per process."""
 
     name: str
 
     @classmethod
-    def available(cls, models_dir: Path) -> bool: ...
+    def available(cls, search_path: Sequence[Path]) -> bool: ...
 
     def load(self) -> None: ...
 

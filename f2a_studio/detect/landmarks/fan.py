@@ -13,6 +13,7 @@ FAN is a human-face model: on big-eyed characters it draws the face too large (t
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,13 @@ def hub_checkpoints_dir() -> Path:
     return Path(torch_home) / "hub" / "checkpoints"
 
 
-def find_weights(models_dir: Path | None) -> Path | None:
-    folders = [p for p in (models_dir, hub_checkpoints_dir()) if p is not None]
+def find_weights(search_path: Path | Sequence[Path] | None) -> Path | None:
+    """The weights on the search path (core.search_path), else in torch hub's cache."""
+    if search_path is None:
+        search_path = []
+    elif isinstance(search_path, str | Path):
+        search_path = [Path(search_path)]
+    folders = [*map(Path, search_path), hub_checkpoints_dir()]
     for folder in folders:
         exact = folder / WEIGHTS_NAME
         if exact.is_file():
@@ -130,20 +136,20 @@ def limit_face_size(points: np.ndarray, model: FaceModel, p_female: float) -> np
 class FanBackend:
     name = "fan"
 
-    def __init__(self, models_dir: Path | None = None) -> None:
-        self.models_dir = models_dir
+    def __init__(self, search_path: Path | Sequence[Path] | None = None) -> None:
+        self.search_path = search_path
         self.net = None
         self.model: FaceModel | None = None
 
     @classmethod
-    def available(cls, models_dir: Path | None) -> bool:
-        return find_weights(models_dir) is not None
+    def available(cls, search_path: Path | Sequence[Path] | None) -> bool:
+        return find_weights(search_path) is not None
 
     def load(self) -> None:
-        path = find_weights(self.models_dir)
+        path = find_weights(self.search_path)
         if path is None:
             raise F2AError(
-                f"FAN weights ({WEIGHTS_NAME}) are not in {self.models_dir} or {hub_checkpoints_dir()}; "
+                f"FAN weights ({WEIGHTS_NAME}) are not in {self.search_path} or {hub_checkpoints_dir()}; "
                 "see models/README.md"
             )
         self.net = load_fan(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,11 @@ from f2a_studio.detect.landmarks.template_fit import fit_template
 class TemplateBackend:
     name = "template"
 
-    def __init__(self, models_dir: Path | None = None) -> None:
+    def __init__(self, search_path: Sequence[Path] = ()) -> None:
         self.model: FaceModel | None = None
 
     @classmethod
-    def available(cls, models_dir: Path) -> bool:
+    def available(cls, search_path: Sequence[Path]) -> bool:
         return True
 
     def load(self) -> None:

@@ -81,7 +81,12 @@ def annotation(face: Face) -> dict[str, Any]:
             "parts": face.parts.to_json(),
         },
         "f2a": {"face_id": face.id, "revision": face.revision, "unlabeled_points": unlabeled,
-                "has_landmarks": bool(face.landmarks)},
+                "has_landmarks": bool(face.landmarks),
+                # who set what (core/provenance.py) and which finder proposed it: import-coco keeps both
+                "provenance": {"human_fields": sorted(face.human_fields), "human_points": sorted(face.human_points),
+                               "finder": face.finder, "finder_model": face.finder_model,
+                               "finder_sha256": face.finder_sha256, "raw_score": face.raw_score,
+                               "score_features": dict(face.score_features)}},
     }
 
 

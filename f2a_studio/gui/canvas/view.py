@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from enum import Enum
 
-from PySide6.QtCore import QEasingCurve, QPointF, QRectF, Qt, QVariantAnimation, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtCore import QEasingCurve, QPointF, QRectF, QSize, Qt, QVariantAnimation, Signal
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsRectItem, QGraphicsView, QLabel, QWidget
 
 from f2a_studio.core.models import Box
@@ -14,6 +14,7 @@ from f2a_studio.gui.canvas.scene import CutScene
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 32.0
 WHEEL_ZOOM_STEP = 1.0015  # per wheel-delta unit: one notch (120) ≈ ×1.2
+FIT_PAD = 4  # viewport pixels left free around a fitted cut (as QGraphicsView.fitInView does)
 
 
 class Tool(str, Enum):
@@ -49,6 +50,9 @@ class CanvasView(QGraphicsView):
         self._scroll_anim.valueChanged.connect(lambda v: self.verticalScrollBar().setValue(int(v)))
         self._scroll_target = 0
         self._auto_fit = False  # refit on resize until the user zooms or scrolls by hand
+        self._fitted_for = QSize()  # the view's own size at the last auto-fit
+        self._wheel_anchor: tuple[QPointF, QPointF] | None = None  # (viewport pos, scene point) of Ctrl+wheel
+        self._before_focus: tuple[QTransform, int, int, bool] | None = None  # the view before focus_on
         # A child of the view, not of its viewport: viewport children move when the view scrolls.
         self.notice = QLabel(self)
         self.notice.setObjectName("canvasNotice")
@@ -64,16 +68,31 @@ class CanvasView(QGraphicsView):
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Zoom so the scene point under `anchor` (viewport coordinates; default the centre) stays put."""
         self._auto_fit = False
+        self._before_focus = None  # the user took the view over: leaving a face no longer restores one
+        self._zoom_about(zoom, anchor)
+
+    def _zoom_about(self, zoom: float, anchor: QPointF | None, scene_point: QPointF | None = None) -> None:
+        """Zoom and scroll so `scene_point` (default: the one under `anchor`) lands on `anchor`.
+
+        Exact to the scroll bars' whole pixels: the point is mapped in floating point (mapToScene rounds
+        to a whole view pixel) and placed from the new transform, not from the old scroll values."""
         zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
         if anchor is None:
             anchor = QPointF(self.viewport().rect().center())
-        scene_point = self.mapToScene(anchor.toPoint())
-        factor = zoom / self.zoom
-        self.scale(factor, factor)  # NoAnchor: scrollbars stay, we re-anchor below
-        off = self.mapFromScene(scene_point) - anchor.toPoint()
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + off.x())
-        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + off.y())
+        if scene_point is None:
+            scene_point = self.scene_at(anchor)
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self._place(scene_point, anchor)
         self._zoom_done()
+
+    def scene_at(self, point: QPointF) -> QPointF:
+        """The scene point under a viewport point, unrounded."""
+        return self.viewportTransform().inverted()[0].map(QPointF(point))
+
+    def _place(self, scene_point: QPointF, anchor: QPointF) -> None:
+        off = self.viewportTransform().map(scene_point) - anchor
+        for bar, delta in ((self.horizontalScrollBar(), off.x()), (self.verticalScrollBar(), off.y())):
+            bar.setValue(bar.value() + round(delta))
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         self.set_zoom(self.zoom * factor, anchor)
@@ -81,17 +100,48 @@ class CanvasView(QGraphicsView):
     def fit(self) -> None:
         rect = self._image_rect()
         if rect is not None:
-            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-            self._zoom_done()
+            self._apply_zoom(self._fit_zoom(rect, width_only=False))
+            self.centerOn(rect.center())
 
     def fit_width(self) -> None:
         rect = self._image_rect()
         if rect is None:
             return
-        width = max(1, self.viewport().width() - 4)
-        self.set_zoom(width / rect.width())
+        self._apply_zoom(self._fit_zoom(rect, width_only=True))
         self.centerOn(rect.center().x(), self.mapToScene(self.viewport().rect().center()).y())
         self.verticalScrollBar().setValue(self.verticalScrollBar().minimum())
+
+    def _fit_zoom(self, rect: QRectF, *, width_only: bool) -> float:
+        """The zoom that shows `rect` whole (or its full width) in the viewport the scroll bars leave.
+
+        Which bars show depends on the zoom (the scene has a margin around the cut), so this solves for
+        both: start with no bars, add each bar the zoom's scene would need, refit. Bars are only added,
+        so it ends within three rounds; it never fits into the viewport of the moment, whose bars belong
+        to the previous cut or zoom."""
+        full = self.maximumViewportSize()  # the viewport with no scroll bars at all
+        bar_w = self.verticalScrollBar().sizeHint().width()
+        bar_h = self.horizontalScrollBar().sizeHint().height()
+        scene = self.sceneRect()
+        need_v = need_h = False
+        zoom = 1.0
+        for _ in range(3):
+            avail_w = full.width() - (bar_w if need_v else 0)
+            avail_h = full.height() - (bar_h if need_h else 0)
+            zoom = (avail_w - FIT_PAD) / rect.width()
+            if not width_only:
+                zoom = min(zoom, (avail_h - FIT_PAD) / rect.height())
+            # A pixel of slack: rather a bar counted that Qt then leaves out than the other way round.
+            v = need_v or scene.height() * zoom > avail_h - 1
+            h = need_h or scene.width() * zoom > avail_w - 1
+            if (v, h) == (need_v, need_h):
+                break
+            need_v, need_h = v, h
+        return max(MIN_ZOOM, min(MAX_ZOOM, zoom))
+
+    def _apply_zoom(self, zoom: float) -> None:
+        self._before_focus = None
+        self.setTransform(QTransform.fromScale(zoom, zoom))
+        self._zoom_done()
 
     def actual_size(self) -> None:
         self.set_zoom(1.0, QPointF(self.viewport().rect().center()))
@@ -106,10 +156,46 @@ class CanvasView(QGraphicsView):
         else:
             self.fit()
         self._auto_fit = True
+        self._fitted_for = self.size()
+        self._before_focus = None  # a new cut (or a refit): this fit is what leaving a face returns to
+
+    def focus_on(self, rect: QRectF, fraction: float) -> None:
+        """Zoom so `rect` (a face) fills `fraction` of the viewport's shorter side, centred; never zoom
+        out below the cut's fit. The view before is kept for `leave_focus` (the first one, while moving
+        from face to face)."""
+        image = self._image_rect()
+        if image is None or rect.isEmpty():
+            return
+        if self._before_focus is None:
+            h, v = self.horizontalScrollBar().value(), self.verticalScrollBar().value()
+            self._before_focus = (self.transform(), h, v, self._auto_fit)
+        port = self.viewport().rect()
+        target = fraction * min(port.width() / rect.width(), port.height() / rect.height())
+        fitted = self._fit_zoom(image, width_only=image.height() > 2.2 * image.width())
+        self._auto_fit = False
+        self._scroll_anim.stop()
+        self._zoom_about(max(target, fitted), QPointF(port.center()), rect.center())
+
+    def leave_focus(self) -> None:
+        """Back to the view before `focus_on` (no face selected any more)."""
+        if self._before_focus is None:
+            return
+        transform, h, v, auto_fit = self._before_focus
+        self._before_focus = None
+        self._scroll_anim.stop()
+        self.setTransform(transform)
+        self.horizontalScrollBar().setValue(h)
+        self.verticalScrollBar().setValue(v)
+        self._auto_fit = auto_fit
+        self._zoom_done()
+        if auto_fit and self.size() != self._fitted_for:  # the window changed size while zoomed in
+            self.fit_cut()
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        if self._auto_fit:
+        # Refit only when the view itself changed size (window, docks, banner). A scroll bar showing or
+        # hiding resizes only the viewport; refitting on that toggled the bar back, forever (issue 8).
+        if self._auto_fit and self.size() != self._fitted_for:
             self.fit_cut()
         if self.notice.isVisible():
             self.show_notice(self.notice.text())
@@ -134,9 +220,19 @@ class CanvasView(QGraphicsView):
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            self.zoom_by(WHEEL_ZOOM_STEP ** event.angleDelta().y(), event.position())
+            # Notches at one cursor position zoom about one scene point, kept unrounded: re-reading it
+            # each notch drifts (a pixel of rounding, or a whole centred margin while the cut is smaller
+            # than the view), and at 600% the point ended up hundreds of pixels from the pointer.
+            pos = QPointF(event.position())
+            anchored = self._wheel_anchor
+            scene_point = anchored[1] if anchored is not None and anchored[0] == pos else self.scene_at(pos)
+            self._wheel_anchor = (pos, scene_point)
+            self._auto_fit = False
+            self._before_focus = None
+            self._zoom_about(self.zoom * WHEEL_ZOOM_STEP ** event.angleDelta().y(), pos, scene_point)
             event.accept()
             return
+        self._wheel_anchor = None
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier or not event.pixelDelta().isNull():
             super().wheelEvent(event)  # touchpads scroll smoothly by themselves
             return
@@ -162,6 +258,7 @@ class CanvasView(QGraphicsView):
         self.toolChanged.emit(tool.value)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._wheel_anchor = None
         if event.button() == Qt.MouseButton.MiddleButton:
             self._pan = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
@@ -182,6 +279,7 @@ class CanvasView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        self._wheel_anchor = None
         scene_pos = self.mapToScene(event.position().toPoint())
         self.cursorMoved.emit(scene_pos.x(), scene_pos.y())
         if self._pan is not None:

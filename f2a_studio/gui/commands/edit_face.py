@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtGui import QUndoCommand
 
 from f2a_studio.core.models import Face
+from f2a_studio.core.provenance import Provenance
 from f2a_studio.gui.commands.base import StoreCommand
 from f2a_studio.gui.session import Session
 
@@ -34,19 +35,23 @@ class EditFace(StoreCommand):
         self.before = dict(before)
         self.after = dict(after)
         self.gesture = gesture
+        self.provenance: Provenance | None = None  # what undo puts back (None: recomputed, as for a redo)
+        self.actor = "human"  # "model" for a prediction applied as a step (a refit): never human work
 
     @classmethod
     def of(cls, session: Session, face: Face, text: str, gesture: object | None = None, **after: Any) -> EditFace:
         """The command that changes `face` (as stored now) to have the fields in `after`."""
         assert face.id is not None
         before = {name: getattr(face, name) for name in after}
-        return cls(session, face.id, before, after, text, gesture)
+        command = cls(session, face.id, before, after, text, gesture)
+        command.provenance = Provenance.of(face)
+        return command
 
     def _redo(self) -> None:
-        self.session.update(self.face_id, self.after)
+        self.session.update(self.face_id, self.after, actor=self.actor)
 
     def _undo(self) -> None:
-        self.session.update(self.face_id, self.before)
+        self.session.update(self.face_id, self.before, provenance=self.provenance)
 
     def id(self) -> int:
         return MERGE_ID if self.gesture is not None else -1
@@ -54,8 +59,12 @@ class EditFace(StoreCommand):
     def mergeWith(self, other: QUndoCommand) -> bool:
         if not isinstance(other, EditFace) or other.face_id != self.face_id or other.gesture != self.gesture:
             return False
+        if other.actor != self.actor:
+            return False
         for name, value in other.before.items():
             self.before.setdefault(name, value)
         self.after.update(other.after)
-        self.setObsolete(self.before == self.after)
+        if self.before == self.after:  # the gesture came back to where it started: no step, and no trace
+            self._run(lambda: self.session.update(self.face_id, self.before, provenance=self.provenance))
+            self.setObsolete(True)
         return True

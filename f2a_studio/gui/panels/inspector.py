@@ -69,8 +69,10 @@ class Inspector(QWidget):
         review = QGroupBox("Review")
         grid = QGridLayout(review)
         rows = ((self.status_buttons, 0, self.statusRequested), (self.sex_buttons, 1, self.sexRequested))
+        self._groups: list[QButtonGroup] = []
         for groups, row, signal in rows:
             exclusive = QButtonGroup(self)
+            self._groups.append(exclusive)
             for col, (value, button) in enumerate(groups.items()):
                 exclusive.addButton(button)
                 button.clicked.connect(lambda _=False, v=value, s=signal: s.emit(v))
@@ -152,8 +154,13 @@ class Inspector(QWidget):
         if face is None:
             self.title.setText("No face selected")
             self.subtitle.setText("Tab: next face · Space: next unreviewed · B: draw a box")
-            for button in [*self.status_buttons.values(), *self.sex_buttons.values()]:
-                button.setChecked(False)
+            # An exclusive group never unchecks its checked button: lift exclusivity to clear it,
+            # else Accept and F stayed lit from the previous face with nothing selected.
+            for group in self._groups:
+                group.setExclusive(False)
+                for button in group.buttons():
+                    button.setChecked(False)
+                group.setExclusive(True)
             for name in COLOR_FIELDS:
                 self._show_color(name, None)
             for label in self.labels.values():

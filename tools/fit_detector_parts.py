@@ -1,6 +1,6 @@
-"""Regenerate resources/detector_parts.json: where animeface reports each part, relative to the mean face.
+"""Regenerate f2a_studio/resources/detector_parts.json: where animeface reports each part, relative to the mean face.
 
-Run from the repository root: ``python resources/fit_detector_parts.py [N]``. Draws N synthetic
+Run from the repository root: ``python tools/fit_detector_parts.py [N]``. Draws N synthetic
 characters per sex (seed 100; the detection benchmark uses other seeds), runs animeface on each, and for
 every face it finds measures, in canonical units (jaw width = 1, the face's roll undone), the offset of
 each reported part from the matching mean-face point posed with the true pose: its median is the part's
@@ -84,11 +84,11 @@ def summarize(rows: dict[str, list]) -> dict:
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 400
     rng = np.random.default_rng(100)
-    data = {"about": __doc__.split("\n\n")[0] + " See resources/fit_detector_parts.py.", "seed": 100, "per_sex": n}
+    data = {"about": __doc__.split("\n\n")[0] + " See tools/fit_detector_parts.py.", "seed": 100, "per_sex": n}
     for sex in ("female", "male"):
         data[sex] = summarize(collect(sex, n, rng))
         print(sex, data[sex]["faces"], "faces found")
-    out = Path(__file__).with_name("detector_parts.json")
+    out = Path(__file__).resolve().parents[1] / "f2a_studio" / "resources" / "detector_parts.json"
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {out}")
 

@@ -1,6 +1,6 @@
-"""Regenerate resources/detect_calibration.json: how true faces look to the score calibration.
+"""Regenerate f2a_studio/resources/detect_calibration.json: how true faces look to the score calibration.
 
-Run from the repository root: ``python resources/fit_calibration.py [N_STRIPS]`` (default 6; about 30 s
+Run from the repository root: ``python tools/fit_calibration.py [N_STRIPS]`` (default 6; about 30 s
 per strip on one core). Draws N synthetic webtoon strips (seed 11; the benchmark uses seed 2024), runs
 the tiled multi-scale finder, and over the raw hits that are true faces (IoU >= 0.3 with a drawn face)
 measures each feature of f2a_studio.detect.calibrate.FEATURES: its median (centre) and robust spread
@@ -63,7 +63,7 @@ def main() -> None:
     cal = Calibrator(center, np.maximum(spread, MIN_SPREAD), "fit")  # as load_calibrator() will
     scores = np.array([cal.score(row) for row in x])
     data = {
-        "about": __doc__.split("\n\n")[0] + " See resources/fit_calibration.py.",
+        "about": __doc__.split("\n\n")[0] + " See tools/fit_calibration.py.",
         "seed": SEED,
         "strips": n,
         "hits": len(y),
@@ -75,7 +75,7 @@ def main() -> None:
         "score_quantiles_faces_5_25_50": [round(float(q), 3) for q in np.quantile(scores[y > 0], [0.05, 0.25, 0.5])],
         "scores_false_hits": [round(float(v), 3) for v in scores[y == 0]],
     }
-    out = Path(__file__).with_name("detect_calibration.json")
+    out = Path(__file__).resolve().parents[1] / "f2a_studio" / "resources" / "detect_calibration.json"
     out.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     print(json.dumps({k: data[k] for k in ("hits", "faces", "auc_score", "auc_likelihood",
                                            "score_quantiles_faces_5_25_50", "scores_false_hits")}))

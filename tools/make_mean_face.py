@@ -1,6 +1,6 @@
-"""Regenerate resources/mean_face_3d.json: the mean 3D cartoon face used for landmark fitting and pose.
+"""Regenerate f2a_studio/resources/mean_face_3d.json: the mean 3D cartoon face used for landmark fitting and pose.
 
-Run from the repository root: ``python resources/make_mean_face.py``. The face is the average of
+Run from the repository root: ``python tools/make_mean_face.py``. The face is the average of
 4,000 characters per sex drawn from the synthetic character model (f2a_studio/synth/template.py),
 which encodes how drawn characters usually differ from photographed faces: female characters with
 bigger eyes and a shorter, rounder jaw, male ones with smaller eyes and a longer jaw. The file is
@@ -30,13 +30,13 @@ def mean_face(sex: str, seed: int) -> np.ndarray:
 def main() -> None:
     female, male = mean_face("female", 1), mean_face("male", 2)
     data = {
-        "about": __doc__.split("\n\n")[0] + " See resources/make_mean_face.py.",
+        "about": __doc__.split("\n\n")[0] + " See tools/make_mean_face.py.",
         "frame": "unit = jaw width (points 0-16); origin between eye centres; x right, y down, z to viewer",
         "female": np.round(female, 5).tolist(),
         "male": np.round(male, 5).tolist(),
         "mean": np.round((female + male) / 2, 5).tolist(),
     }
-    out = Path(__file__).with_name("mean_face_3d.json")
+    out = Path(__file__).resolve().parents[1] / "f2a_studio" / "resources" / "mean_face_3d.json"
     out.write_text(json.dumps(data, indent=None, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {out}")
 

@@ -1,0 +1,62 @@
+"""`f2a train-finder`: fine-tune the learned face finder on a project's own corrections.
+
+Registered on the `f2a` app by one import at the end of cli.py; the heavy parts (torch) load only when
+the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from f2a_studio.cli import _fail, app, console, open_store, progress_bar
+from f2a_studio.core.errors import F2AError
+
+
+@app.command("train-finder")
+def train_finder_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    title: Annotated[str | None, typer.Option(help="Only this title's cuts (a model for that title).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: every core).")] = None,
+    min_faces: Annotated[int | None, typer.Option(help="Refuse with fewer faces than this.", hidden=True)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON on stdout.")] = False,
+) -> None:
+    """Fine-tune the learned finder on the project's accepted and hand-drawn faces (rejected detections
+    and unboxed areas of reviewed cuts are the negatives); writes PROJECT/checkpoints/finder-learned.*
+    with metrics on held-back cuts. Interrupted (Ctrl-C), it resumes where it stopped when run again."""
+    import torch
+
+    from f2a_studio.detect.finders.learned_project import MIN_FACES, FinetuneOptions, finetune_project
+
+    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
+    options = FinetuneOptions(title=title, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces)
+    try:
+        with open_store(project, read_only=True) as store, progress_bar() as bar:
+            task = bar.add_task("training finder", total=None, current="")
+
+            def on_progress(done: int, total: int, text: str) -> None:
+                bar.update(task, completed=done, total=total, current=text)
+
+            try:
+                card = finetune_project(store, options, progress=on_progress)
+            except KeyboardInterrupt:
+                console.print("interrupted: run the same command again to resume", highlight=False)
+                raise typer.Exit(130) from None
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(card, ensure_ascii=False))
+        return
+    m = card["metrics_iou_0.3"]
+    after, before = m["held_back_after"], m["held_back_before"]
+    console.print(f"trained on {card['data']['train_faces']} face(s) of {card['data']['train_cuts']} cut(s) in "
+                  f"{card['train']['seconds']:.0f} s → {card['files'][0]}", highlight=False)
+    if after:
+        console.print(f"held-back cuts ({after['faces']} faces): recall {before['recall']:.2f} → "
+                      f"{after['recall']:.2f}, precision {before['precision']:.2f} → {after['precision']:.2f} "
+                      f"at score ≥ 0.3", highlight=False)

@@ -1,0 +1,207 @@
+"""Fine-tune the learned finder on one project's corrections (``f2a train-finder``).
+
+What a person decided is the only truth used:
+* a *reviewed* cut has at least one face a person decided on (accepted, rejected or drawn) and no face
+  still waiting for review; only reviewed cuts are used, since elsewhere an unboxed face may be a miss;
+* faces: accepted ones and hand-drawn ones a person did not reject; negatives: rejected detections
+  (weighted 3x in the loss) and every unboxed area of a reviewed cut;
+* a fixed part of the reviewed cuts (those whose content hash falls in the lowest 20%: the same cut
+  stays held back however often one retrains) is never trained on; the metrics are measured there,
+  before and after fine-tuning.
+The checkpoint goes to PROJECT/checkpoints/ (with ``--title``: checkpoints/titles/<title>/), the first
+folder of the model search path; an interrupted run resumes from the resume file beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from f2a_studio.core.errors import F2AError
+from f2a_studio.core.imageio import load_image
+from f2a_studio.core.models import Face, FaceSource, FaceStatus, ImageRecord
+from f2a_studio.core.store import ProjectStore
+
+MIN_FACES = 20  # fewer and the fine-tuned finder does not beat the pretrained one (finder_bench, 25 faces)
+HELD_BACK = 0.2
+RESUME_NAME = "finder-learned.resume.pt"
+
+Progress = Callable[[int, int, str], None]
+
+
+class NotEnoughFaces(F2AError):
+    """The project has too few faces a person confirmed to fine-tune on."""
+
+
+@dataclass(frozen=True)
+class ReviewedCut:
+    image: ImageRecord
+    faces: tuple[tuple[float, float, float, float], ...]
+    rejected: tuple[tuple[float, float, float, float], ...]
+
+
+def is_positive(face: Face) -> bool:
+    return face.status is FaceStatus.ACCEPTED or (
+        face.source is FaceSource.HUMAN and face.status is not FaceStatus.REJECTED
+    )
+
+
+def reviewed_cuts(store: ProjectStore, title: str | None = None) -> list[ReviewedCut]:
+    out = []
+    for image in store.images(title_id=title):
+        faces = store.faces(image.id)
+        pending = [f for f in faces if f.status is FaceStatus.UNREVIEWED and f.source is not FaceSource.HUMAN]
+        pos = [f for f in faces if is_positive(f)]
+        rej = [f for f in faces if f.status is FaceStatus.REJECTED]
+        if pending or not (pos or rej):
+            continue
+        out.append(
+            ReviewedCut(
+                image,
+                tuple((f.box.x, f.box.y, f.box.w, f.box.h) for f in pos),
+                tuple((f.box.x, f.box.y, f.box.w, f.box.h) for f in rej),
+            )
+        )
+    return out
+
+
+def held_back_key(cut: ReviewedCut) -> float:
+    """A number in [0, 1) fixed by the cut's content: the split never moves a cut between the parts."""
+    return int(hashlib.sha256(("finder-split:" + cut.image.hash).encode()).hexdigest()[:12], 16) / 16**12
+
+
+def split_cuts(cuts: Sequence[ReviewedCut]) -> tuple[list[ReviewedCut], list[ReviewedCut]]:
+    """(train, held back). At least one cut with a face is held back when there are two or more."""
+    held = [c for c in cuts if held_back_key(c) < HELD_BACK]
+    if not any(c.faces for c in held):
+        with_faces = sorted((c for c in cuts if c.faces), key=held_back_key)
+        if len(with_faces) >= 2:
+            held.append(with_faces[0])
+    ids = {c.image.id for c in held}
+    return [c for c in cuts if c.image.id not in ids], held
+
+
+@dataclass(frozen=True)
+class FinetuneOptions:
+    title: str | None = None
+    steps: int | None = None  # default: grows with the number of faces (see default_steps)
+    min_faces: int = MIN_FACES
+    seed: int = 0
+    batch: int = 8
+    crop: int = 256
+    lr: float = 1e-3
+    base: Sequence[Path] | None = None  # where the pretrained finder is looked for (default search path)
+    net: object | None = None  # a NetConfig to start from scratch when no pretrained finder is found
+
+
+def default_steps(n_faces: int) -> int:
+    return int(np.clip(250 + 3 * n_faces, 300, 900))
+
+
+def output_dir(store: ProjectStore, title: str | None) -> Path:
+    return store.checkpoints_dir / "titles" / title if title else store.checkpoints_dir
+
+
+def _load_cut(store: ProjectStore, cut: ReviewedCut) -> np.ndarray:
+    return load_image(store.cut_file(cut.image)).pixels[:, :, :3]
+
+
+def finetune_project(
+    store: ProjectStore,
+    options: FinetuneOptions = FinetuneOptions(),
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """Fine-tune and write the checkpoint; returns the card written (with its metrics)."""
+    import torch
+
+    from f2a_studio.detect.finders.learned import LearnedFinder
+    from f2a_studio.detect.finders.learned_io import (
+        CARD_NAME,
+        InferenceConfig,
+        default_search_path,
+        find_model,
+        read_card,
+        save_model,
+    )
+    from f2a_studio.detect.finders.learned_net import FaceNet, NetConfig
+    from f2a_studio.detect.finders.learned_train import TrainConfig, score_predictions, to_network_scale, train
+
+    cuts = reviewed_cuts(store, options.title)
+    train_cuts, held = split_cuts(cuts)
+    n_train = sum(len(c.faces) for c in train_cuts)
+    n_all = sum(len(c.faces) for c in cuts)
+    if n_train < options.min_faces:
+        where = f" of title {options.title}" if options.title else ""
+        raise NotEnoughFaces(
+            f"{store.root}: {n_all} accepted or hand-drawn faces on fully reviewed cuts{where}, {n_train} of them "
+            f"for training after holding back {len(held)} cut(s) for the metrics; train-finder needs at least "
+            f"{options.min_faces} for training: review or draw about {options.min_faces - n_train + 1} more "
+            "(a cut counts once none of its faces is left unreviewed)"
+        )
+    base_dir = find_model(options.base if options.base is not None else default_search_path())
+    start = LearnedFinder(search_path=[])
+    if base_dir is not None:
+        start.load_from(base_dir)
+        net = start.net
+        base_card = read_card(base_dir)
+        inf = start.inference
+    else:
+        net = FaceNet(options.net if isinstance(options.net, NetConfig) else NetConfig())
+        base_card = {}
+        inf = InferenceConfig()
+    assert net is not None
+    samples = [
+        to_network_scale(_load_cut(store, c), np.array(c.faces), np.array(c.rejected), inf) for c in train_cuts
+    ]
+    held_px = [(_load_cut(store, c), c.faces) for c in held]
+
+    def evaluate(finder: LearnedFinder) -> dict:
+        scored = score_predictions([(finder.find_boxes(px, threshold=0.05), faces) for px, faces in held_px])
+        return scored.at(0.3) | {"threshold_p85": scored.threshold_for_precision(0.85)}
+
+    before = evaluate(LearnedFinder.from_network(net, inf)) if held_px else None
+    steps = options.steps or default_steps(n_train)
+    cfg = TrainConfig(
+        steps=steps, batch=options.batch, crop=options.crop, lr=options.lr, seed=options.seed, save_every=25
+    )
+    out = output_dir(store, options.title)
+    out.mkdir(parents=True, exist_ok=True)
+    run = hashlib.sha256(
+        repr((sorted((c.image.hash, c.faces, c.rejected) for c in train_cuts), cfg, str(base_dir))).encode()
+    ).hexdigest()[:16]
+    torch.manual_seed(options.seed)
+    t0 = time.monotonic()
+    result = train(net, samples, cfg, resume=out / RESUME_NAME, progress=progress, should_stop=should_stop, run=run)
+    if result.steps_done < cfg.steps:
+        return {"interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
+    after = evaluate(LearnedFinder.from_network(net, inf)) if held_px else None
+    card = {
+        "name": "learned",
+        "net": net.cfg.to_json(),
+        "license": "Apache-2.0",
+        "intended_use": f"face proposals for project {store.root.name}"
+        + (f", title {options.title}" if options.title else ""),
+        "base_model": (
+            {"folder": str(base_dir), "weights_sha256": base_card.get("weights_sha256")} if base_dir else None
+        ),
+        "data": {
+            "reviewed_cuts": len(cuts),
+            "train_cuts": len(train_cuts),
+            "train_faces": n_train,
+            "train_rejected": sum(len(c.rejected) for c in train_cuts),
+            "held_back_cuts": [c.image.name for c in held],
+            "held_back_faces": sum(len(c.faces) for c in held),
+            "title": options.title,
+        },
+        "train": cfg.to_json() | {"seconds": round(time.monotonic() - t0, 1), "resumed_from": result.resumed_from},
+        "metrics_iou_0.3": {"held_back_before": before, "held_back_after": after},
+    }
+    save_model(out, net.state_dict(), card, inf)
+    card["files"] = [str(out / "finder-learned.safetensors"), str(out / CARD_NAME)]
+    return card
