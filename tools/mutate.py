@@ -212,8 +212,9 @@ def _run_tests(tree: Path, tests: list[str], timeout: float, extra: list[str]) -
     except subprocess.TimeoutExpired:
         return "timeout", time.monotonic() - started, ""
     seconds = time.monotonic() - started
-    tail = (done.stdout + done.stderr).strip().splitlines()
-    last = tail[-1] if tail else ""
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    # the test that failed, so a "kill" by a flaky test can be told from a real one
+    last = next((line for line in lines if line.startswith(("FAILED", "ERROR"))), lines[-1] if lines else "")
     if done.returncode == 0:
         return "survived", seconds, last
     if done.returncode == 1:
