@@ -127,3 +127,17 @@ def test_re_detection_drops_only_boxes_overlapping_human_work_by_half(store: Pro
     assert result[0] == human and len(result) == (2 if kept_twice else 1)
     if shift == 2:  # IoU 0.67 would survive a 0.75 threshold: this case is the one that tells
         assert Box(0, 0, 10, 10).iou(Box(2, 0, 10, 10)) == pytest.approx(80 / 120)
+
+
+def test_all_faces_by_image_then_id_and_by_status(store: ProjectStore) -> None:
+    """Guards `return [...]` → `return None` in all_faces() (found by the mutation run after the others)."""
+    from dataclasses import replace
+
+    from f2a_studio.core.models import FaceStatus
+
+    b, a = image(store, "b"), image(store, "a")
+    late = store.add_face(Face(image_id=a, box=Box(0, 0, 4, 4)))
+    early = store.add_face(Face(image_id=b, box=Box(1, 1, 4, 4)))
+    accepted = store.update_face(replace(late, status=FaceStatus.ACCEPTED))
+    assert [f.id for f in store.all_faces()] == [early.id, late.id]  # image b was added first
+    assert store.all_faces(status="accepted") == [accepted] and store.all_faces(status=FaceStatus.REJECTED) == []
