@@ -184,7 +184,7 @@ def test_overwrite_refuses_a_folder_that_holds_no_export(project, tmp_path):
     (mine / "notes.txt").write_text("keep me")
     (mine / "sub" / "photo.png").write_bytes(b"not an export")
     before = tree_bytes(mine)
-    with pytest.raises(ExportError, match="holds no earlier export"):
+    with pytest.raises(ExportError, match="holds no earlier F2A export"):
         run_export(plan_for(project.root, format="coco"), mine, overwrite=True)
     assert tree_bytes(mine) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
@@ -230,7 +230,8 @@ def test_the_sink_records_what_it_wrote_and_refuses_to_write_once_closed(tmp_pat
     out = tmp_path / "a" / "b" / "out"
     with AtomicExport(out) as sink:
         entry = sink.write("train/x.bin", b"abc", split="train", faces=((4, 2),))
-        sink.write(MANIFEST_NAME, b"{}")
+        # a manifest as an F2A export writes it: only then does OUT count as an earlier export
+        sink.write(MANIFEST_NAME, b'{"f2a_export": 1, "files": [], "generator": "f2a-studio 0"}')
     assert entry == FileEntry("train/x.bin", hashlib.sha256(b"abc").hexdigest(), 3, "train", ((4, 2),))
     assert sink.entries[0] == entry and (out / "train" / "x.bin").read_bytes() == b"abc"
     with pytest.raises(ExportError, match="not open"):

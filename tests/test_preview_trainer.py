@@ -13,14 +13,14 @@ if trainer_missing():
     pytest.skip(f"trainer checkpoints cannot be read here: {trainer_missing()}", allow_module_level=True)
 
 import torch
-from trainer.checkpoint import save_checkpoint
-from trainer.config import preset
-from trainer.nets import build_generator
 
 from f2a_studio.core.keypoints import aligned_keypoint_image
 from f2a_studio.preview import Engine, EngineOptions, GeneratorKind, PreviewRequest
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose
+from trainer.checkpoint import save_checkpoint
+from trainer.config import preset
+from trainer.nets import build_generator
 
 FAST = EngineOptions(runtimes=("torch",), warmup=1, measure=1)
 
