@@ -43,6 +43,11 @@ IOU = 0.3
 Preds = list[tuple[float, float, float, float, float]]
 
 
+def _note(name: str, value: object) -> None:
+    """Each row on stderr as soon as it is measured: a long run on a busy machine still leaves figures."""
+    print(json.dumps({name: value}), file=sys.stderr, flush=True)
+
+
 def _load() -> list[float] | None:
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -197,6 +202,7 @@ def run(strips: int | None = None, seed: int = SEED, skip_pipeline: bool = False
         preds, secs = run_learned(pre, images)
         timing[f"learned_{threads}_thread_s_per_mp"] = round(secs / mp, 3)
     rows["learned_pretrained"] = pr_row(list(zip(preds, truths, strict=True)), 0.3)
+    _note("so_far", {"rows": rows, "seconds": timing})
 
     training: dict = {}
     for n in FINETUNE_FACES:
@@ -205,6 +211,7 @@ def run(strips: int | None = None, seed: int = SEED, skip_pipeline: bool = False
         torch.set_num_threads(2)
         preds, _ = run_learned(finder, images)
         rows[f"learned_finetuned_{n}"] = pr_row(list(zip(preds, truths, strict=True)), 0.3)
+        _note(f"learned_finetuned_{n}", rows[f"learned_finetuned_{n}"] | {"train": info})
         if n == 50:
             merged = [merge(a, p, 0.3) for a, p in zip(af, preds, strict=True)]
             rows["merged_animeface_learned_50"] = pr_row(list(zip(merged, truths, strict=True)), None)
