@@ -43,6 +43,11 @@ IOU = 0.3
 Preds = list[tuple[float, float, float, float, float]]
 
 
+def _note(name: str, value: object) -> None:
+    """Each row on stderr as soon as it is measured: a long run on a busy machine still leaves figures."""
+    print(json.dumps({name: value}), file=sys.stderr, flush=True)
+
+
 def _load() -> list[float] | None:
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -119,11 +124,13 @@ def finetuned(base_dir: Path, data: Sequence[tuple[np.ndarray, np.ndarray]], thr
     cfg = TrainConfig(steps=default_steps(n), batch=8, lr=1e-3, seed=seed)
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     train(finder.net, samples, cfg)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    # cpu_s: this process's CPU time (all threads); on a shared machine wall time mostly measures the others
     return LearnedFinder.from_network(finder.net, finder.inference), {
-        "faces": n, "panels": len(data), "steps": cfg.steps, "train_s": round(seconds, 1), "threads": threads}
+        "faces": n, "panels": len(data), "steps": cfg.steps, "train_s": round(seconds, 1),
+        "train_cpu_s": round(cpu, 1), "threads": threads}
 
 
 def merge(animeface: Preds, learned: Preds, threshold: float) -> Preds:
@@ -195,6 +202,7 @@ def run(strips: int | None = None, seed: int = SEED, skip_pipeline: bool = False
         preds, secs = run_learned(pre, images)
         timing[f"learned_{threads}_thread_s_per_mp"] = round(secs / mp, 3)
     rows["learned_pretrained"] = pr_row(list(zip(preds, truths, strict=True)), 0.3)
+    _note("so_far", {"rows": rows, "seconds": timing})
 
     training: dict = {}
     for n in FINETUNE_FACES:
@@ -203,6 +211,7 @@ def run(strips: int | None = None, seed: int = SEED, skip_pipeline: bool = False
         torch.set_num_threads(2)
         preds, _ = run_learned(finder, images)
         rows[f"learned_finetuned_{n}"] = pr_row(list(zip(preds, truths, strict=True)), 0.3)
+        _note(f"learned_finetuned_{n}", rows[f"learned_finetuned_{n}"] | {"train": info})
         if n == 50:
             merged = [merge(a, p, 0.3) for a, p in zip(af, preds, strict=True)]
             rows["merged_animeface_learned_50"] = pr_row(list(zip(merged, truths, strict=True)), None)
