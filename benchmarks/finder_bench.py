@@ -150,7 +150,7 @@ def animeface_rows(images: Sequence[np.ndarray]) -> tuple[list[Preds], float]:
         start = time.perf_counter()
         hits = single_pass(img)
         seconds += time.perf_counter() - start
-        out.append([(h.box.x, h.box.y, h.box.w, h.box.h, float(h.likelihood)) for h in hits])
+        out.append([(h.box.x, h.box.y, h.box.w, h.box.h, float(h.raw_score)) for h in hits])
     return out, seconds
 
 

@@ -158,7 +158,7 @@ def run_single_pass(paths: list[Path]) -> dict[str, list[Found]]:
         start = time.perf_counter()
         hits = single_pass(pixels)
         seconds = time.perf_counter() - start
-        out.append(Found([as_box(h) for h in hits], [float(h.likelihood) for h in hits], seconds))
+        out.append(Found([as_box(h) for h in hits], [float(h.raw_score) for h in hits], seconds))
     return {"single_pass": out}
 
 
