@@ -83,3 +83,43 @@ def test_a_screenshot_of_a_project_that_cannot_open_says_why(tmp_path: Path) -> 
     assert done.returncode == 2
     assert f"{DB_NAME} is empty: not an F2A project" in done.stderr
     assert not (tmp_path / "shot.png").exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_sigkill_of_faces_stops_a_worker_busy_on_an_image(tmp_path: Path) -> None:
+    """Pure noise keeps animeface busy for minutes; killing `f2a faces` must end that worker too, not leave
+    it on the image until its time limit (the limit here is far beyond the failure bound). The pool ends its
+    workers when the parent is gone (detect/pool.py); this guards that for a worker in the middle of an image."""
+    pytest.importorskip("animeface")
+    import signal
+    import time
+
+    from conftest import noise_image, write_png
+    from process_table import descendants, running
+
+    noise = tmp_path / "noise.png"
+    write_png(noise, noise_image(np.random.default_rng(3), 1400, 1400))
+    proc = subprocess.Popen([sys.executable, "-m", "f2a_studio.cli", "faces", str(noise), "--workers", "1",
+                             "--timeout", "3000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    helpers: set[int] = set()
+    try:
+        deadline = time.monotonic() + BOUND_S
+        # the fork server and the worker it forked (a resource tracker may come too)
+        while len(helpers := descendants(proc.pid)) < 2 or not any(
+                descendants(pid) for pid in helpers):
+            assert proc.poll() is None, f"f2a faces ended before its worker started: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, f"the worker never started ({helpers})"
+            time.sleep(0.05)
+        helpers |= {child for pid in helpers for child in descendants(pid)}
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(BOUND_S)
+        deadline = time.monotonic() + BOUND_S
+        while running(helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = running(helpers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in running(helpers):  # never leave them to the next test
+            os.kill(pid, signal.SIGKILL)
+    assert left == set(), f"still running after f2a faces was killed: {sorted(left)}"

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import noise_image, write_png
+from process_table import descendants, running
 from test_export_data import big_project_fixture, project_fixture, tree_bytes  # noqa: F401
 
 from f2a_studio.core.manifest import ManifestError, read_manifest, verify_export
@@ -113,38 +114,6 @@ def test_an_old_export_moved_aside_by_a_killed_export_is_put_back(project, tmp_p
 # ---------------------------------------------------------------- case 5: SIGKILL
 
 
-def _process_table() -> dict[int, tuple[int, str]]:
-    """pid → (parent pid, state) from /proc."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        table[int(entry.name)] = (int(fields[1]), fields[0])
-    return table
-
-
-def _descendants(pid: int) -> set[int]:
-    table = _process_table()
-    found: set[int] = set()
-    frontier = [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, (ppid, _) in table.items():
-            if ppid == parent and child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
-def _running(pids: set[int]) -> set[int]:
-    table = _process_table()
-    return {p for p in pids if p in table and table[p][1] not in ("Z", "X")}
-
-
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
 def test_sigkill_of_an_export_leaves_no_worker_fork_server_or_tracker(big_project, tmp_path: Path) -> None:
     proc = subprocess.Popen(
@@ -156,20 +125,20 @@ def test_sigkill_of_an_export_leaves_no_worker_fork_server_or_tracker(big_projec
     try:
         deadline = time.monotonic() + BOUND_S
         # fork server + resource tracker + two workers
-        while len(helpers := _descendants(proc.pid)) < 4:
+        while len(helpers := descendants(proc.pid)) < 4:
             assert proc.poll() is None, "the export ended before its workers started"
             assert time.monotonic() < deadline, f"the workers never started ({helpers})"
             time.sleep(0.05)
         proc.send_signal(signal.SIGKILL)
         proc.wait(BOUND_S)
         deadline = time.monotonic() + BOUND_S
-        while _running(helpers) and time.monotonic() < deadline:
+        while running(helpers) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = _running(helpers)
+        left = running(helpers)
     finally:
         if proc.poll() is None:
             proc.kill()
-        for pid in _running(helpers):  # never leave them to the next test
+        for pid in running(helpers):  # never leave them to the next test
             os.kill(pid, signal.SIGKILL)
     assert left == set(), f"still running after the export was killed: {sorted(left)}"
 
