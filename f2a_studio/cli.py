@@ -365,7 +365,7 @@ def import_coco_cmd(
         console.print(f"[yellow]skipped[/] {problem}", highlight=False)
 
 
-from f2a_studio import cli_finder  # noqa: E402,F401  (registers train-finder on app)
+from f2a_studio import cli_finder, cli_learn  # noqa: E402,F401  (register train-finder, train-sex, train-landmarks)
 
 
 def main() -> None:
