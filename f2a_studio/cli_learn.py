@@ -65,3 +65,28 @@ def train_sex_cmd(
         pr = card["predicted"]
         console.print(f"predicted the sex of {pr['predicted']} face(s) ({pr['backend']}); kept {pr['kept_human']} "
                       "set by a person", highlight=False)
+
+
+@app.command("train-landmarks")
+def train_landmarks_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads.")] = 1,
+    min_faces: Annotated[int | None, typer.Option(help="Refuse with fewer corrected faces.", hidden=True)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON on stdout.")] = False,
+) -> None:
+    """Fine-tune the landmark model on the points a person placed or confirmed; writes
+    PROJECT/checkpoints/landmarks-learned.* (NME on held-back faces), the project's first landmark backend
+    from then on (detection, hand-drawn boxes, refits)."""
+    from f2a_studio.detect.landmarks.learned_train import MIN_FACES, train_project
+
+    card = _train(project, "landmark model", lambda store, p: train_project(
+        store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces, progress=p), threads)
+    if as_json:
+        print(json.dumps(card, ensure_ascii=False))
+        return
+    m = card["metrics"]
+    console.print(f"trained on {card['data']['train_faces']} face(s) in {card['train']['seconds']:.0f} s → "
+                  f"{card['files'][0]}", highlight=False)
+    console.print(f"held-back NME {m['held_back_before'].get('nme', float('nan')):.3f} → "
+                  f"{m['held_back_after'].get('nme', float('nan')):.3f}", highlight=False)
