@@ -14,7 +14,8 @@ from tests.learn_projects import synthetic_project
 
 def test_anchors_pull_the_fit_onto_the_truth_and_only_they_become_human_points(tmp_path: Path) -> None:
     # the model's landmarks are badly off (the mean face dropped 15 px to the right)
-    store, truths = synthetic_project(tmp_path / "p", 2, size=128, landmarks=lambda t: t.points() + np.array([15.0, 0.0]))
+    off = np.array([15.0, 0.0])
+    store, truths = synthetic_project(tmp_path / "p", 2, size=128, landmarks=lambda t: t.points() + off)
     with store:
         face = store.faces(store.images()[0].id)[0]
         t = truths[0].points()
