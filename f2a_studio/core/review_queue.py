@@ -3,7 +3,8 @@
 Each face gets a need in 0..1 from the parts no person has settled yet: its box (a calibrated finder
 score near 0.5 is a coin toss: need 1 - |2s - 1|), its sex (the same of p(female)) and its landmarks (the
 learned model and the template fit disagreeing by ``d`` NME: need d / LANDMARK_FULL). The queue is ordered
-by need, highest first, ties by face id, so it is the same for the same project state. A face's
+by need, highest first, then by finder score (lowest first, as the queue was before), then by face id, so
+it is the same for the same project state. A face's
 confidence is 1 - need; "reviewed enough" counts the faces still below a chosen confidence.
 Qt-free and model-free: the landmark disagreement is measured elsewhere (detect.disagreement) and passed in.
 """
@@ -16,12 +17,14 @@ from dataclasses import dataclass
 from f2a_studio.core.models import Face, FaceStatus, Sex
 
 LANDMARK_FULL = 0.2  # NME between the two landmark fits at which the landmarks surely need a person
+REVIEWED_ENOUGH = 0.9  # the default confidence of the "reviewed enough" estimate
 
 
 @dataclass(frozen=True)
 class QueueItem:
     face_id: int
-    need: float  # 0..1, the largest of the reasons' needs
+    need: float
+    score: float  # 0..1, the largest of the reasons' needs
     reasons: tuple[tuple[str, float], ...]  # (explanation, need), largest first
 
     @property
@@ -66,10 +69,11 @@ def review_order(faces: Iterable[Face], disagreement: Mapping[int, float] | None
         assert face.id is not None
         reasons = face_needs(face, dis.get(face.id))
         if reasons:
-            items.append(QueueItem(face.id, round(reasons[0][1], 6), tuple((t, round(n, 6)) for t, n in reasons)))
-    return sorted(items, key=lambda it: (-it.need, it.face_id))
+            items.append(QueueItem(face.id, round(reasons[0][1], 6), float(face.score),
+                                   tuple((t, round(n, 6)) for t, n in reasons)))
+    return sorted(items, key=lambda it: (-it.need, it.score, it.face_id))
 
 
-def remaining_below(items: Iterable[QueueItem], confidence: float) -> int:
+def remaining_below(items: Iterable[QueueItem], confidence: float = REVIEWED_ENOUGH) -> int:
     """How many faces are still below ``confidence`` (the "reviewed enough" estimate: 0 means done)."""
     return sum(1 for it in items if it.confidence < confidence)
