@@ -11,7 +11,7 @@ STAMP := $(VENV)/.f2a-installed
 # face-alignment declares the non-headless opencv-python (which bundles a second Qt), so it is installed
 # with --no-deps; pyproject.toml lists the packages it really needs.
 
-.PHONY: run test test-all lint bench sample clean-venv
+.PHONY: run test test-all lint bench sample clean-venv mutate
 
 $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,14 @@ test-all: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m ''
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check f2a_studio trainer tests benchmarks
+	$(VENV)/bin/ruff check f2a_studio trainer tests benchmarks tools
+
+# Mutation testing (tools/mutate.py, docs/mutation.md): not part of `make test` or CI, it takes long. Run it
+# before resolving an issue that touches the modules it covers, e.g. `make mutate MUTATE="store atomic"`.
+MUTATE ?= all
+MUTATE_MAX ?= 60
+mutate: $(STAMP)
+	nice -n 10 $(PY) tools/mutate.py --max $(MUTATE_MAX) --json mutation.json $(MUTATE)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -13,11 +13,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from f2a_studio.core.errors import F2AError
-from f2a_studio.core.store import ProjectStore, is_project
+from f2a_studio.core.store import ProjectStore, is_project, remove_new_project
 
 app = typer.Typer(
     name="f2a",
@@ -30,7 +31,8 @@ console = Console(stderr=True)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    # every message may hold a user's file name: printed as text, never as rich markup ("[/" would crash)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -40,7 +42,7 @@ def progress_bar() -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[current]}", style="dim"),
+        TextColumn("{task.fields[current]}", style="dim", markup=False),  # file names are not markup
         console=console,
         transient=False,
         disable=not console.is_terminal,
@@ -79,6 +81,9 @@ def import_cmd(
     from f2a_studio.core.strips import SplitOptions
 
     split = SplitOptions(min_aspect=float("inf")) if no_split else SplitOptions()
+    new_project = not is_project(project)
+    created_folder = not project.exists()
+    report = None
     try:
         with open_store(project, create=True) as store, progress_bar() as bar:
             task = bar.add_task("importing", total=None, current="")
@@ -89,6 +94,9 @@ def import_cmd(
             report = import_sources(store, sources, split=split, progress=on_progress, title=title, episode=episode)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
+    finally:
+        if new_project and (report is None or not (report.added or report.already_present)):
+            remove_new_project(project, remove_folder=created_folder)  # nothing went in: leave nothing behind
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
@@ -96,9 +104,12 @@ def import_cmd(
             f"imported {len(report.added)} cut(s) from {report.files_done} file(s), "
             f"{report.already_present} already present, {len(report.problems)} problem(s)"
         )
+    for note in report.notes:
+        console.print(f"[yellow]note[/] {escape(note.path)}: {escape(note.reason)}", highlight=False, soft_wrap=True)
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem.path}: {problem.reason}", highlight=False, soft_wrap=True)
-    attempted = report.files_done + sum(1 for p in report.problems if p.reason == "no such file or folder")
+        console.print(f"[yellow]skipped[/] {escape(problem.path)}: {escape(problem.reason)}", highlight=False,
+                      soft_wrap=True)
+    attempted = report.files_done + len(report.problems)
     if attempted and not report.added and not report.already_present:
         raise typer.Exit(1)
 
@@ -118,13 +129,13 @@ def info(
         print(json.dumps(stats.to_json(), ensure_ascii=False))
         return
     out = Console()
-    out.print(f"[bold]{project}[/]: {stats.images} cut(s), {stats.faces} face(s), "
+    out.print(f"[bold]{escape(str(project))}[/]: {stats.images} cut(s), {stats.faces} face(s), "
               f"{stats.images_without_faces} cut(s) without faces, {stats.images_detected} detected")
     out.print("faces by status: " + ", ".join(f"{k} {v}" for k, v in stats.faces_by_status.items()))
     out.print("faces by sex: " + ", ".join(f"{k} {v}" for k, v in stats.faces_by_sex.items()))
     table = Table("title", "episode", "cuts", "faces")
     for ep in stats.episodes:
-        table.add_row(ep.title_id, ep.episode, str(ep.images), str(ep.faces))
+        table.add_row(escape(ep.title_id), escape(ep.episode), str(ep.images), str(ep.faces))
     out.print(table)
 
 
@@ -153,7 +164,7 @@ def sample(
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     console.print(
-        f"sample project {project}: {summary.cuts} cut(s) from {summary.strips} strip(s), "
+        f"sample project {escape(str(project))}: {summary.cuts} cut(s) from {summary.strips} strip(s), "
         f"{summary.faces} true face(s) in {summary.truth_path.name}"
     )
     if run_detection:
@@ -199,7 +210,7 @@ def faces(
         for result in detect_files(images, options):
             ok += result.ok
             for note in result.notes:  # stdout keeps the exact schema; warnings go to stderr
-                console.print(f"[yellow]note[/] {result.path}: {note}", highlight=False)
+                console.print(f"[yellow]note[/] {escape(str(result.path))}: {escape(note)}", highlight=False)
             if jsonl:
                 print(json.dumps(result.to_json(), ensure_ascii=False), flush=True)
             else:
@@ -235,6 +246,7 @@ def detect(
 
             ids = [r.id for r in store.images()] if redo else None
             report = detect_images(store, ids, options, progress=on_progress)
+            broken = dict(store.broken_faces)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -243,9 +255,11 @@ def detect(
         console.print(f"detected {report.done} cut(s): {report.faces} face(s), {len(report.failed)} failed, "
                       f"{report.skipped} done before; {report.seconds:.1f} s", highlight=False)
     for image_id, reason in report.failed:
-        console.print(f"[yellow]failed[/] image {image_id}: {reason}", highlight=False)
+        console.print(f"[yellow]failed[/] image {image_id}: {escape(reason)}", highlight=False)
     for image_id, note in report.notes:
-        console.print(f"[yellow]note[/] image {image_id}: {note}", highlight=False)
+        console.print(f"[yellow]note[/] image {image_id}: {escape(note)}", highlight=False)
+    for face_id, why in broken.items():  # left as they are, never deleted
+        console.print(f"[yellow]skipped[/] face {face_id}: {escape(why)}", highlight=False)
     if report.done and len(report.failed) == report.done:
         raise typer.Exit(1)
 
@@ -330,14 +344,14 @@ def export_cmd(
         raise _fail(str(exc)) from exc
     if plan.human is not None:
         for line in plan.human.summary_lines(per_photo=False):
-            console.print(line, highlight=False)
+            console.print(escape(line), highlight=False)
     c = result.counts
     if as_json:
         print(json.dumps({"out": str(result.out), "format": result.format, "counts": c, "files": result.files,
                           "seconds": round(result.seconds, 3)}, ensure_ascii=False))
     else:
-        console.print(f"exported {c['faces']} face(s) to {result.out} as {result.format}: train {c['train']}, "
-                      f"val {c['val']}, test {c['test']}; {c['excluded']} left out; "
+        console.print(f"exported {c['faces']} face(s) to {escape(str(result.out))} as {result.format}: "
+                      f"train {c['train']}, val {c['val']}, test {c['test']}; {c['excluded']} left out; "
                       f"{result.seconds:.1f} s ({result.faces_per_second:.0f} faces/s)", highlight=False)
 
 
@@ -351,21 +365,31 @@ def import_coco_cmd(
     """Import COCO keypoint annotations (e.g. an F2A coco export) as faces; importing twice adds nothing."""
     from f2a_studio.export.coco_import import import_coco
 
+    new_project = not is_project(project)
+    created_folder = not project.exists()
+    report = None
     try:
         with open_store(project, create=True) as store:
             report = import_coco(store, annotations, images_dir=images)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
+    finally:
+        if new_project and (report is None or not (report.images_added or report.faces_added)):
+            remove_new_project(project, remove_folder=created_folder)  # a refused file leaves no project
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         console.print(f"imported {report.faces_added} face(s) ({report.faces_present} already present) on "
                       f"{report.images_added} new and {report.images_matched} known image(s)", highlight=False)
     for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {problem}", highlight=False)
+        console.print(f"[yellow]skipped[/] {escape(problem)}", highlight=False)
 
 
-from f2a_studio import cli_finder, cli_learn  # noqa: E402,F401  (register train-finder, train-sex, train-landmarks)
+# Commands in modules of their own, registered on this app (also when run as `python -m f2a_studio.cli`).
+from f2a_studio import cli_finder, cli_learn, cli_train  # noqa: E402
+
+for _commands in (cli_finder, cli_train, cli_learn):
+    _commands.register(app)
 
 
 def main() -> None:

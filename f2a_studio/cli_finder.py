@@ -1,7 +1,7 @@
 """`f2a train-finder`: fine-tune the learned face finder on a project's own corrections.
 
-Registered on the `f2a` app by one import at the end of cli.py; the heavy parts (torch) load only when
-the command runs.
+Registered on the `f2a` app by `register(app)` at the end of cli.py (so `python -m f2a_studio.cli` has it
+too); the heavy parts (torch) load only when the command runs.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from f2a_studio.cli import _fail, app, console, open_store, progress_bar
 from f2a_studio.core.errors import F2AError
 
 
-@app.command("train-finder")
+def register(app: typer.Typer) -> None:
+    app.command("train-finder")(train_finder_cmd)
+
+
 def train_finder_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
     title: Annotated[str | None, typer.Option(help="Only this title's cuts (a model for that title).")] = None,
@@ -31,6 +34,7 @@ def train_finder_cmd(
     with metrics on held-back cuts. Interrupted (Ctrl-C), it resumes where it stopped when run again."""
     import torch
 
+    from f2a_studio.cli import _fail, console, open_store, progress_bar  # here: cli.py imports this module
     from f2a_studio.detect.finders.learned_project import MIN_FACES, FinetuneOptions, finetune_project
 
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
@@ -55,7 +59,7 @@ def train_finder_cmd(
     m = card["metrics_iou_0.3"]
     after, before = m["held_back_after"], m["held_back_before"]
     console.print(f"trained on {card['data']['train_faces']} face(s) of {card['data']['train_cuts']} cut(s) in "
-                  f"{card['train']['seconds']:.0f} s → {card['files'][0]}", highlight=False)
+                  f"{card['train']['seconds']:.0f} s → {escape(str(card['files'][0]))}", highlight=False)
     if after:
         console.print(f"held-back cuts ({after['faces']} faces): recall {before['recall']:.2f} → "
                       f"{after['recall']:.2f}, precision {before['precision']:.2f} → {after['precision']:.2f} "

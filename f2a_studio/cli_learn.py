@@ -1,6 +1,6 @@
 """`f2a train-sex` and `f2a train-landmarks`: learn from what a person set on the project's faces.
 
-Registered on the `f2a` app by one import at the end of cli.py; torch loads only when a command runs.
+Registered on the `f2a` app by `register(app)` at the end of cli.py; torch loads only when a command runs.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ from typing import Annotated
 
 import typer
 
-from f2a_studio.cli import _fail, app, console, open_store, progress_bar
 from f2a_studio.core.errors import F2AError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-sex")(train_sex_cmd)
+    app.command("train-landmarks")(train_landmarks_cmd)
 
 
 def _train(project: Path, what: str, run, threads: int, read_only: bool = True) -> dict:
     import torch
+
+    from f2a_studio.cli import _fail, open_store, progress_bar  # here: cli.py imports this module
 
     torch.set_num_threads(max(1, threads))
     try:
@@ -31,7 +37,6 @@ def _train(project: Path, what: str, run, threads: int, read_only: bool = True) 
         raise _fail(str(exc)) from exc
 
 
-@app.command("train-sex")
 def train_sex_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
     steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
@@ -50,6 +55,8 @@ def train_sex_cmd(
                              progress=p)
         return card | ({"predicted": predict_project(store)} if predict else {})
 
+    from f2a_studio.cli import console
+
     card = _train(project, "sex classifier", run, threads, read_only=not predict)
     if as_json:
         print(json.dumps(card, ensure_ascii=False))
@@ -67,7 +74,6 @@ def train_sex_cmd(
                       "set by a person", highlight=False)
 
 
-@app.command("train-landmarks")
 def train_landmarks_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
     steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
@@ -78,6 +84,7 @@ def train_landmarks_cmd(
     """Fine-tune the landmark model on the points a person placed or confirmed; writes
     PROJECT/checkpoints/landmarks-learned.* (NME on held-back faces), the project's first landmark backend
     from then on (detection, hand-drawn boxes, refits)."""
+    from f2a_studio.cli import console
     from f2a_studio.detect.landmarks.learned_train import MIN_FACES, train_project
 
     card = _train(project, "landmark model", lambda store, p: train_project(

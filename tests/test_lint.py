@@ -18,7 +18,7 @@ def test_ruff_is_clean() -> None:
     ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (it comes with the dev extra)")
-    paths = ["f2a_studio", "trainer", "tests", "benchmarks"]
+    paths = ["f2a_studio", "trainer", "tests", "benchmarks", "tools"]
     done = subprocess.run([ruff, "check", "--no-cache", *paths], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 

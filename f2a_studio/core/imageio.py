@@ -7,9 +7,9 @@ Decoded images are RGB or RGBA uint8 arrays, upright (EXIF orientation applied),
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from f2a_studio.core.errors import ImageError
+from f2a_studio.core.files import check_regular_file, open_regular, read_prefix, temp_name
 
 DEFAULT_MAX_PIXELS = 150_000_000  # a 800×150,000 webtoon episode still fits; 20k×20k does not
 MIN_SIDE = 8
@@ -38,6 +39,7 @@ class LoadedImage:
     pixels: np.ndarray  # H×W×3 RGB or H×W×4 RGBA, uint8, C-contiguous
     path: Path
     format: str
+    frames: int = 1  # an animated GIF/PNG/WebP: how many frames the file has (only the first is decoded)
 
     @property
     def height(self) -> int:
@@ -56,26 +58,18 @@ def load_image(path: Path | str, *, max_pixels: int | None = None) -> LoadedImag
     """Decode an image file for import. Raises ImageError with a reason a user can act on."""
     path = Path(path)
     limit = max_pixels or max_pixels_limit()
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        raise ImageError(path, "file not found") from exc
-    except PermissionError as exc:
-        raise ImageError(path, "permission denied") from exc
-    if path.is_dir():
-        raise ImageError(path, "is a folder, not an image file")
+    # Only regular files are opened (a FIFO or /dev/zero would block or never end): see core/files.py.
+    size = check_regular_file(path).st_size
     if size == 0:
         raise ImageError(path, "empty file (0 bytes)")
-    try:
-        handle = path.open("rb")
-    except PermissionError as exc:
-        raise ImageError(path, "permission denied: the file cannot be read") from exc
-    except OSError as exc:
-        raise ImageError(path, f"cannot open: {exc.strerror or exc}") from exc
+    handle = open_regular(path)
     with handle:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                # Pillow refuses at 2 × MAX_IMAGE_PIXELS on its own; our limit (F2A_MAX_PIXELS) decides
+                # instead, with a message that says how to raise it.
+                Image.MAX_IMAGE_PIXELS = max(limit, DEFAULT_MAX_PIXELS)
                 image = Image.open(handle)
         except Image.DecompressionBombError as exc:
             raise ImageError(path, f"refused as a decompression bomb: {exc}") from exc
@@ -92,8 +86,9 @@ def load_image(path: Path | str, *, max_pixels: int | None = None) -> LoadedImag
             )
         if width < MIN_SIDE or height < MIN_SIDE:
             raise ImageError(path, f"too small: {width}×{height} px (at least {MIN_SIDE}×{MIN_SIDE} needed)")
+        frames = int(getattr(image, "n_frames", 1) or 1)
         fmt = image.format or "?"
-        fast = _decode_png_fast(handle, image)
+        fast = _decode_png_fast(handle, image) if frames == 1 else None
         if fast is not None:
             return LoadedImage(fast, path, fmt)
         try:
@@ -102,7 +97,7 @@ def load_image(path: Path | str, *, max_pixels: int | None = None) -> LoadedImag
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageError(path, f"truncated or corrupt image data ({fmt}): {exc}") from exc
         pixels = _to_rgb_or_rgba(image, path)
-    return LoadedImage(np.ascontiguousarray(pixels), path, fmt)
+    return LoadedImage(np.ascontiguousarray(pixels), path, fmt, frames)
 
 
 def _decode_png_fast(handle: BinaryIO, image: Image.Image) -> np.ndarray | None:
@@ -129,10 +124,7 @@ def _decode_png_fast(handle: BinaryIO, image: Image.Image) -> np.ndarray | None:
 
 
 def _unidentified_reason(path: Path) -> str:
-    try:
-        head = path.read_bytes()[:512]
-    except OSError:
-        head = b""
+    head = read_prefix(path, 512)  # a bounded prefix: a 1 GB non-image is never read whole
     if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head):
         return f"not an image: the file holds text (named {path.suffix or 'without suffix'})"
     return "not a recognised image format (PNG, JPEG, WebP, BMP, GIF, TIFF)"
@@ -175,7 +167,7 @@ def content_hash(pixels: np.ndarray) -> str:
 
 def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
@@ -203,10 +195,34 @@ def encode_png(pixels: np.ndarray, compression: int = PNG_COMPRESSION) -> bytes:
     return buf.tobytes()
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask sets it, racing other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    old = os.umask(0o022)  # not Linux: the set-and-restore dance (brief, and only here)
+    os.umask(old)
+    return old
+
+
 def write_bytes_atomic(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write to a temp file beside `path`, then rename over it: readers see the old file or the new one."""
+    """Write to a temp file beside `path`, then rename over it: readers see the old file or the new one.
+
+    The file gets the usual mode for a new file (0666 less the umask), not mkstemp's 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    for _ in range(100):
+        tmp = path.parent / temp_name(path)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temp file name", str(path.parent))
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

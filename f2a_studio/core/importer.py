@@ -12,9 +12,12 @@ is joined again and only cuts whose pixels are new go in (a panel across the new
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
+import os
 import re
+import stat
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from f2a_studio.core.errors import ImageError, ProjectError
+from f2a_studio.core.files import regular_file_problem, stat_problem
 from f2a_studio.core.imageio import (
     IMAGE_SUFFIXES,
     content_hash,
@@ -61,6 +65,7 @@ class ImportReport:
     files_done: int = 0
     problems: list[ImportProblem] = field(default_factory=list)
     megapixels: float = 0.0
+    notes: list[ImportProblem] = field(default_factory=list)  # imported, with something to say (a GIF's frames)
     cancelled: bool = False  # stopped by its cancel token; the files done are whole
 
     def to_json(self) -> dict:
@@ -70,6 +75,7 @@ class ImportReport:
             "files": self.files_done,
             "megapixels": round(self.megapixels, 3),
             "problems": [p.__dict__ for p in self.problems],
+            "notes": [n.__dict__ for n in self.notes],
         }
 
 
@@ -78,18 +84,31 @@ def _natural_key(path: Path) -> list:
 
 
 def collect_sources(paths: Iterable[Path | str]) -> tuple[list[Path], list[ImportProblem]]:
-    """Expand folders recursively (image suffixes only); files named explicitly are always tried."""
+    """Expand folders recursively (image suffixes only); files named explicitly are always tried.
+
+    Only regular files are taken: a FIFO, a device or a folder named like an image is reported by name
+    (opening one could block forever), and so is a named folder that holds no image at all."""
     files: list[Path] = []
     problems: list[ImportProblem] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found = [p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            reason = "no such file or folder" if exc.errno == errno.ENOENT else stat_problem(exc)
+            problems.append(ImportProblem(str(path), reason))
+            continue
+        if stat.S_ISDIR(mode):
+            found, odd = _walk_images(path)
             files.extend(sorted(found, key=_natural_key))
-        elif path.exists():
-            files.append(path)
+            problems.extend(odd)
+            if not found and not odd:
+                problems.append(ImportProblem(str(path), "the folder holds no image files "
+                                              f"({', '.join(sorted(IMAGE_SUFFIXES))})"))
+        elif (reason := regular_file_problem(path)) is not None:
+            problems.append(ImportProblem(str(path), reason))
         else:
-            problems.append(ImportProblem(str(path), "no such file or folder"))
+            files.append(path)
     unique = list(dict.fromkeys(files))
     return unique, problems
 
@@ -123,6 +142,7 @@ class PreparedFile:
     cuts: list[PreparedCut] = field(default_factory=list)
     present: int = 0  # cuts (or the whole file) already in the project
     problem: ImportProblem | None = None
+    note: ImportProblem | None = None
     megapixels: float = 0.0
     cancelled: bool = False  # stopped by its cancel token; the files done are whole
     title_id: str = ""
@@ -134,11 +154,29 @@ class PreparedFile:
         return self.slices or ((self.path, self.sha256),)
 
 
+def _walk_images(folder: Path) -> tuple[list[Path], list[ImportProblem]]:
+    """Regular files with an image suffix under `folder`; other things named like images are problems."""
+    found: list[Path] = []
+    odd: list[ImportProblem] = []
+    for path in folder.rglob("*"):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        reason = regular_file_problem(path)
+        if reason is None:
+            found.append(path)
+        elif not path.is_dir():  # a folder named x.png is searched like any folder
+            odd.append(ImportProblem(str(path), reason))
+    return found, odd
+
+
 def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> PreparedFile:
     """The CPU-heavy half of an import. Thread-safe; decoders and the PNG encoder release the GIL."""
     out = PreparedFile(path)
     try:
         out.sha256 = file_sha256(path)
+    except ImageError as exc:
+        out.problem = ImportProblem(str(path), exc.reason)
+        return out
     except PermissionError:
         out.problem = ImportProblem(str(path), "permission denied: the file cannot be read")
         return out
@@ -153,6 +191,9 @@ def prepare_file(store: ProjectStore, path: Path, split: SplitOptions) -> Prepar
     except ImageError as exc:
         out.problem = ImportProblem(str(path), exc.reason)
         return out
+    if loaded.frames > 1:  # one cut per file, as for any picture; the user is told what was left out
+        out.note = ImportProblem(str(path), f"animated ({loaded.frames} frames): only the first frame "
+                                 "was imported")
     spans = find_cuts(loaded.pixels, split)
     if not spans:
         out.problem = ImportProblem(str(path), "blank image: no content between gutters")
@@ -195,7 +236,7 @@ def prepare_slice_set(store: ProjectStore, unit: ImportUnit, split: SplitOptions
 
     try:
         hashes = [file_sha256(p) for p in unit.paths]
-    except OSError:
+    except (OSError, ImageError):  # one by one: each problem is then reported against its file
         return one_by_one()
     out = PreparedFile(unit.paths[0], sha256=hashes[0], slices=tuple(zip(unit.paths, hashes, strict=True)))
     out.title_id, out.episode = unit.title_id, unit.episode
@@ -240,6 +281,8 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
         return
     report.already_present += prepared.present
     report.megapixels += prepared.megapixels
+    if prepared.note is not None:
+        report.notes.append(prepared.note)
     if not prepared.cuts and prepared.present:
         for path, sha256 in prepared.sources():
             if not store.source_seen(sha256):
@@ -247,21 +290,31 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
         return
     for cut in prepared.cuts:
         cut_path = f"{CUTS_DIR}/{cut.hash[:2]}/{cut.hash}.png"
+        target = store.root / cut_path
+        existed = target.exists()
         try:
-            write_bytes_atomic(store.root / cut_path, cut.png)
+            write_bytes_atomic(target, cut.png)
         except OSError as exc:
             raise _project_write_error(store, exc) from exc
-        record, created = store.add_image(
-            hash=cut.hash,
-            cut_path=cut_path,
-            source_path=cut.source or str(prepared.path),
-            title_id=prepared.title_id,
-            episode=prepared.episode,
-            width=cut.width,
-            height=cut.height,
-            has_alpha=cut.has_alpha,
-            cut_index=prepared.cut_index,
-        )
+        try:
+            record, created = store.add_image(
+                hash=cut.hash,
+                cut_path=cut_path,
+                source_path=cut.source or str(prepared.path),
+                title_id=prepared.title_id,
+                episode=prepared.episode,
+                width=cut.width,
+                height=cut.height,
+                has_alpha=cut.has_alpha,
+                cut_index=prepared.cut_index,
+            )
+        except BaseException:
+            # The cut file goes first, then its row; when the row cannot be written (disk full, read-only
+            # database, Ctrl-C) the file just written would be an orphan no row points at: remove it.
+            if not existed:
+                with contextlib.suppress(OSError):
+                    target.unlink()
+            raise
         if created:
             report.added.append(record)
         else:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from f2a_studio.core.errors import F2AError
+from f2a_studio.core.errors import F2AError, ImageError
+from f2a_studio.core.files import open_regular, regular_file_problem
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
+MAX_MANIFEST_BYTES = 1 << 30  # ~3M files listed; anything bigger is not a manifest
 
 
 class ManifestError(F2AError):
@@ -48,11 +50,20 @@ class Manifest:
 def read_manifest(folder: Path | str) -> Manifest:
     folder = Path(folder)
     path = folder / MANIFEST_NAME
+    problem = regular_file_problem(path)
+    if problem == "file not found":
+        raise ManifestError(f"{folder} is not an F2A export: {MANIFEST_NAME} is missing")
+    if problem is not None:
+        raise ManifestError(f"{path} cannot be read: {problem}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ManifestError(f"{folder} is not an F2A export: {MANIFEST_NAME} is missing") from exc
-    except (OSError, ValueError) as exc:
+        with open_regular(path) as handle:  # never a FIFO, never more than a manifest can hold
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ManifestError(f"{path} is too large for a manifest (over {MAX_MANIFEST_BYTES >> 20} MiB)")
+        data = json.loads(raw.decode("utf-8"))
+    except ImageError as exc:
+        raise ManifestError(f"{path} cannot be read: {exc.reason}") from exc
+    except (OSError, ValueError, RecursionError) as exc:
         raise ManifestError(f"{path} cannot be read: {exc}") from exc
     if not isinstance(data, dict) or "f2a_export" not in data or "files" not in data:
         raise ManifestError(f"{path} is not an F2A export manifest")
@@ -64,6 +75,14 @@ def read_manifest(folder: Path | str) -> Manifest:
                             f"reads up to {MANIFEST_VERSION}); upgrade f2a-studio to read it")
     if not isinstance(data["files"], list):
         raise ManifestError(f"{path}: 'files' must be a list")
+    for n, entry in enumerate(data["files"]):
+        # every file a reader opens through the manifest stays inside the export folder
+        name = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or not name:
+            raise ManifestError(f"{path}: files[{n}] has no path")
+        rel = PurePosixPath(name)
+        if rel.is_absolute() or ".." in rel.parts or "\\" in name:
+            raise ManifestError(f"{path}: files[{n}] path {name!r} points outside the export folder")
     return Manifest(folder, data)
 
 
@@ -71,8 +90,12 @@ def verify_export(folder: Path | str) -> list[str]:
     """Files that are missing or whose sha256 differs from the manifest (empty: the export is intact)."""
     manifest = read_manifest(folder)
     problems = []
+    root = manifest.folder.resolve()
     for entry in manifest.files:
         path = manifest.folder / entry["path"]
+        if not path.resolve().is_relative_to(root) or regular_file_problem(path) not in (None, "file not found"):
+            problems.append(f"{entry['path']}: not a regular file inside the export")
+            continue
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:

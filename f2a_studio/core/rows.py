@@ -66,10 +66,20 @@ def face_from_row(row: sqlite3.Row) -> Face:
         finder_model=row["finder_model"] or "",
         finder_sha256=row["finder_sha256"] or "",
         raw_score=row["raw_score"],
-        score_features=parse_score_features(json.loads(row["score_features"] or "{}")),
-        human_fields=frozenset(json.loads(row["human_fields"] or "[]")),
-        human_points=frozenset(json.loads(row["human_points"] or "[]")),
+        score_features=parse_score_features(_loads(row["score_features"])),
+        human_fields=frozenset(_loads(row["human_fields"])),
+        human_points=frozenset(_loads(row["human_points"])),
     )
+
+
+def _loads(text: str | None):
+    """JSON of the small optional columns; most rows hold the empty value, skipped without parsing (the
+    studio parses every face of a cut on each redraw)."""
+    return () if text in (None, "", "[]", "{}") else json.loads(text)
+
+
+def _dumps(values) -> str:
+    return json.dumps(sorted(values)) if values else "[]"
 
 
 def face_values(face: Face) -> tuple:
@@ -101,7 +111,7 @@ def face_values(face: Face) -> tuple:
         face.finder_model,
         face.finder_sha256,
         face.raw_score,
-        json.dumps(dict(face.score_features)),
-        json.dumps(sorted(face.human_fields)),
-        json.dumps(sorted(face.human_points)),
+        json.dumps(dict(face.score_features)) if face.score_features else "{}",
+        _dumps(face.human_fields),
+        _dumps(face.human_points),
     )

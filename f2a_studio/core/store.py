@@ -6,7 +6,9 @@ One program writes; a second one opens the same project read-only and is told wh
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -17,7 +19,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
-from f2a_studio.core.lock import LockHeld, ProjectLock
+from f2a_studio.core.files import remove_stale_temp_files
+from f2a_studio.core.lock import LOCK_NAME, LockHeld, ProjectLock
 from f2a_studio.core.models import Face, FaceStatus, ImageRecord
 from f2a_studio.core.provenance import Provenance, is_human_work, next_provenance
 from f2a_studio.core.rows import (
@@ -31,7 +34,9 @@ from f2a_studio.core.rows import (
 from f2a_studio.core.schema import MIGRATIONS, SCHEMA_VERSION
 from f2a_studio.core.stats import EpisodeCount, ProjectStats, project_stats
 
-__all__ = ["EditRecord", "EpisodeCount", "ProjectStats", "ProjectStore", "is_project"]
+__all__ = ["EditRecord", "EpisodeCount", "ProjectStats", "ProjectStore", "is_project", "remove_new_project"]
+
+_log = logging.getLogger(__name__)
 
 DB_NAME = "project.f2a.sqlite"
 CUTS_DIR = "cuts"
@@ -46,6 +51,21 @@ def utc_now() -> str:
 
 def is_project(folder: Path | str) -> bool:
     return (Path(folder) / DB_NAME).is_file()
+
+
+def remove_new_project(folder: Path | str, *, remove_folder: bool) -> None:
+    """Undo `ProjectStore.create` for a project that got nothing (an import of only bad files): remove the
+    database, its WAL files, the lock and the empty folders it made; never anything else in the folder."""
+    root = Path(folder)
+    for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", f"{DB_NAME}-journal", LOCK_NAME):
+        with contextlib.suppress(OSError):
+            (root / name).unlink()
+    for sub in (CUTS_DIR, CHECKPOINTS_DIR):
+        with contextlib.suppress(OSError):
+            (root / sub).rmdir()  # only when empty
+    if remove_folder:
+        with contextlib.suppress(OSError):
+            root.rmdir()
 
 
 @dataclass(frozen=True)
@@ -75,6 +95,8 @@ class ProjectStore:
         self._lock = lock
         self.read_only_reason = read_only_reason
         self._mutex = threading.RLock()
+        self.broken_faces: dict[int, str] = {}  # damaged face rows met so far: id → reason
+        self._broken_on: dict[int, int] = {}  # and the image each is on
 
     # ---------------------------------------------------------------- open / close
 
@@ -100,6 +122,10 @@ class ProjectStore:
         if not root.is_dir():
             raise ProjectError(f"{root} is not a folder")
         exists = db_path.is_file()
+        if exists and db_path.stat().st_size == 0:
+            # SQLite would take a zero-byte file as a new database and set it up: a truncated project would
+            # silently become an empty one.
+            raise ProjectError(f"{db_path} is empty: not an F2A project; remove it to start a new project")
         lock: ProjectLock | None = None
         reason: str | None = "opened read-only on request" if read_only else None
         if not read_only:
@@ -115,11 +141,17 @@ class ProjectStore:
             store = cls(root, conn, lock, reason)
             if reason is None:
                 store._migrate()
+                remove_stale_temp_files(root / CUTS_DIR)  # what an import killed outright left behind
             else:
                 store._check_version()
         except sqlite3.DatabaseError as exc:
             if lock:
                 lock.release()
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code == sqlite3.SQLITE_FULL:
+                raise ProjectError(f"cannot open {db_path}: the disk holding {root} is full") from exc
+            if code == sqlite3.SQLITE_READONLY:
+                raise ProjectError(f"cannot open {db_path}: the project database is read-only") from exc
             raise ProjectError(f"{db_path} is not a readable F2A project database: {exc}") from exc
         except BaseException:
             if lock:
@@ -141,6 +173,11 @@ class ProjectStore:
                 conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
             conn = sqlite3.connect(str(db_path), isolation_level=None, check_same_thread=False, timeout=10)
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and "schema_version" not in tables:  # another program's database: change nothing in it
+                conn.close()
+                raise ProjectError(f"{db_path} is not an F2A project database (it holds tables "
+                                   f"{', '.join(sorted(tables)[:5])} but no schema_version)")
             conn.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed edit survives power loss, not just a killed process (~1 fsync per edit).
             conn.execute(f"PRAGMA synchronous={'FULL' if durability == 'full' else 'NORMAL'}")
@@ -211,18 +248,42 @@ class ProjectStore:
         with self._mutex:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise ProjectError(f"cannot write to {self.root / DB_NAME}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from exc
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.OperationalError):
+                    raise self._write_error(exc) from exc
                 raise
             try:
                 self._conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise self._write_error(exc) from exc
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open: SQLite ends it by itself on some errors (a full disk),
+        and a second ROLLBACK would raise "cannot rollback - no transaction is active" over the real cause."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
                 self._conn.execute("ROLLBACK")
-                raise ProjectError(f"cannot write to {self.root / DB_NAME}: {exc}") from exc
+
+    def _write_error(self, exc: sqlite3.Error) -> ProjectError:
+        """A write that SQLite refused, as a ProjectError naming the cause (never a raw sqlite message alone)."""
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_FULL:
+            why = f"the disk holding {self.root} is full"
+        elif code == sqlite3.SQLITE_READONLY:
+            why = "the project database is read-only (no write permission, or a read-only file system)"
+        elif code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            why = "the database is busy (another program is writing to it)"
+        elif code == sqlite3.SQLITE_IOERR:
+            why = f"an input/output error on the disk holding {self.root} ({exc})"
+        else:
+            why = str(exc)
+        return ProjectError(f"cannot write to {self.root / DB_NAME}: {why}")
 
     def _read(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
         with self._mutex:
@@ -333,11 +394,39 @@ class ProjectStore:
         rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,))
         if not rows:
             raise NotFoundError(f"no face with id {face_id}")
-        return face_from_row(rows[0])
+        try:
+            return face_from_row(rows[0])
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ProjectError(f"face {face_id} in {self.root / DB_NAME} is damaged: {exc}") from exc
+
+    def _damaged_or_face(self, row: sqlite3.Row) -> Face:
+        try:
+            return face_from_row(row)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ProjectError(f"face {row['id']} in {self.root / DB_NAME} is damaged: {exc}") from exc
+
+    def _faces_from_rows(self, rows: list[sqlite3.Row]) -> list[Face]:
+        """Rows → faces; a damaged row (broken JSON, a bad value) is skipped and remembered in
+        `broken_faces` (id → reason) for the caller to report, so one bad row never stops a whole view."""
+        faces = []
+        for row in rows:
+            try:
+                faces.append(face_from_row(row))
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                reason = f"damaged row skipped: {exc}"
+                if self.broken_faces.get(row["id"]) != reason:
+                    _log.warning("face %s in %s: %s", row["id"], self.root / DB_NAME, reason)
+                self.broken_faces[row["id"]] = reason
+                self._broken_on[row["id"]] = row["image_id"]
+        return faces
+
+    def damaged_faces(self, image_id: int) -> list[int]:
+        """Ids of the damaged face rows met so far on this image (skipped by every read)."""
+        return sorted(fid for fid, img in self._broken_on.items() if img == image_id)
 
     def faces(self, image_id: int) -> list[Face]:
         rows = self._read(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ? ORDER BY id", (image_id,))
-        return [face_from_row(r) for r in rows]
+        return self._faces_from_rows(rows)
 
     def all_faces(self, *, status: FaceStatus | str | None = None) -> list[Face]:
         if status is None:
@@ -347,7 +436,7 @@ class ProjectStore:
                 f"SELECT {FACE_COLUMNS} FROM faces WHERE status = ? ORDER BY image_id, id",
                 (FaceStatus(status).value,),
             )
-        return [face_from_row(r) for r in rows]
+        return self._faces_from_rows(rows)
 
     def face_count(self) -> int:
         return int(self._read("SELECT count(*) FROM faces")[0][0])
@@ -386,7 +475,7 @@ class ProjectStore:
             row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face.id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no face with id {face.id}")
-            before = face_from_row(row)
+            before = self._damaged_or_face(row)
             if check_revision and face.revision != before.revision:
                 raise StaleEditError(
                     f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
@@ -412,7 +501,7 @@ class ProjectStore:
             row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None:
                 raise NotFoundError(f"no face with id {face_id}")
-            before = face_from_row(row)
+            before = self._damaged_or_face(row)
             conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
             self._log(conn, "delete", actor, before, None)
             return before
@@ -438,7 +527,7 @@ class ProjectStore:
         """
         with self._write() as conn:
             rows = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE image_id = ?", (image_id,)).fetchall()
-            existing = [face_from_row(r) for r in rows]
+            existing = self._faces_from_rows(rows)  # a damaged row is left as it is, never deleted
             kept = [f for f in existing if is_human_work(f)]
             for old in existing:
                 if not is_human_work(old):

@@ -19,7 +19,7 @@ from f2a_studio.detect.finder import Detector, find_raw, find_whole
 from f2a_studio.detect.finders import choose_finders, load_finders, load_plugins
 from f2a_studio.detect.finders.base import FinderHit, ModelFile
 from f2a_studio.detect.finders.calibration import Features, HitCalibration, calibration_for
-from f2a_studio.detect.landmarks import LandmarkBackend, choose_backend
+from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.nms import nms
@@ -94,8 +94,8 @@ class Analyzer:
         if detect is not None:  # a test's detector in animeface's place (its calibration is kept)
             base = next(f for f in self.finders if f.name == "animeface")
             self.finders = [_Finder(base.name, detect, True, base.model, base.calibration)]
-        self.landmarks: LandmarkBackend = choose_backend(folders, options.landmarks)
-        self.landmarks.load()
+        self.landmarks: LandmarkBackend
+        self.landmarks, self.landmark_note = load_backend(folders, options.landmarks)  # note: a fallback
         chosen = choose_sex_backend(folders)
         self.sex, self.sex_notes = chosen.backend, chosen.notes
 
@@ -117,7 +117,8 @@ class Analyzer:
     def analyze(self, pixels: np.ndarray, threshold: float | None = None) -> Analysis:
         threshold = self.options.threshold if threshold is None else threshold
         pixels = np.ascontiguousarray(pixels[:, :, :3])
-        notes, scored = [], []
+        notes = [self.landmark_note] if self.landmark_note else []  # a landmark fallback, if any
+        scored = []
         for f in self.finders:
             if f.tiled:
                 found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,

@@ -16,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from f2a_studio.core.errors import F2AError
+from f2a_studio.core.files import regular_file_problem
 from f2a_studio.core.jobs import as_progress, worker_count
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
@@ -124,6 +125,8 @@ def _largest_first(tasks: list[ImageTask], areas: dict[int, int]) -> list[ImageT
 
 def _pixel_area(path: Path) -> int:
     """Width × height from the file header only (no decoding); 0 when unreadable (the worker reports why)."""
+    if regular_file_problem(path) is not None:  # a FIFO would block this process before any worker starts
+        return 0
     try:
         with Image.open(path) as image:
             return image.width * image.height

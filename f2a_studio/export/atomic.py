@@ -8,9 +8,11 @@ OUT removes it once that pid is gone.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -18,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from f2a_studio.core.manifest import MANIFEST_NAME
+from f2a_studio.core.manifest import MANIFEST_NAME, MAX_MANIFEST_BYTES
 from f2a_studio.export.errors import ExportError
 
 PARTIAL_TAG = ".f2a-partial-"
+OLD_TAG = "-old"  # an earlier export moved aside while the new one is renamed in
+GENERATOR = "f2a-studio"  # what manifest.json's "generator" starts with
 
 
 @dataclass(frozen=True)
@@ -156,19 +160,28 @@ class AtomicExport:
             self.temp = None
 
     def _commit(self) -> None:
+        """The rename dance: the new export is complete in its temp folder; the old one is moved aside
+        (`.OUT.f2a-partial-<pid>-old`), the new one renamed in, and only then the old one removed. Killed
+        between the two renames, the old export is put back by the next export to OUT."""
         assert self.temp is not None
         temp, out = self.temp, self.out
+        old: Path | None = None
         try:
             _syncfs(temp)
-            old: Path | None = None
             if out.exists():
                 check_target(out, self.overwrite)
                 if any(out.iterdir()):
-                    old = out.with_name(f".{out.name}{PARTIAL_TAG}old-{os.getpid()}")
+                    old = out.with_name(f".{out.name}{PARTIAL_TAG}{os.getpid()}{OLD_TAG}")
                     os.replace(out, old)
                 else:
                     out.rmdir()
-            os.replace(temp, out)
+            try:
+                os.replace(temp, out)
+            except OSError:
+                if old is not None:
+                    os.replace(old, out)  # the old export back as it was
+                    old = None
+                raise
             self.temp = None
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
@@ -198,11 +211,27 @@ class AtomicExport:
 
 
 def is_export(folder: Path) -> bool:
-    return (folder / MANIFEST_NAME).is_file()
+    """True only for a folder holding an F2A export's own manifest: `f2a_export` version, generator
+    "f2a-studio …" and a files list. A web app's manifest.json (or any other) is not one."""
+    path = folder / MANIFEST_NAME
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_MANIFEST_BYTES:
+            return False
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    version, generator = data.get("f2a_export"), data.get("generator")
+    return (
+        isinstance(version, int) and not isinstance(version, bool) and version >= 1
+        and isinstance(generator, str) and (generator == GENERATOR or generator.startswith(GENERATOR + " "))
+        and isinstance(data.get("files"), list)
+    )
 
 
 def check_target(out: Path, overwrite: bool) -> None:
-    """OUT must not exist, be an empty folder, or (with overwrite) an earlier export."""
+    """OUT must not exist, be an empty folder, or (with overwrite) an earlier F2A export; never anything else."""
     if not out.exists():
         return
     if not out.is_dir():
@@ -210,26 +239,32 @@ def check_target(out: Path, overwrite: bool) -> None:
     if not any(out.iterdir()):
         return
     if not is_export(out):
-        raise ExportError(f"cannot export to {out}: the folder is not empty and holds no earlier export "
-                          f"({MANIFEST_NAME}); choose a new or empty folder")
+        held = " (its manifest.json is not an F2A export manifest)" if (out / MANIFEST_NAME).exists() else ""
+        raise ExportError(f"cannot export to {out}: the folder is not empty and holds no earlier F2A export"
+                          f"{held}; choose a new or empty folder. --overwrite only ever replaces an F2A export")
     if not overwrite:
         raise ExportError(f"{out} already holds an export; choose another folder or overwrite it (--overwrite)")
 
 
 def remove_stale_partials(out: Path) -> list[Path]:
-    """Remove temp folders of earlier exports to `out` whose process is gone."""
+    """Remove temp folders of earlier exports to `out` whose process is gone. An old export a killed
+    process had moved aside (`…-<pid>-old`) is put back when OUT is missing, never removed."""
     removed = []
     prefix = f".{out.name}{PARTIAL_TAG}"
     try:
-        siblings = list(out.parent.iterdir())
+        siblings = sorted(out.parent.iterdir())
     except OSError:
         return removed
     for path in siblings:
-        if not path.name.startswith(prefix) or not path.is_dir():
+        if not path.name.startswith(prefix) or not path.is_dir() or path.is_symlink():
             continue
         pid_text = path.name[len(prefix):].split("-", 1)[0]
         if pid_text.isdigit() and _pid_alive(int(pid_text)):
             continue  # an export still running (or this process's own)
+        if path.name.endswith(OLD_TAG) and not os.path.lexists(out) and is_export(path):
+            with contextlib.suppress(OSError):
+                os.replace(path, out)
+                continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed

@@ -10,6 +10,7 @@ cascades) and pulls the jaw in to anime proportions, which would distort human f
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from f2a_studio.core.align import AlignmentError, anchor_points
-from f2a_studio.core.errors import ValidationError
+from f2a_studio.core.errors import ImageError, ValidationError
+from f2a_studio.core.files import open_regular, regular_file_problem
 from f2a_studio.core.imageio import IMAGE_SUFFIXES
 from f2a_studio.export.split import assign_splits
 
 _UNSAFE = re.compile(r"[^\w\-]+")
+MAX_PTS_BYTES = 1 << 20  # 68 lines of two numbers are ~2 KB; more is not a .pts file
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,15 @@ class HumanPlan:
 def read_pts(path: Path) -> np.ndarray:
     """An iBUG .pts file → (68, 3) [x, y, 2]; ValidationError naming the file otherwise."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        with open_regular(path) as handle:  # never a FIFO; never more than a .pts file can hold
+            data = handle.read(MAX_PTS_BYTES + 1)
+    except ImageError as exc:
+        raise ValidationError(f"{path}: {exc.reason}") from exc
     except OSError as exc:
         raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_PTS_BYTES:
+        raise ValidationError(f"{path}: too large for a .pts landmark file (over {MAX_PTS_BYTES // 1024} KiB)")
+    text = data.decode("utf-8", errors="replace")
     body = text.split("{", 1)[1].split("}", 1)[0] if "{" in text else text
     rows = []
     for line in body.splitlines():
@@ -88,6 +97,9 @@ def plan_human_photos(folder: Path, seed: int, ratios: tuple[float, float, float
     photos = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     for photo in photos:
         pts_file = photo.with_suffix(".pts")
+        if os.path.lexists(pts_file) and (why := regular_file_problem(pts_file)) is not None:
+            plan.skipped.append(HumanSkip(str(photo), f"{pts_file.name} {why}"))
+            continue
         if not pts_file.is_file():
             plan.skipped.append(HumanSkip(str(photo), f"no landmarks: {pts_file.name} is missing (no landmark "
                                                       "model for human faces is available offline)"))

@@ -5,6 +5,7 @@ folder, add manifest.json, rename into place. Cancel with a threading.Event; any
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -62,9 +63,12 @@ def build_tasks(plan: ExportPlan) -> list[CutTask]:
     return tasks
 
 
-def _worker_init() -> None:
+def _worker_init(main_pid: int) -> None:
     import cv2
 
+    from f2a_studio.core.procs import exit_with
+
+    exit_with(main_pid)  # a SIGKILLed export must not leave its workers (GBs each) running on
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cleans up
     cv2.setNumThreads(1)  # one process per core; no thread oversubscription
 
@@ -87,7 +91,8 @@ def render_all(tasks: list[CutTask], settings: RenderSettings, workers: int,
             yield render_cut(task, settings)
         return
     context = _worker_context()
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context, initializer=_worker_init)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context, initializer=_worker_init,
+                               initargs=(os.getpid(),))
     pending: deque[Future] = deque()
     ahead = 4 * workers
     try:

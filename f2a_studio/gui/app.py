@@ -65,7 +65,8 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
     window = MainWindow(settings)
     opened = project is None or window.open_project(project, quiet=screenshot is not None)
     if not opened and screenshot is not None:
-        print(f"error: cannot open {project}", file=sys.stderr)
+        why = window.status.currentMessage()  # open_project leaves the reason there
+        print(f"error: {why or f'cannot open {project}'}", file=sys.stderr)
         return 2
     if select is not None and not window.select_face(select):
         print(f"warning: no face with id {select} in this project", file=sys.stderr)
@@ -109,6 +110,7 @@ def save_screenshot(window, path: Path, select: int | None = None, *, review: bo
     QApplication.processEvents()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    window.preview.wait_idle()  # the generators load in the background: show their output, not a blank
     if not window.grab().save(str(path), "PNG"):
         print(f"error: cannot write {path}", file=sys.stderr)
         return 1

@@ -39,6 +39,7 @@ from f2a_studio.gui.navigator import Navigator
 from f2a_studio.gui.panels.browser import ProjectBrowser
 from f2a_studio.gui.panels.browser_model import CutFilter
 from f2a_studio.gui.panels.inspector import Inspector
+from f2a_studio.gui.panels.preview import PreviewPanel
 from f2a_studio.gui.panels.status_bar import StudioStatusBar
 from f2a_studio.gui.project_menu import ProjectMenu
 from f2a_studio.gui.queries import first_cut_with_faces
@@ -101,6 +102,9 @@ class MainWindow(QMainWindow):
         history_dock = self._dock("History", "historyDock", self.history, right, 300)
         self.tabifyDockWidget(inspector_dock, history_dock)
         inspector_dock.raise_()
+        self.preview = PreviewPanel()
+        self.preview.translateFinished.connect(lambda text: self.status.showMessage(text, 10000))
+        self._dock("Preview", "previewDock", self.preview, Qt.DockWidgetArea.LeftDockWidgetArea, 300)
 
         self.status = StudioStatusBar()
         self.setStatusBar(self.status)
@@ -254,6 +258,7 @@ class MainWindow(QMainWindow):
         self.navigator.imageProblem.connect(lambda text: text and self.status.showMessage(text.split("\n")[0]))
         self.editor.message.connect(lambda text: self.status.showMessage(text, 4000))
         self.navigator.set_threshold(self.threshold)
+        self.preview.attach(session, self.navigator, self.scene)
         self.browser.set_store(session.reads, self.threshold)
         if store.read_only:
             self.banner.setText(f"Read-only: {store.read_only_reason}. Edits are disabled; "
@@ -312,6 +317,7 @@ class MainWindow(QMainWindow):
         self._place_ready = False
         self.jobs.wait()
         assert self.navigator is not None and self.editor is not None
+        self.preview.detach()
         self.navigator.disconnect_all()
         self.editor.disconnect_all()
         self.navigator.close_cut()
@@ -494,8 +500,12 @@ class MainWindow(QMainWindow):
         self.actions["export"].setEnabled(has_project and exporter)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.preview.confirm_close():  # a training run is going and the user keeps it
+            event.ignore()
+            return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.close_project()
+        self.preview.shutdown()
         self.cache.shutdown()
         super().closeEvent(event)

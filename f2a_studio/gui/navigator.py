@@ -83,6 +83,9 @@ class Navigator(QObject):
         self.cutChanged.emit(record)
         self.selectionChanged.emit(-1, ())
         self._prefetch()
+        if damaged := self.reader.store.damaged_faces(record.id):  # skipped, not a crash: say so
+            self.message.emit(f"face(s) {', '.join(map(str, damaged))} on this cut are damaged in the project "
+                              "database and are not shown")
         return True
 
     def close_cut(self) -> None:

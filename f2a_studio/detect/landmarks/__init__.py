@@ -60,4 +60,20 @@ def choose_backend(models: SearchPath = None, name: str | None = None) -> Landma
     raise F2AError("no landmark backend is available")  # unreachable: the template always is
 
 
-__all__ = ["REGISTRY", "LandmarkBackend", "LandmarkResult", "available_backends", "choose_backend"]
+def load_backend(models: SearchPath = None, name: str | None = None) -> tuple[LandmarkBackend, str | None]:
+    """`choose_backend` + `load`. When the backend chosen by itself (no name given) fails to load (a bad
+    weights file, say), the template fit takes over and the second value says why; detection goes on."""
+    backend = choose_backend(models, name)
+    try:
+        backend.load()
+        return backend, None
+    except F2AError as exc:
+        if name is not None or backend.name == TemplateBackend.name:
+            raise
+        fallback = TemplateBackend(search_path_of(models))
+        fallback.load()
+        return fallback, f"{backend.name} landmarks could not be loaded, the template fit is used instead: {exc}"
+
+
+__all__ = ["REGISTRY", "LandmarkBackend", "LandmarkResult", "available_backends", "choose_backend",
+           "load_backend"]

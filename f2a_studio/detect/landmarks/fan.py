@@ -13,6 +13,7 @@ FAN is a human-face model: on big-eyed characters it draws the face too large (t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -70,7 +71,7 @@ def load_fan(path: Path) -> Any:  # a torch module (torch is imported lazily)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise F2AError(f"{path}: not a loadable FAN weights file ({type(exc).__name__}: {exc})") from exc
+        raise F2AError(f"{path}: not a loadable FAN weights file: {_load_problem(exc)}") from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -83,6 +84,20 @@ def load_fan(path: Path) -> Any:  # a torch module (torch is imported lazily)
         raise F2AError(f"{path}: these weights do not fit face-alignment's FAN-4 network ({first})") from exc
     net.eval()
     return net
+
+
+def _load_problem(exc: BaseException) -> str:
+    """Why torch.load refused a file, in one line. torch's own text for a pickle with code in it advises
+    loading with weights_only=False, which is exactly what must not be done with a file of unknown origin."""
+    text = str(exc)
+    if "Weights only load failed" in text or type(exc).__name__ == "UnpicklingError":
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        needs = f" (it refers to {found.group(1)})" if found else ""
+        return f"it holds Python objects, not only tensors; refused, since only plain weights are loaded{needs}"
+    if isinstance(exc, KeyError | EOFError) or "zip archive" in text or "invalid load key" in text:
+        return "not a PyTorch weights file (corrupt, truncated or another format)"
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first[:200]}"
 
 
 def crop_matrix(center: np.ndarray, scale: float, resolution: float) -> np.ndarray:

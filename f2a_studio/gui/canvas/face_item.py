@@ -221,6 +221,9 @@ class FaceItem(QGraphicsItem):
     def points_pressed(self, indices: tuple[int, ...]) -> None:
         self._scene_call("points_pressed", self.face_id, indices)
 
+    def landmarks_moving(self, points: tuple) -> None:
+        self._scene_call("landmarks_moving", self.face_id, points)
+
     def landmarks_dragged(self, points: tuple) -> None:
         self._scene_call("landmarks_edited", self.face_id, points)
         self.landmark_item.set_points(self.face.landmarks)  # the stored state (updated by the command)

@@ -201,6 +201,7 @@ class LandmarkItem(QGraphicsItem):
             moved[i] = (x + dx, y + dy, v)
         self._moved = True
         self.set_points(tuple(moved))
+        self.parentItem().landmarks_moving(self.points)  # type: ignore[union-attr]  # the live preview follows
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         drag, self._drag = self._drag, None

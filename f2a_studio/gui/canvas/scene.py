@@ -24,6 +24,7 @@ class CutScene(QGraphicsScene):
     pointsSelected = Signal(int, object)  # face id, tuple of landmark indices
     boxEdited = Signal(int, object)  # face id, new Box
     landmarksEdited = Signal(int, object)  # face id, new landmarks tuple
+    landmarksMoving = Signal(int, object)  # face id, landmarks while a drag is under way (not stored yet)
 
     def __init__(self, parent: object | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +164,9 @@ class CutScene(QGraphicsScene):
 
     def box_edited(self, face_id: int, box: Box) -> None:
         self.boxEdited.emit(face_id, box)
+
+    def landmarks_moving(self, face_id: int, points: tuple) -> None:
+        self.landmarksMoving.emit(face_id, points)
 
     def landmarks_edited(self, face_id: int, points: tuple) -> None:
         self.landmarksEdited.emit(face_id, tuple(points))
