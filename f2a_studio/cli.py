@@ -386,9 +386,9 @@ def import_coco_cmd(
 
 
 # Commands in modules of their own, registered on this app (also when run as `python -m f2a_studio.cli`).
-from f2a_studio import cli_finder, cli_train  # noqa: E402
+from f2a_studio import cli_finder, cli_learn, cli_train  # noqa: E402
 
-for _commands in (cli_finder, cli_train):
+for _commands in (cli_finder, cli_train, cli_learn):
     _commands.register(app)
 
 

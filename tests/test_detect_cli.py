@@ -21,7 +21,9 @@ HEX = re.compile(r"^#[0-9a-f]{6}$")
 
 def check_face(face: dict[str, Any], width: int, height: int) -> None:
     """The schema of one face in `f2a faces` output (the issue's, exactly)."""
-    assert set(face) == {"box", "score", "parts", "colors", "landmarks", "pose", "finder", "model"}
+    assert set(face) == {"box", "score", "parts", "colors", "landmarks", "pose", "finder", "model", "sex", "sex_prob"}
+    # sex: the classifier's prediction (issue 12), its label and the label's probability
+    assert face["sex"] in ("female", "male") and 0.5 <= face["sex_prob"] <= 1.0
     x, y, w, h = face["box"]
     assert all(isinstance(v, int | float) for v in face["box"]) and w > 0 and h > 0
     assert x >= 0 and y >= 0 and x + w <= width + 0.01 and y + h <= height + 0.01

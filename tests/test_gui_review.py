@@ -213,3 +213,25 @@ def test_opening_a_project_freezes_long_lived_objects_out_of_full_collections(qt
     assert win.open_project(project, quiet=True)
     assert gc.get_freeze_count() > 10_000
     win.close()
+
+
+def test_space_goes_to_the_face_a_person_is_most_needed_on_and_says_why(qtbot, project: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    with ProjectStore.open(project) as store:  # sex predictions of varied certainty, as a model writes them
+        faces = sorted(store.all_faces(status="unreviewed"), key=lambda f: f.id)
+        for f in faces:
+            store.update_face(replace(f, score=0.95, sex=Sex.FEMALE, sex_prob=0.99), actor="model")
+        store.update_face(replace(store.face(faces[-1].id), sex_prob=0.52), actor="model")
+    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    assert win.open_project(project, quiet=True)
+    messages: list[str] = []
+    win.navigator.message.connect(messages.append)
+    win.actions["review_next"].trigger()  # Space
+    assert win.navigator.face_id == faces[-1].id, messages
+    assert any("sex uncertain 0.52" in m for m in messages), messages
+    win.close()

@@ -6,7 +6,7 @@ This is the heavy part; it runs inside worker processes (worker.py), never in th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.nms import nms
 from f2a_studio.detect.pose import estimate_pose
+from f2a_studio.detect.sex import apply_prediction, choose_sex_backend
 
 DEFAULT_THRESHOLD = 0.3
 
@@ -95,6 +96,8 @@ class Analyzer:
             self.finders = [_Finder(base.name, detect, True, base.model, base.calibration)]
         self.landmarks: LandmarkBackend
         self.landmarks, self.landmark_note = load_backend(folders, options.landmarks)  # note: a fallback
+        chosen = choose_sex_backend(folders)
+        self.sex, self.sex_notes = chosen.backend, chosen.notes
 
     def _finder(self, name: str) -> _Finder:
         return next(f for f in self.finders if f.name == name)
@@ -128,9 +131,26 @@ class Analyzer:
             scored.extend(self.candidates(pixels, found.hits, f.name))
         kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
         kept = [c for c in kept if c.score >= threshold]
-        faces = [self.finish(pixels, c) for c in kept]
+        faces = self.with_sex(pixels, kept, [self.finish(pixels, c) for c in kept])
+        notes.extend(self.sex_notes)
         return Analysis(faces, notes, self.landmarks.name, [c.hit.colors for c in kept],
                         tuple(f.name for f in self.finders))
+
+    def with_sex(self, pixels: np.ndarray, kept: list[Candidate], faces: list[Face]) -> list[Face]:
+        """Predicted sex on each face (marked predicted: a detector's face has no human field), and the
+        landmarks fitted again with it as the prior (big-eyed female faces are drawn smaller)."""
+        from f2a_studio.detect.refit import sex_prior
+
+        out = []
+        for c, face, pred in zip(kept, faces, self.sex.predict_many(pixels, faces), strict=True):
+            labelled = apply_prediction(face, pred)
+            if pred is None or self.sex.name == "template":  # the template's p(female) is the fit's own
+                out.append(labelled)
+                continue
+            fit = fit_template(self.model, c.hit.box, c.hit.parts, sex_prior(labelled.sex, labelled.sex_prob))
+            refitted = self.finish(pixels, replace(c, fit=fit))
+            out.append(replace(refitted, sex=labelled.sex, sex_prob=labelled.sex_prob))
+        return out
 
     def finish(self, pixels: np.ndarray, c: Candidate) -> Face:
         h, w = pixels.shape[:2]

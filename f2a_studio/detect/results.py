@@ -53,6 +53,8 @@ def face_json(face: Face) -> dict[str, Any]:
         "colors": face.colors.to_json(),
         "landmarks": [[round(x, 2), round(y, 2), int(v)] for x, y, v in face.landmarks],
         "pose": {k: round(v, 2) for k, v in face.pose.to_json().items()} if face.pose else None,
+        "sex": face.sex.value,  # predicted (the sex classifier) unless a person set it
+        "sex_prob": face.sex_prob,
         "finder": face.finder,
         "model": {"name": face.finder_model, "sha256": face.finder_sha256} if face.finder_model else None,
     }

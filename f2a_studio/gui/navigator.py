@@ -11,9 +11,10 @@ from PySide6.QtCore import QObject, QRectF, Signal
 
 from f2a_studio.core.errors import NotFoundError
 from f2a_studio.core.models import ImageRecord
+from f2a_studio.core.review_queue import REVIEWED_ENOUGH, remaining_below
 from f2a_studio.gui.canvas import CanvasView, CutScene
 from f2a_studio.gui.image_cache import ImageCache
-from f2a_studio.gui.queries import FaceReader, next_in_review_queue
+from f2a_studio.gui.queries import FaceReader, review_items
 from f2a_studio.gui.session import Session
 
 PREFETCH_AHEAD = 2
@@ -175,11 +176,16 @@ class Navigator(QObject):
 
     def review_next(self) -> bool:
         """Space: the least confident unreviewed visible face in the whole project."""
-        found = next_in_review_queue(self.store, self.scene.threshold, exclude=self.face_id)
-        if found is None:
+        items = review_items(self.store, self.scene.threshold, exclude=self.face_id)
+        if not items:
             self.message.emit("review queue empty: every visible face is reviewed")
             return False
-        return self.select_face(found[0], focus=True)
+        item = items[0][0]
+        selected = self.select_face(item.face_id, focus=True)
+        if selected:  # why this face, and how many are still unsure (the "reviewed enough" estimate)
+            self.message.emit(f"next: {item.explain()} · {remaining_below(it for it, _ in items)} face(s) below "
+                              f"{REVIEWED_ENOUGH:.0%} confidence")
+        return selected
 
     def set_threshold(self, threshold: float) -> None:
         self.scene.set_threshold(threshold)

@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from f2a_studio.core.models import Face, cut_name
+from f2a_studio.core.models import Box, Face, Sex, cut_name
 from f2a_studio.core.provenance import VISIBLE_SQL, is_visible
+from f2a_studio.core.review_queue import QueueItem, review_order
 from f2a_studio.core.store import ProjectStore
 
 LOW_CONFIDENCE = 0.8  # detector scores below this are "low confidence" in the browser filter
@@ -105,14 +106,32 @@ def cut_summary(store: ProjectStore, image_id: int, threshold: float) -> CutSumm
     return _row_summary(tuple(rows[0])) if rows else CutSummary()
 
 
-def next_in_review_queue(store: ProjectStore, threshold: float, exclude: int | None = None) -> tuple[int, int] | None:
-    """(face id, image id) of the visible unreviewed face with the lowest score, ties by id; None when done."""
+_NO_BOX = Box(0, 0, 1, 1)  # the order needs no geometry
+
+
+def review_items(store: ProjectStore, threshold: float, exclude: int | None = None) -> list[tuple[QueueItem, int]]:
+    """The visible unreviewed faces in review order (core.review_queue: most needed first, then lowest
+    score), each with its image id. Only the columns the order needs are read."""
+    import json
+
     rows = store.query(
-        "SELECT id, image_id FROM faces WHERE status = 'unreviewed' AND " + _VISIBLE
-        + " AND id != ? ORDER BY score, id LIMIT 1",
+        "SELECT id, image_id, score, sex, sex_prob, human_fields FROM faces WHERE status = 'unreviewed' AND "
+        + _VISIBLE + " AND id != ?",
         (threshold, -1 if exclude is None else exclude),
     )
-    return (int(rows[0][0]), int(rows[0][1])) if rows else None
+    faces, images = [], {}
+    for r in rows:
+        fid, image_id = int(r[0]), int(r[1])
+        images[fid] = image_id
+        faces.append(Face(image_id, _NO_BOX, id=fid, score=float(r[2]), sex=Sex(r[3]), sex_prob=r[4],
+                          human_fields=frozenset(json.loads(r[5] or "[]"))))
+    return [(it, images[it.face_id]) for it in review_order(faces)]
+
+
+def next_in_review_queue(store: ProjectStore, threshold: float, exclude: int | None = None) -> tuple[int, int] | None:
+    """(face id, image id) of the first face of the review queue (review_items); None when done."""
+    items = review_items(store, threshold, exclude)
+    return (items[0][0].face_id, items[0][1]) if items else None
 
 
 def sum_summaries(summaries: Iterable[CutSummary]) -> CutSummary:

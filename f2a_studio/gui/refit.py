@@ -69,7 +69,10 @@ class Refitter(QObject):
             if pixels.ndim == 3 and pixels.shape[2] == 4:
                 pixels = flatten_alpha(pixels)
             self._pixels = (image_id, pixels)
-        fitted = refit_face(self._pixels[1], face, sex)
+        from f2a_studio.core.search_path import model_search_path
+
+        # the project's checkpoints first: once trained, its landmark model and sex classifier fit here too
+        fitted = refit_face(self._pixels[1], face, sex, model_search_path(self.session.reads.root))
         assert face.id is not None
         return Refit(face.id, face.box, Sex(sex), fitted.landmarks, fitted.pose, purpose)
 

@@ -9,10 +9,13 @@ from f2a_studio.core.errors import F2AError
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.detect.landmarks.base import LandmarkBackend, LandmarkResult
 from f2a_studio.detect.landmarks.fan import FanBackend
+from f2a_studio.detect.landmarks.learned import LearnedLandmarkBackend
 from f2a_studio.detect.landmarks.template import TemplateBackend
 
-# Preference order. A landmark model trained on a project's corrected faces goes first when it exists.
+# Preference order: the learned model (a project's fine-tuned one, else the shipped one) when its file is on
+# the search path, then FAN, then the template fit.
 REGISTRY: dict[str, type] = {
+    "learned": LearnedLandmarkBackend,
     "fan": FanBackend,
     "template": TemplateBackend,
 }
@@ -47,7 +50,13 @@ def choose_backend(models: SearchPath = None, name: str | None = None) -> Landma
         return REGISTRY[name](path)
     for cls in REGISTRY.values():
         if cls.available(path):
-            return cls(path)
+            backend = cls(path)
+            if cls is LearnedLandmarkBackend:
+                try:
+                    backend.load()  # a model file that does not load gives way to the next backend
+                except F2AError:
+                    continue
+            return backend
     raise F2AError("no landmark backend is available")  # unreachable: the template always is
 
 

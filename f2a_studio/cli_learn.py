@@ -1,0 +1,99 @@
+"""`f2a train-sex` and `f2a train-landmarks`: learn from what a person set on the project's faces.
+
+Registered on the `f2a` app by `register(app)` at the end of cli.py; torch loads only when a command runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from f2a_studio.core.errors import F2AError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train-sex")(train_sex_cmd)
+    app.command("train-landmarks")(train_landmarks_cmd)
+
+
+def _train(project: Path, what: str, run, threads: int, read_only: bool = True) -> dict:
+    import torch
+
+    from f2a_studio.cli import _fail, open_store, progress_bar  # here: cli.py imports this module
+
+    torch.set_num_threads(max(1, threads))
+    try:
+        with open_store(project, read_only=read_only) as store, progress_bar() as bar:
+            task = bar.add_task(f"training {what}", total=None, current="")
+
+            def on_progress(done: int, total: int, text: str) -> None:
+                bar.update(task, completed=done, total=total, current=text)
+
+            return run(store, on_progress)
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def train_sex_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads.")] = 1,
+    min_faces: Annotated[int | None, typer.Option(help="Refuse with fewer labelled faces.", hidden=True)] = None,
+    predict: Annotated[bool, typer.Option(help="Then predict the sex of faces no person labelled.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON on stdout.")] = False,
+) -> None:
+    """Train the sex classifier on faces whose sex a person set; writes PROJECT/checkpoints/sex-learned.*
+    with accuracy on held-back faces, then predicts the other faces' sex (marked predicted; a sex a person
+    set is never replaced)."""
+    from f2a_studio.detect.sex.train import MIN_FACES, predict_project, train_project
+
+    def run(store, p) -> dict:
+        card = train_project(store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces,
+                             progress=p)
+        return card | ({"predicted": predict_project(store)} if predict else {})
+
+    from f2a_studio.cli import console
+
+    card = _train(project, "sex classifier", run, threads, read_only=not predict)
+    if as_json:
+        print(json.dumps(card, ensure_ascii=False))
+        return
+    m = card["metrics"]
+    console.print(f"trained on {card['data']['train_faces']} face(s) in {card['train']['seconds']:.0f} s → "
+                  f"{card['files'][0]}", highlight=False)
+    if m["held_back_after"]:
+        console.print(f"held-back faces ({m['held_back_after']['faces']}): accuracy "
+                      f"{m['held_back_before'].get('accuracy', float('nan')):.3f} → "
+                      f"{m['held_back_after']['accuracy']:.3f}", highlight=False)
+    if "predicted" in card:
+        pr = card["predicted"]
+        console.print(f"predicted the sex of {pr['predicted']} face(s) ({pr['backend']}); kept {pr['kept_human']} "
+                      "set by a person", highlight=False)
+
+
+def train_landmarks_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads.")] = 1,
+    min_faces: Annotated[int | None, typer.Option(help="Refuse with fewer corrected faces.", hidden=True)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON on stdout.")] = False,
+) -> None:
+    """Fine-tune the landmark model on the points a person placed or confirmed; writes
+    PROJECT/checkpoints/landmarks-learned.* (NME on held-back faces), the project's first landmark backend
+    from then on (detection, hand-drawn boxes, refits)."""
+    from f2a_studio.cli import console
+    from f2a_studio.detect.landmarks.learned_train import MIN_FACES, train_project
+
+    card = _train(project, "landmark model", lambda store, p: train_project(
+        store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces, progress=p), threads)
+    if as_json:
+        print(json.dumps(card, ensure_ascii=False))
+        return
+    m = card["metrics"]
+    console.print(f"trained on {card['data']['train_faces']} face(s) in {card['train']['seconds']:.0f} s → "
+                  f"{card['files'][0]}", highlight=False)
+    console.print(f"held-back NME {m['held_back_before'].get('nme', float('nan')):.3f} → "
+                  f"{m['held_back_after'].get('nme', float('nan')):.3f}", highlight=False)

@@ -1,0 +1,255 @@
+"""Training the learned landmark model: pretraining on synthetic faces (``python -m
+f2a_studio.detect.landmarks.learned_train``) and fine-tuning on a project's corrected landmarks
+(``f2a train-landmarks``).
+
+A sample is an image, its face box, 68 points with a mask (a project trains only on the points a person
+placed or confirmed: core.provenance), their visibility and the character's p(female). Each step crops
+every sample afresh around a jittered box (a detector's box is off by a tenth of a face or so), from a
+generator seeded with ``(seed, step)``. A fixed part of the corrected faces is held back for the card's NME.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from f2a_studio.core.errors import F2AError
+from f2a_studio.core.imageio import load_image
+from f2a_studio.core.models import Sex
+from f2a_studio.core.provenance import human_faces
+from f2a_studio.detect.cropnet import box_crop, box_matrix, held_back_key, photometric, save_model, train_loop
+from f2a_studio.detect.landmarks.learned import STEM, load_net, predict_points
+from f2a_studio.detect.landmarks.learned_net import LandmarkNet, LandmarkNetConfig
+
+MIN_FACES = 10
+HELD_BACK = 0.2
+Progress = Callable[[int, int, str], None]
+
+
+class NotEnoughLandmarks(F2AError):
+    """Too few faces with landmarks a person placed; the message says what is needed."""
+
+
+@dataclass(frozen=True)
+class LmSample:
+    image: np.ndarray  # H×W×3 uint8
+    box: tuple[float, float, float, float]
+    points: np.ndarray  # (68, 2) image pixels
+    mask: np.ndarray  # (68,) bool: points to learn from
+    visible: np.ndarray  # (68,) float 0/1 (COCO v == 2)
+    p_female: float
+
+
+@dataclass(frozen=True)
+class LmTrainConfig:
+    steps: int = 2000
+    batch: int = 32
+    lr: float = 3e-3
+    seed: int = 0
+    shift: float = 0.08  # box jitter, box sides
+    zoom: float = 0.1  # box scale jitter (log-uniform ±)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def nme(points: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:
+    """Mean point error over the eye-centre distance (the benchmarks' NME)."""
+    t = np.asarray(truth, np.float64)[:, :2]
+    iod = float(np.linalg.norm(t[36:42].mean(0) - t[42:48].mean(0))) or 1.0
+    err = np.linalg.norm(np.asarray(points, np.float64)[:, :2] - t, axis=1)
+    return float(err[mask].mean() if mask is not None else err.mean()) / iod
+
+
+def _batch(samples: Sequence[LmSample], step: int, cfg: LmTrainConfig, size: int):
+    import torch
+
+    from f2a_studio.detect.cropnet import to_tensor
+
+    rng = np.random.default_rng([cfg.seed, step])
+    crops, pts, masks, vis, pf = [], [], [], [], []
+    for _ in range(cfg.batch):
+        s = samples[int(rng.integers(len(samples)))]
+        shift = tuple(rng.uniform(-cfg.shift, cfg.shift, 2))
+        zoom = float(np.exp(rng.uniform(-cfg.zoom, cfg.zoom)))
+        m = box_matrix(s.box, size, shift, zoom)
+        crops.append(box_crop(s.image, m, size))
+        pts.append((s.points @ m[:, :2].T + m[:, 2]) / size)
+        masks.append(s.mask)
+        vis.append(s.visible)
+        # the sex the model is told is sometimes unknown (0.5) or a soft guess, as at inference
+        r = rng.random()
+        pf.append(0.5 if r < 0.3 else (s.p_female if r < 0.6 else 0.5 + (s.p_female - 0.5) * rng.uniform(0.3, 1)))
+    x = to_tensor(list(photometric(np.stack(crops), rng)))
+    return (x, torch.tensor(pf, dtype=torch.float32), torch.from_numpy(np.stack(pts)).float(),
+            torch.from_numpy(np.stack(masks)).float(), torch.from_numpy(np.stack(vis)).float())
+
+
+def _loss(net, batch):
+    import torch.nn.functional as F
+
+    x, pf, pts, mask, vis = batch
+    pred, vis_logit = net(x, pf)
+    err = (pred - pts).abs().sum(dim=2)  # L1 in crop units
+    point_loss = (err * mask).sum() / mask.sum().clamp(min=1)
+    vis_loss = (F.binary_cross_entropy_with_logits(vis_logit, vis, reduction="none") * mask).sum() / mask.sum().clamp(
+        min=1)
+    return point_loss + 0.05 * vis_loss
+
+
+def train_landmarks(net: LandmarkNet, samples: Sequence[LmSample], cfg: LmTrainConfig,
+                    progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> float:
+    import torch
+
+    if not samples:
+        raise ValueError("no training faces")
+    torch.manual_seed(cfg.seed)
+    return train_loop(net, lambda step: _batch(samples, step, cfg, net.cfg.size), _loss, cfg.steps, cfg.lr,
+                      progress, should_stop)
+
+
+def evaluate(net: LandmarkNet, samples: Sequence[LmSample]) -> dict:
+    if not samples:
+        return {}
+    errs = [nme(predict_points(net, s.image, s.box, s.p_female)[0], s.points, s.mask) for s in samples]
+    return {"faces": len(samples), "nme": round(float(np.mean(errs)), 4)}
+
+
+def card_for(net: LandmarkNet, cfg: LmTrainConfig, data: dict, metrics: dict, seconds: float, command: str) -> dict:
+    return {
+        "kind": "landmark model",
+        "net": net.cfg.to_json(),
+        "train": cfg.to_json() | {"seconds": round(seconds, 1), "command": command,
+                                  "python": platform.python_version()},
+        "data": data,
+        "metrics": metrics,
+        "output": "68 iBUG points and their visibility from a square crop of 1.5 box sides; input p(female)",
+    }
+
+
+# -- synthetic pretraining ---------------------------------------------------------------------------------
+
+
+def synth_samples(seed: int, n: int, styles: Sequence[str], size: int = 128) -> list[LmSample]:
+    from f2a_studio.detect.synth_faces import synth_faces
+
+    out = []
+    for f in synth_faces(seed, n, styles, size):
+        t = f.truth
+        vis = np.asarray(t.visibility)
+        out.append(LmSample(f.image, t.box, t.points(), np.ones(68, bool), (vis == 2).astype(np.float64),
+                            1.0 if t.sex == "female" else 0.0))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import torch
+
+    from f2a_studio.detect.synth_faces import HELD_OUT
+    from f2a_studio.synth.styles import STYLES
+
+    ap = argparse.ArgumentParser(description="Pretrain the learned landmark model on synthetic faces")
+    ap.add_argument("--out", type=Path, default=Path("f2a_studio/resources/models"))
+    ap.add_argument("--faces", type=int, default=3000)
+    ap.add_argument("--steps", type=int, default=2500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hold-out", default=HELD_OUT, choices=sorted(STYLES))
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    styles = [s for s in STYLES if s != args.hold_out]
+    t0 = time.monotonic()
+    samples = synth_samples(args.seed, args.faces, styles)
+    net = LandmarkNet(LandmarkNetConfig())
+    cfg = LmTrainConfig(steps=args.steps, seed=args.seed)
+    train_landmarks(net, samples, cfg, progress=lambda d, t, s: print(d, t, s, flush=True) if d % 100 == 0 else None)
+    metrics = {"fresh_training_styles": evaluate(net, synth_samples(args.seed + 1000, 200, styles)),
+               "held_out_style": evaluate(net, synth_samples(args.seed + 1000, 200, [args.hold_out]))}
+    card = card_for(net, cfg, {"synthetic_faces": args.faces, "styles": styles, "held_out_style": args.hold_out},
+                    metrics, time.monotonic() - t0,
+                    "python -m f2a_studio.detect.landmarks.learned_train " + " ".join(sys.argv[1:]))
+    print(save_model(args.out, STEM, net.state_dict(), card), metrics, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+# -- a project's corrections -------------------------------------------------------------------------------
+
+
+def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # store: core.store.ProjectStore
+    """(train, held back, counts): faces with landmarks a person placed or confirmed; only those points are
+    learned from (core.provenance.human_faces). The box is the input, whoever drew it."""
+    from f2a_studio.detect.sex import p_female_of
+
+    labelled = [h for h in human_faces(store) if h.landmarks is not None and h.points]
+    train, held = [], []
+    by_image: dict[int, list] = {}
+    for h in labelled:
+        by_image.setdefault(h.image_id, []).append(h)
+    for image_id, hs in sorted(by_image.items()):
+        record = store.image(image_id)
+        pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
+        faces = {f.id: f for f in store.faces(image_id)}
+        for h in hs:
+            face = faces[h.face_id]
+            lm = np.asarray(h.landmarks, np.float64)
+            mask = np.zeros(68, bool)
+            mask[sorted(h.points)] = True
+            mask &= lm[:, 2] > 0  # a point marked outside the picture has no position to learn
+            p = {Sex.FEMALE: 1.0, Sex.MALE: 0.0}.get(h.sex, p_female_of(face)) if h.sex else p_female_of(face)
+            s = LmSample(pixels, tuple(face.box.to_list()), lm[:, :2], mask, (lm[:, 2] == 2).astype(np.float64),
+                         float(p))
+            (held if held_back_key(f"{record.hash}:{h.face_id}") < HELD_BACK else train).append(s)
+    counts = {"corrected_faces": len(labelled), "train_faces": len(train), "held_back_faces": len(held),
+              "points": int(sum(s.mask.sum() for s in train + held))}
+    return train, held, counts
+
+
+def start_net(search_path: Sequence[Path]) -> tuple[LandmarkNet, str]:
+    from f2a_studio.detect.cropnet import model_folders
+
+    for folder in model_folders(search_path, STEM):
+        try:
+            return load_net(folder)[0], str(folder)
+        except F2AError:
+            continue
+    return LandmarkNet(LandmarkNetConfig()), "new network"
+
+
+def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES, base: Sequence[Path] | None = None,
+                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
+    """Fine-tune on the project's corrected landmarks; writes PROJECT/checkpoints/landmarks-learned.*."""
+    from f2a_studio.core.search_path import model_search_path
+
+    train, held, counts = project_samples(store)
+    if len(train) + len(held) < min_faces:
+        raise NotEnoughLandmarks(
+            f"the landmark model learns from landmarks a person placed or confirmed: this project has "
+            f"{len(train) + len(held)} such face(s). Correct the landmarks of at least {min_faces} faces (studio: "
+            "drag points, or place the anchor points and refit), then run f2a train-landmarks again. Until then "
+            "the shipped landmark model (or the template fit) places them."
+        )
+    if not held:
+        held = train
+    path = list(base) if base is not None else model_search_path()
+    net, started = start_net([p for p in path if Path(p) != store.checkpoints_dir])
+    before = evaluate(net, held)
+    cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(train), 300, 1500)), lr=1e-3, shift=0.06)
+    t0 = time.monotonic()
+    train_landmarks(net, train, cfg, progress, should_stop)
+    after = evaluate(net, held)
+    card = card_for(net, cfg, counts | {"started_from": started}, {"held_back_before": before,
+                    "held_back_after": after}, time.monotonic() - t0, "f2a train-landmarks")
+    weights = save_model(store.checkpoints_dir, STEM, net.state_dict(), card)
+    return card | {"files": [str(weights)]}
