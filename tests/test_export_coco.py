@@ -303,7 +303,7 @@ def test_visibility_decides_landmarks_and_the_box_when_there_is_no_bbox(tmp_path
 @pytest.mark.parametrize(("changes", "message"), [
     ({"keypoints": [1, 2, 2] * 17}, r"annotation 101: keypoints must be 204 numbers \(68 × \[x, y, v\]\), got 51"),
     ({"attributes": {"status": "bogus"}}, r"annotation 101: 'bogus' is not a valid FaceStatus"),
-    ({"bbox": [0, 0, -5, 10]}, r"annotation 101: box size must be non-negative"),
+    ({"bbox": [0, 0, -5, 10]}, r"annotation 101: bbox size must be positive, got -5×10"),
 ])
 def test_a_bad_annotation_is_named_in_the_error(tmp_path, changes, message):
     """Guards the re-raise and the `annotation N:` wrapping of face_from_annotation's errors."""
