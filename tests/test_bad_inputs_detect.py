@@ -91,11 +91,10 @@ def test_sigkill_of_faces_stops_a_worker_busy_on_an_image(tmp_path: Path) -> Non
     it on the image until its time limit (the limit here is far beyond the failure bound). The pool ends its
     workers when the parent is gone (detect/pool.py); this guards that for a worker in the middle of an image."""
     pytest.importorskip("animeface")
-    import signal
     import time
 
     from conftest import noise_image, write_png
-    from process_table import descendants, running
+    from process_table import descendants, kill_and_collect_left
 
     noise = tmp_path / "noise.png"
     write_png(noise, noise_image(np.random.default_rng(3), 1400, 1400))
@@ -111,15 +110,8 @@ def test_sigkill_of_faces_stops_a_worker_busy_on_an_image(tmp_path: Path) -> Non
             assert time.monotonic() < deadline, f"the worker never started ({helpers})"
             time.sleep(0.05)
         helpers |= {child for pid in helpers for child in descendants(pid)}
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(BOUND_S)
-        deadline = time.monotonic() + BOUND_S
-        while running(helpers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = running(helpers)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in running(helpers):  # never leave them to the next test
-            os.kill(pid, signal.SIGKILL)
+    except BaseException:
+        kill_and_collect_left(proc, helpers, BOUND_S)
+        raise
+    left = kill_and_collect_left(proc, helpers, BOUND_S)
     assert left == set(), f"still running after f2a faces was killed: {sorted(left)}"

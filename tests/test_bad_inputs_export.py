@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import noise_image, write_png
-from process_table import descendants, running
+from process_table import descendants, kill_and_collect_left
 from test_export_data import big_project_fixture, project_fixture, tree_bytes  # noqa: F401
 
 from f2a_studio.core.manifest import ManifestError, read_manifest, verify_export
@@ -129,17 +129,10 @@ def test_sigkill_of_an_export_leaves_no_worker_fork_server_or_tracker(big_projec
             assert proc.poll() is None, "the export ended before its workers started"
             assert time.monotonic() < deadline, f"the workers never started ({helpers})"
             time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(BOUND_S)
-        deadline = time.monotonic() + BOUND_S
-        while running(helpers) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        left = running(helpers)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in running(helpers):  # never leave them to the next test
-            os.kill(pid, signal.SIGKILL)
+    except BaseException:
+        kill_and_collect_left(proc, helpers, BOUND_S)
+        raise
+    left = kill_and_collect_left(proc, helpers, BOUND_S)
     assert left == set(), f"still running after the export was killed: {sorted(left)}"
 
 
