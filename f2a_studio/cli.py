@@ -358,11 +358,19 @@ def export_cmd(
 @app.command("import-coco")
 def import_coco_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder (created if missing).")],
-    annotations: Annotated[Path, typer.Argument(help="COCO keypoints JSON with 68-point faces.")],
+    annotations: Annotated[Path, typer.Argument(help="COCO JSON: 68-point keypoint faces, or face boxes only.")],
     images: Annotated[Path | None, typer.Option(help="Folder of the images (default: beside the JSON).")] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option("--label", "--category", help="Box-only COCO: the face category, by name or id "
+                                                    "(repeatable; default: names with 'face' in them)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
-    """Import COCO keypoint annotations (e.g. an F2A coco export) as faces; importing twice adds nothing."""
+    """Import COCO annotations as faces; importing twice adds nothing. Keypoint COCO (e.g. an F2A coco
+    export) keeps its landmarks and attributes; box-only COCO (CVAT, X-AnyLabeling...) becomes accepted
+    human faces with fitted landmarks (as `f2a import-labels --format coco`)."""
+    from f2a_studio.cli_labels import print_report
     from f2a_studio.export.coco_import import import_coco
 
     new_project = not is_project(project)
@@ -370,25 +378,19 @@ def import_coco_cmd(
     report = None
     try:
         with open_store(project, create=True) as store:
-            report = import_coco(store, annotations, images_dir=images)
+            report = import_coco(store, annotations, images_dir=images, labels=label or ())
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     finally:
         if new_project and (report is None or not (report.images_added or report.faces_added)):
             remove_new_project(project, remove_folder=created_folder)  # a refused file leaves no project
-    if as_json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        console.print(f"imported {report.faces_added} face(s) ({report.faces_present} already present) on "
-                      f"{report.images_added} new and {report.images_matched} known image(s)", highlight=False)
-    for problem in report.problems:
-        console.print(f"[yellow]skipped[/] {escape(problem)}", highlight=False)
+    print_report(report, as_json)
 
 
 # Commands in modules of their own, registered on this app (also when run as `python -m f2a_studio.cli`).
-from f2a_studio import cli_finder, cli_learn, cli_train  # noqa: E402
+from f2a_studio import cli_finder, cli_labels, cli_learn, cli_train  # noqa: E402
 
-for _commands in (cli_finder, cli_train, cli_learn):
+for _commands in (cli_finder, cli_train, cli_learn, cli_labels):
     _commands.register(app)
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -21,7 +21,7 @@ from typing import Any, Literal
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
 from f2a_studio.core.files import remove_stale_temp_files
 from f2a_studio.core.lock import LOCK_NAME, LockHeld, ProjectLock
-from f2a_studio.core.models import Face, FaceStatus, ImageRecord
+from f2a_studio.core.models import Face, FaceStatus, ImageRecord, Landmark, Pose
 from f2a_studio.core.provenance import Provenance, is_human_work, next_provenance
 from f2a_studio.core.rows import (
     FACE_COLUMNS,
@@ -481,20 +481,52 @@ class ProjectStore:
                     f"face {face.id} changed meanwhile (edit based on revision {face.revision}, "
                     f"stored revision {before.revision})"
                 )
-            prov = restore
-            if prov is None:
-                prov = next_provenance(Provenance.of(before), before, face, actor, confirm)
-            after = replace(face, image_id=before.image_id, revision=before.revision + 1, updated_at=utc_now(),
-                            human_fields=prov.fields, human_points=prov.points)
-            conn.execute(
-                "UPDATE faces SET x=?, y=?, w=?, h=?, score=?, source=?, status=?, sex=?, sex_prob=?, skin=?, "
-                "hair=?, left_eye=?, right_eye=?, parts=?, landmarks=?, yaw=?, pitch=?, roll=?, revision=?, "
-                "updated_at=?, finder=?, finder_model=?, finder_sha256=?, raw_score=?, score_features=?, "
-                "human_fields=?, human_points=? WHERE id=?",
-                (*face_values(after)[2:], after.id),
-            )
-            self._log(conn, "update", actor, before, after)
-            return after
+            return self._update_row(conn, before, face, actor=actor, confirm=confirm, restore=restore)
+
+    def _update_row(self, conn: sqlite3.Connection, before: Face, face: Face, *, actor: str,
+                    confirm: tuple[str, ...] = (), restore: Provenance | None = None) -> Face:
+        prov = restore
+        if prov is None:
+            prov = next_provenance(Provenance.of(before), before, face, actor, confirm)
+        after = replace(face, id=before.id, image_id=before.image_id, revision=before.revision + 1,
+                        updated_at=utc_now(), human_fields=prov.fields, human_points=prov.points)
+        conn.execute(
+            "UPDATE faces SET x=?, y=?, w=?, h=?, score=?, source=?, status=?, sex=?, sex_prob=?, skin=?, "
+            "hair=?, left_eye=?, right_eye=?, parts=?, landmarks=?, yaw=?, pitch=?, roll=?, revision=?, "
+            "updated_at=?, finder=?, finder_model=?, finder_sha256=?, raw_score=?, score_features=?, "
+            "human_fields=?, human_points=? WHERE id=?",
+            (*face_values(after)[2:], after.id),
+        )
+        self._log(conn, "update", actor, before, after)
+        return after
+
+    def add_labelled_faces(self, faces: list[Face], fits: list[tuple[tuple[Landmark, ...], Pose | None]], *,
+                           actor: str, fit_actor: str = "model", supersede: Iterable[int] = ()) -> list[Face]:
+        """Boxes a person drew in another tool, each with the landmarks and pose a model fitted to it, all in
+        one transaction. Logged as the studio logs a box drawn by hand: the add (the box and status are the
+        person's) and then an update by `fit_actor` with the fitted points, so the landmarks stay a
+        prediction (also when provenance is replayed from the log) and a later refit may replace them.
+        `supersede`: ids of model-only faces the new boxes stand for (a detection of the same face); they
+        are deleted, unless someone has worked on one meanwhile."""
+        if len(faces) != len(fits):
+            raise ValueError(f"{len(faces)} faces but {len(fits)} fits")
+        out: list[Face] = []
+        with self._write() as conn:
+            for face_id in supersede:
+                row = conn.execute(f"SELECT {FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,)).fetchone()
+                if row is None:
+                    continue
+                old = self._damaged_or_face(row)
+                if not is_human_work(old):
+                    conn.execute("DELETE FROM faces WHERE id = ?", (face_id,))
+                    self._log(conn, "delete", actor, old, None)
+            for face, (landmarks, pose) in zip(faces, fits, strict=True):
+                added = self._insert_face(conn, replace(face, landmarks=(), pose=None), actor=actor, op="add")
+                if landmarks:
+                    added = self._update_row(conn, added, replace(added, landmarks=landmarks, pose=pose),
+                                             actor=fit_actor)
+                out.append(added)
+        return out
 
     def delete_face(self, face_id: int, *, actor: str = "human") -> Face:
         with self._write() as conn:

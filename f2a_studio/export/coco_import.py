@@ -9,18 +9,14 @@ same file again changes nothing.
 
 from __future__ import annotations
 
-import json
 import math
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePath, PureWindowsPath
+from pathlib import Path
 from typing import Any
 
-from f2a_studio.core.errors import ImageError, ValidationError
-from f2a_studio.core.files import open_regular, regular_file_problem
+from f2a_studio.core.errors import ValidationError
 from f2a_studio.core.ibug68 import N_POINTS
-from f2a_studio.core.imageio import content_hash, load_image
 from f2a_studio.core.importer import import_sources
 from f2a_studio.core.models import (
     Box,
@@ -38,6 +34,12 @@ from f2a_studio.core.store import ProjectStore
 from f2a_studio.core.strips import SplitOptions
 from f2a_studio.export.coco_checks import check_annotation_types, check_category, check_image_entry, check_in_image
 from f2a_studio.export.formats.coco import IMAGES_DIR
+from f2a_studio.export.label_import import coco as box_coco
+from f2a_studio.export.label_import.apply import import_labels
+from f2a_studio.export.label_import.checks import read_json
+from f2a_studio.export.label_import.coco import check_layout
+from f2a_studio.export.label_import.images import ImageCache, find_file
+from f2a_studio.export.label_import.model import LabelImportReport
 
 Progress = Callable[[int, int, str], None]
 
@@ -60,26 +62,11 @@ class CocoImportReport:
         }
 
 
-def load_coco(path: Path) -> dict[str, Any]:
-    """Read and check the COCO layout and every field's type; ValidationError naming the first thing wrong."""
-    try:
-        with open_regular(path) as handle:  # a FIFO named x.json must not block the import
-            doc = json.loads(handle.read().decode("utf-8"))
-    except ImageError as exc:
-        if exc.reason == "file not found":
-            raise ValidationError(f"{path}: file not found") from exc
-        raise ValidationError(f"{path}: {exc.reason}") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read: {exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{path}: not JSON ({exc})") from exc
-    except RecursionError as exc:
-        raise ValidationError(f"{path}: nested too deeply to be a COCO file") from exc
-    if not isinstance(doc, dict):
-        raise ValidationError(f"{path}: a COCO file is a JSON object, got {type(doc).__name__}")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(doc.get(key), list):
-            raise ValidationError(f"{path}: COCO key '{key}' is missing or not a list")
+def read_coco(path: Path) -> dict[str, Any]:
+    """Read and check the COCO layout, categories and image entries (not the annotations); ValidationError
+    naming the first thing wrong."""
+    doc = read_json(path)
+    check_layout(path, doc)
     try:
         for n, cat in enumerate(doc["categories"]):
             check_category(cat, n)
@@ -87,6 +74,12 @@ def load_coco(path: Path) -> dict[str, Any]:
             check_image_entry(entry, n)
     except ValidationError as exc:
         raise ValidationError(f"{path}: {exc}") from exc
+    return doc
+
+
+def load_coco(path: Path) -> dict[str, Any]:
+    """A keypoint COCO file (`read_coco`) with a 68-point face category, else ValidationError."""
+    doc = read_coco(path)
     if not face_categories(doc):
         raise ValidationError(f"{path}: no category with {N_POINTS} keypoints (iBUG-68 faces)")
     return doc
@@ -196,66 +189,40 @@ class _Found:
     height: int
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(folder.resolve())
-    except (OSError, RuntimeError):  # a symlink loop
-        return False
-
-
-def _find_file(name: str, folders: list[Path]) -> tuple[Path | None, str | None]:
-    """(path, None) for a regular file inside one of `folders`, else (None, why). A name that could reach
-    outside the folders (absolute, `..`, a symlink out) is refused before anything is looked up there, so
-    the message is the same whether or not such a file exists."""
-    if not name:
-        return None, "no file_name, and its f2a.hash is not in the project"
-    rel = PurePath(name)
-    if rel.is_absolute() or PureWindowsPath(name).is_absolute() or ".." in rel.parts \
-            or ".." in PureWindowsPath(name).parts:
-        return None, f"file name {name!r} points outside the images folder; refused"
-    for folder in folders:
-        candidate = folder / rel
-        if not os.path.lexists(candidate):
-            continue
-        if not _inside(candidate, folder):
-            return None, f"file {name!r} is a link that leads outside {folder}; refused"
-        if regular_file_problem(candidate) is None:
-            return candidate, None
-    return None, f"file {name!r} not found (looked in {', '.join(str(f) for f in folders)})"
-
-
 def _locate(store: ProjectStore, entry: dict[str, Any], folders: list[Path], report: CocoImportReport,
-            cache: dict[Path, tuple[str, int, int] | None]) -> _Found | None:
+            cache: ImageCache) -> _Found | None:
     """Find an annotated image without writing anything: by hash in the project, else by file."""
     digest = (entry.get("f2a") or {}).get("hash")
     if digest and (found := store.image_by_hash(digest)) is not None:
         return _Found(found, None, found.hash, found.width, found.height)
     name = entry.get("file_name") or ""
-    path, why = _find_file(name, folders)
+    path, why = find_file(name, folders, missing="no file_name, and its f2a.hash is not in the project")
     if path is None:
         report.problems.append(f"image {entry.get('id')}: {why}")
         return None
-    if path not in cache:
-        try:
-            pixels = load_image(path).pixels
-            cache[path] = (content_hash(pixels), int(pixels.shape[1]), int(pixels.shape[0]))
-        except ImageError as exc:
-            report.problems.append(f"image {entry.get('id')}: {exc.reason} ({path})")
-            cache[path] = None
-    if cache[path] is None:
+    facts = cache.facts(path)
+    if isinstance(facts, str):
+        report.problems.append(f"image {entry.get('id')}: {facts} ({path})")
         return None
-    digest, width, height = cache[path]  # type: ignore[misc]
-    found = store.image_by_hash(digest)
-    return _Found(found, None if found else path, digest, width, height)
+    found = store.image_by_hash(facts.digest)
+    return _Found(found, None if found else path, facts.digest, facts.width, facts.height)
 
 
 def import_coco(store: ProjectStore, json_path: Path | str, *, images_dir: Path | str | None = None,
-                progress: Progress | None = None) -> CocoImportReport:
+                progress: Progress | None = None, labels: Iterable[str] = ()) -> CocoImportReport | LabelImportReport:
     """All or nothing: the whole file is checked (types, values, images found and sized) before anything is
-    written; then the new images are imported and every new face is added in one transaction."""
+    written; then the new images are imported and every new face is added in one transaction.
+
+    A file with no 68-keypoint category is box-only COCO (CVAT, X-AnyLabeling...): its boxes in the
+    categories `labels` names (default: named like a face) become accepted human faces with fitted
+    landmarks (export/label_import), and the report is that importer's."""
     json_path = Path(json_path)
-    doc = load_coco(json_path)
+    doc = read_coco(json_path)
     cats = face_categories(doc)
+    if not cats:
+        images = Path(images_dir) if images_dir is not None else None
+        return import_labels(store, box_coco.read_doc(json_path, doc, frozenset(labels), images),
+                             progress=progress)
     folders = [Path(images_dir)] if images_dir else []
     folders += [json_path.parent / IMAGES_DIR, json_path.parent]
     report = CocoImportReport()
@@ -280,7 +247,7 @@ def import_coco(store: ProjectStore, json_path: Path | str, *, images_dir: Path 
             faces[id(ann)] = face_from_annotation(ann, 0, checked=True)
     todo = list(by_image)  # file order: the project's new face ids follow the file
     located: dict[Any, _Found] = {}
-    cache: dict[Path, tuple[str, int, int] | None] = {}
+    cache = ImageCache()
     for n, image_key in enumerate(todo):
         entry = entries[image_key]
         if progress:
