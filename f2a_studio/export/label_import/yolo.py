@@ -136,7 +136,8 @@ def _box(at: str, values: list[str]) -> tuple[float, float, float, float]:
         xs = [_fraction(at, f"x{i // 2 + 1}", v) for i, v in enumerate(values) if i % 2 == 0]
         ys = [_fraction(at, f"y{i // 2 + 1}", v) for i, v in enumerate(values) if i % 2 == 1]
         return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
-    raise ValidationError(f"{at}: expected `class cx cy w h` (5 values), got {len(values) + 1}")
+    raise ValidationError(f"{at}: expected `class cx cy w h` (5 values) or a polygon `class x1 y1 x2 y2 x3 y3 "
+                          f"...`, got {len(values) + 1} values")
 
 
 def read(path: Path, labels: frozenset[str], images_dir: Path | None) -> LabelSet:
