@@ -357,3 +357,23 @@ def test_cli_import_coco_takes_box_only_files_with_a_category_option(tmp_path):
                                  "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["faces_added"] == 1
+
+
+def test_the_edit_log_replays_to_the_same_provenance_and_a_bad_image_is_skipped(tmp_path):
+    """The fit is logged as the model's update after the person's add, so provenance rebuilt from the log
+    (schema migration 4) agrees with what the store recorded: the landmarks are never a person's."""
+    from f2a_studio.core.provenance import Provenance, replay
+
+    folder = tmp_path / "lm"
+    truths = scene(folder / "a.png", 17)
+    (folder / "b.png").write_text("not a picture")
+    (folder / "a.json").write_text(json.dumps(labelme_doc("a.png", [rect("face", truths[0].box)])))
+    (folder / "b.json").write_text(json.dumps(labelme_doc("b.png", [rect("face", truths[0].box)])))
+    with ProjectStore.create(tmp_path / "p") as store:
+        report = import_label_files(store, [folder], "labelme")
+        assert report.faces_added == 1 and store.image_count() == 1
+        (skip,) = report.skipped
+        assert skip.where.startswith(str(folder / "b.json")) and str(folder / "b.png") in skip.why
+        (face,) = store.all_faces()
+        log = [(e.op, e.actor, e.before, e.after) for e in store.edits(face_id=face.id)]
+        assert replay(log) == Provenance.of(face) == Provenance(frozenset({"box", "status"}), frozenset())
