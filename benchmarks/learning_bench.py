@@ -13,7 +13,8 @@ Synthetic faces drawn in the style held out from pretraining (detect.synth_faces
   (p = 0.5) and on (the shipped classifier's prediction);
 * ``queue``: faces count as right when their sex is right and their landmark NME < 0.1; reviewing a face
   makes it right. Corrections needed to reach 95 % right in the uncertainty order (core.review_queue, with
-  the learned-vs-template disagreement), in random order (mean of 5 shuffles) and lowest finder score
+  the learned model's spread under box jitter, detect.disagreement; the learned-vs-template gap it replaced
+  is reported beside it), in random order (mean of 5 shuffles) and lowest finder score
   first (every face here has the same score: that order is the id order).
 The real development set (devset/ labels + /work/devset-images) is used when both are there; else skipped.
 """
@@ -51,6 +52,7 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
     from f2a_studio.core.models import Face, Sex
     from f2a_studio.core.review_queue import review_order
     from f2a_studio.core.search_path import PACKAGE_MODELS
+    from f2a_studio.detect.disagreement import learned_spread, template_gap
     from f2a_studio.detect.face_model import load_face_model
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
     from f2a_studio.detect.landmarks.learned_train import LmSample, LmTrainConfig, nme, train_landmarks
@@ -96,7 +98,7 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
                                                       shift=0.06))
     rows = {"template_fit": [], "learned_pretrained": [], f"learned_finetuned_{n_train}": []}
     size_err = {"female": {"no_prior": [], "prior": []}, "male": {"no_prior": [], "prior": []}}
-    faces, correct, dis = [], [], {}
+    faces, correct, dis, dis_template = [], [], {}, {}
     for i, (f, (box, parts), p) in enumerate(zip(test, views, p_shipped, strict=True)):
         truth = f.truth.points()
         prior = sex_prior(*_label(p))
@@ -112,8 +114,8 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
             size_err[f.truth.sex][key].append(abs(float(np.linalg.norm(pts[16] - pts[0])) / jaw - 1))
         face = apply_prediction(Face(1, box, id=i + 1, score=0.9, parts=parts), _pred(p))
         faces.append(face)
-        iod = float(np.linalg.norm(tmpl[36:42].mean(0) - tmpl[42:48].mean(0))) or 1.0
-        dis[i + 1] = float(np.mean(np.linalg.norm(pre - tmpl, axis=1)) / iod)
+        dis_template[i + 1] = template_gap(pre, tmpl)  # the queue's landmark signal before (the gap)
+        dis[i + 1] = learned_spread(lm_net, f.image, box, prior, pre)  # ... and now (detect.disagreement)
         best = pre  # the landmarks a face gets: the first backend, the shipped learned model
         correct.append(bool((face.sex is Sex(f.truth.sex)) and nme(best, truth) < 0.1))
     lm = {k: round(float(np.mean(v)), 4) for k, v in rows.items()}
@@ -139,14 +141,19 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
             ok[idx] = True
         return len(order)
 
-    queue = [it.face_id - 1 for it in review_order(faces, dis)]
-    queue += [i for i in range(len(faces)) if i not in set(queue)]
+    def queue_of(signal: dict) -> list[int]:
+        q = [it.face_id - 1 for it in review_order(faces, signal)]
+        return q + [i for i in range(len(faces)) if i not in set(q)]
+
+    queue, queue_before = queue_of(dis), queue_of(dis_template)
     shuffles = [needed(list(np.random.default_rng([seed, k]).permutation(len(faces)))) for k in range(5)]
     by_score = [i for _, i in sorted((f.score, i) for i, f in enumerate(faces))]
     out["queue"] = {"right_before_review": round(float(right.mean()), 4), "uncertainty_queue": needed(queue),
+                    "uncertainty_queue_template_gap": needed(queue_before),
                     "random_mean_of_5": float(np.mean(shuffles)), "lowest_score_first": needed(by_score),
                     "target_ratio_to_random": 0.6}
     out["queue"]["ratio_to_random"] = round(out["queue"]["uncertainty_queue"] / max(1.0, np.mean(shuffles)), 3)
+    out["queue"]["template_gap_ratio_to_random"] = round(needed(queue_before) / max(1.0, np.mean(shuffles)), 3)
     out["devset"] = _devset()
     out["seconds"] = round(time.monotonic() - t0, 1)
     return out

@@ -19,22 +19,40 @@ def register(app: typer.Typer) -> None:
     app.command("train-landmarks")(train_landmarks_cmd)
 
 
-def _train(project: Path, what: str, run, threads: int, read_only: bool = True) -> dict:
+def _train(project: Path, what: str, stem: str, run, threads: int, read_only: bool = True) -> dict:
+    """``run(store, progress, should_stop)`` under a progress bar. An interrupted run (Ctrl-C, SIGTERM)
+    leaves a resume file in checkpoints/ (detect.small_train); the next run continues from it and says so."""
     import torch
 
-    from f2a_studio.cli import _fail, open_store, progress_bar  # here: cli.py imports this module
+    from f2a_studio.cli import _fail, console, open_store, progress_bar  # here: cli.py imports this module
+    from f2a_studio.detect.small_train import resume_note, resume_path, stop_on_sigterm
 
     torch.set_num_threads(max(1, threads))
     try:
-        with open_store(project, read_only=read_only) as store, progress_bar() as bar:
-            task = bar.add_task(f"training {what}", total=None, current="")
+        with open_store(project, read_only=read_only) as store:
+            note = resume_note(resume_path(store.checkpoints_dir, stem))
+            if note:
+                console.print(note, highlight=False)
+            with progress_bar() as bar, stop_on_sigterm() as stop:
+                task = bar.add_task(f"training {what}", total=None, current="")
 
-            def on_progress(done: int, total: int, text: str) -> None:
-                bar.update(task, completed=done, total=total, current=text)
+                def on_progress(done: int, total: int, text: str) -> None:
+                    bar.update(task, completed=done, total=total, current=text)
 
-            return run(store, on_progress)
+                try:
+                    return run(store, on_progress, stop)
+                except KeyboardInterrupt:
+                    raise _fail(f"interrupted: {resume_path(store.checkpoints_dir, stem)} keeps the finished "
+                                "steps; run the same command again to resume") from None
     except F2AError as exc:
         raise _fail(str(exc)) from exc
+
+
+def _print_notes(card: dict) -> None:
+    from f2a_studio.cli import console
+
+    for note in card.get("notes", []):
+        console.print(note, highlight=False)
 
 
 def train_sex_cmd(
@@ -48,19 +66,21 @@ def train_sex_cmd(
     """Train the sex classifier on faces whose sex a person set; writes PROJECT/checkpoints/sex-learned.*
     with accuracy on held-back faces, then predicts the other faces' sex (marked predicted; a sex a person
     set is never replaced)."""
+    from f2a_studio.detect.sex.backends import STEM
     from f2a_studio.detect.sex.train import MIN_FACES, predict_project, train_project
 
-    def run(store, p) -> dict:
+    def run(store, p, stop) -> dict:
         card = train_project(store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces,
-                             progress=p)
+                             progress=p, should_stop=stop)
         return card | ({"predicted": predict_project(store)} if predict else {})
 
     from f2a_studio.cli import console
 
-    card = _train(project, "sex classifier", run, threads, read_only=not predict)
+    card = _train(project, "sex classifier", STEM, run, threads, read_only=not predict)
     if as_json:
         print(json.dumps(card, ensure_ascii=False))
         return
+    _print_notes(card)
     m = card["metrics"]
     console.print(f"trained on {card['data']['train_faces']} face(s) in {card['train']['seconds']:.0f} s → "
                   f"{card['files'][0]}", highlight=False)
@@ -85,13 +105,16 @@ def train_landmarks_cmd(
     PROJECT/checkpoints/landmarks-learned.* (NME on held-back faces), the project's first landmark backend
     from then on (detection, hand-drawn boxes, refits)."""
     from f2a_studio.cli import console
+    from f2a_studio.detect.landmarks.learned import STEM
     from f2a_studio.detect.landmarks.learned_train import MIN_FACES, train_project
 
-    card = _train(project, "landmark model", lambda store, p: train_project(
-        store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces, progress=p), threads)
+    card = _train(project, "landmark model", STEM, lambda store, p, stop: train_project(
+        store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces, progress=p,
+        should_stop=stop), threads)
     if as_json:
         print(json.dumps(card, ensure_ascii=False))
         return
+    _print_notes(card)
     m = card["metrics"]
     console.print(f"trained on {card['data']['train_faces']} face(s) in {card['train']['seconds']:.0f} s → "
                   f"{card['files'][0]}", highlight=False)

@@ -154,31 +154,3 @@ def photometric(crops: np.ndarray, rng: np.random.Generator, grey_prob: float = 
     if grey.any():
         out[grey] = out[grey].mean(axis=3, keepdims=True)
     return np.clip(out, 0, 255).astype(np.uint8)
-
-
-def train_loop(net, batches, loss_fn, steps: int, lr: float, progress=None, should_stop=None) -> float:
-    """AdamW with warm-up and cosine decay for ``steps`` steps; ``batches(step)`` gives the step's inputs,
-    ``loss_fn(net, batch)`` the loss. Returns the last loss; stops early (between steps) when asked."""
-    import math
-
-    import torch
-
-    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
-    net.train()
-    loss_v = float("nan")
-    for step in range(steps):
-        if should_stop is not None and should_stop():
-            break
-        warm = min(1.0, (step + 1) / max(1, min(50, steps // 10)))
-        for g in opt.param_groups:
-            g["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * step / max(1, steps)))
-        loss = loss_fn(net, batches(step))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-        loss_v = float(loss.detach())
-        if progress is not None:
-            progress(step + 1, steps, f"loss {loss_v:.3f}")
-    net.eval()
-    return loss_v

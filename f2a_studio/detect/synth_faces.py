@@ -10,6 +10,7 @@ import numpy as np
 
 from f2a_studio.synth.scene import make_character_image
 from f2a_studio.synth.truth import FaceTruth
+from f2a_studio.synth.variation import Variation
 
 HELD_OUT = "dark_realistic"  # the style left out of pretraining (as the learned finder does)
 
@@ -21,13 +22,15 @@ class SynthFace:
     style: str
 
 
-def synth_faces(seed: int, n: int, styles: Sequence[str], size: int = 128) -> list[SynthFace]:
-    """``n`` faces, styles taking turns, sexes balanced by the sampler."""
+def synth_faces(seed: int, n: int, styles: Sequence[str], size: int = 128,
+                variation: Variation | None = None) -> list[SynthFace]:
+    """``n`` faces, styles taking turns, sexes balanced by the sampler; ``variation`` (synth.variation)
+    widens faces, line weights and views."""
     out = []
     for i in range(n):
         rng = np.random.default_rng([seed, i, 7])
         style = styles[i % len(styles)]
-        panel = make_character_image(rng, size, style=style)
+        panel = make_character_image(rng, size, style=style, variation=variation)
         out.append(SynthFace(panel.image, panel.faces[0], style))
     return out
 

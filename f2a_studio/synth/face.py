@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
 
+import cv2
 import numpy as np
 
 from f2a_studio.synth import palette
@@ -14,7 +16,14 @@ from f2a_studio.synth.geometry import Pose, catmull_rom
 from f2a_studio.synth.hair import HairStyle, build_hair, sample_style, skull_outline
 from f2a_studio.synth.palette import Color
 from f2a_studio.synth.styles import DEFAULT_STYLE, DrawStyle
-from f2a_studio.synth.template import FaceParams, canonical_landmarks, sample_params, surface_z
+from f2a_studio.synth.template import (
+    TURN_FROM,
+    FaceParams,
+    onto_silhouette,
+    posed_landmarks,
+    sample_params,
+    surface_z,
+)
 from f2a_studio.synth.truth import FaceTruth, truth_box
 
 SEXES = ("female", "male")
@@ -73,7 +82,7 @@ def character_extent(ch: Character, pose: Pose) -> tuple[float, float, float, fl
     """Image box ``(x0, y0, x1, y1)`` of the head and hair (not the shoulders)."""
     shapes = build_hair(ch.params, ch.hair)
     pts = [pose.project(p) for p in shapes.back + shapes.front]
-    pts.append(pose.project(canonical_landmarks(ch.params)))
+    pts.append(pose.project(posed_landmarks(ch.params, pose.yaw_deg)))
     allp = np.vstack(pts)
     lo, hi = allp.min(axis=0), allp.max(axis=0)
     return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
@@ -99,7 +108,7 @@ class Footprint:
 
 def footprint(ch: Character, pose: Pose) -> Footprint:
     head = character_extent(ch, pose)
-    lm = pose.project(canonical_landmarks(ch.params))
+    lm = pose.project(posed_landmarks(ch.params, pose.yaw_deg))
     body = pose.project(
         np.array(
             [
@@ -156,8 +165,11 @@ def draw_character(
         math.ceil(max(y1, body_bottom) - y0) + 2 * pad,
         ss,
     )
-    lm3 = canonical_landmarks(fp)
+    lm3 = posed_landmarks(fp, pose.yaw_deg)
     lm = pose.project(lm3)
+    # turned past TURN_FROM (only opt-in views: synth.variation), the far outline follows the silhouette
+    # and the features are clipped to the face: what falls outside is occluded (visibility 1)
+    turned = abs(pose.yaw_deg) > TURN_FROM
     shapes = build_hair(fp, ch.hair)
     lw = float(np.clip(s * 0.014, 0.7, 4.0))
     ink = ch.ink
@@ -190,7 +202,8 @@ def draw_character(
 
     # 4. face: jaw (through landmarks 0-16) closed over the skull
     jaw_dense = catmull_rom(lm[:17], samples=8)
-    skull = pose.project(np.column_stack([skull_outline(fp), np.zeros(40)]))
+    skull3 = np.column_stack([skull_outline(fp), np.zeros(40)])
+    skull = pose.project(onto_silhouette(skull3, pose.yaw_deg) if turned else skull3)
     face_poly = np.vstack([jaw_dense, skull[1:-1]])
     cv.fill(face_poly, ch.skin)
     cv.tapered(jaw_dense, ink, lw * 1.3, taper=0.5)
@@ -217,21 +230,32 @@ def draw_character(
 
     # 6. eyes
     draw_eye = {"anime": _draw_eye, "flat": _draw_eye_flat, "dot": _draw_eye_dot, "slit": _draw_eye_slit}[style.eye]
+    if fp.eyes_closed:
+        lid_color = ch.ink if style.ink_outline else palette.shade(ch.skin, 0.45)
+        draw_eye = functools.partial(_draw_eye_closed, color=lid_color)
+    features = cv.clip_begin(face_poly, grow=0.3) if turned else None
     for side, idx, iris in ((-1, slice(36, 42), ch.iris[0]), (1, slice(42, 48), ch.iris[1])):
         draw_eye(cv, ch, pose, lm[idx], lm3[idx], side, iris, lw)
 
     # 7. nose and mouth
+    _draw_mouth(cv, ch, lm, lw, skin_ink)
+    if features is not None:  # a turned nose stands out past the cheek's outline: skin under it, unclipped
+        cv.clip_end(features)
+        cv.fill(lm[[27, 29, 30, 33, 31 if pose.yaw_deg > 0 else 35]], ch.skin)
     tip = lm[30]
     start = lm[29] + (lm[30] - lm[29]) * 0.35
     hook = lm[33 + ch.shadow_side] * 0.6 + lm[30] * 0.4
     if style.nose:
         cv.tapered(np.vstack([start, tip, hook]), skin_ink, lw * 0.9, taper=0.3)
-    _draw_mouth(cv, ch, lm, lw, skin_ink)
+    if features is not None:
+        features = cv.clip_begin(face_poly, grow=0.3)
 
     # 8. brows and the hair in front
     brows = [lm[17:22], lm[22:27]]
     if not ch.brows_over_hair:
         _draw_brows(cv, ch, brows, s)
+    if features is not None:
+        cv.clip_end(features)
     front_mask = cv.mask()
     for poly in shapes.front:
         p = pose.project(poly)
@@ -243,17 +267,24 @@ def draw_character(
     if style.hair_shine:
         _draw_shine(cv, ch, pose, shapes.front[0], shapes.shine)
     if ch.brows_over_hair:
+        clip = cv.clip_begin(face_poly, grow=0.3) if turned else None
         _draw_brows(cv, ch, brows, s)
+        if clip is not None:
+            cv.clip_end(clip)
 
     vis = np.full(68, 2, dtype=np.int64)
     hidden = cv.covered(front_mask, lm)
     if ch.brows_over_hair:
         hidden[17:27] = False
+    if turned:  # brows, eyes and mouth beyond the outline (the nose stands out of it, drawn)
+        hidden[17:27] |= ~_inside(face_poly, lm[17:27])
+        hidden[36:] |= ~_inside(face_poly, lm[36:])
     vis[hidden] = 1
     h, w = image.shape[:2]
     outside = (lm[:, 0] < 0) | (lm[:, 1] < 0) | (lm[:, 0] >= w) | (lm[:, 1] >= h)
     vis[outside] = 0
     cv.paste_into(image)
+    extra = {"eyes_closed": True} if fp.eyes_closed else {}  # only when set: default truth files unchanged
 
     return FaceTruth(
         box=truth_box(lm, pose.roll_deg),
@@ -274,6 +305,7 @@ def draw_character(
             "bangs": ch.hair.bangs,
             "hair_color_name": ch.hair_name,
             "mouth_open": bool(fp.mouth_open > 0),
+            **extra,
         },
     )
 
@@ -417,6 +449,41 @@ def _draw_eye(
     # lower lid: a short thin line under the outer half
     low = pts[[0, 5, 4]] if side < 0 else pts[[3, 4, 5]]  # outer corner -> lower lid
     cv.tapered(catmull_rom(low, 6)[3:], palette.mix(ch.ink, ch.skin, 0.25), lw * 0.9, taper=0.2)
+
+
+def _draw_eye_closed(
+    cv: Canvas,
+    ch: Character,
+    pose: Pose,
+    pts: np.ndarray,
+    pts3: np.ndarray,
+    side: int,
+    iris: Color,
+    lw: float,
+    color: Color = (0, 0, 0),
+) -> None:
+    """A shut eye in any style: one lid stroke from the outer corner through the lid points to the inner
+    corner (the truth points lie on its centre line), a few lashes hanging from the outer half."""
+    fp = ch.params
+    lid = catmull_rom(pts[[0, 1, 2, 3]] if side < 0 else pts[[3, 2, 1, 0]], 8)  # outer -> inner
+    thick = max(lw * 1.5, fp.eye_h * pose.scale * 0.1)
+    cv.tapered(lid, color, thick, taper=0.25)
+    if ch.lashes:
+        for t in (0.12, 0.3):
+            i = int(t * (len(lid) - 1))
+            d = lid[i + 1] - lid[i]
+            d /= max(float(np.hypot(*d)), 1e-9)
+            down = np.array([-d[1], d[0]]) if side < 0 else np.array([d[1], -d[0]])
+            if down[1] < 0:
+                down = -down
+            tip = lid[i] + (down * 0.8 - d * 0.5) * fp.eye_h * pose.scale * 0.25
+            cv.tapered(np.vstack([lid[i], tip]), color, thick * 0.45, taper=0.1)
+
+
+def _inside(poly: np.ndarray, pts: np.ndarray, tolerance: float = 0.75) -> np.ndarray:
+    """For each point, whether it lies in polygon ``poly`` (or within ``tolerance`` pixels of its edge)."""
+    contour = np.asarray(poly, np.float32).reshape(-1, 1, 2)
+    return np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), True) >= -tolerance for x, y in pts])
 
 
 def _eye_ellipse(

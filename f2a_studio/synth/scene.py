@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,6 +14,7 @@ from f2a_studio.synth.face import Character, Footprint, draw_character, footprin
 from f2a_studio.synth.geometry import Pose
 from f2a_studio.synth.styles import DrawStyle, get_style, styled_character, to_dark, to_manga
 from f2a_studio.synth.truth import FaceTruth
+from f2a_studio.synth.variation import Variation, vary_params, vary_style, vary_yaw
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
 
@@ -62,17 +63,27 @@ def make_character_image(
     sex: str | None = None,
     character: Character | None = None,
     style: str | DrawStyle = "anime",
+    variation: Variation | None = None,
 ) -> Panel:
     """One character, head and shoulders, on a plain or gradient background (for tests and demos).
 
     ``size`` is the image side (or ``(width, height)``); the face box is about 40-50% of the smaller side.
+    ``variation`` (synth.variation, opt-in) widens the character's face, line weight and view.
     """
     w, h = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
     img = np.empty((h, w, 3), dtype=np.uint8)
     background = draw_background(rng, img, "flat" if rng.random() < 0.6 else "gradient")
     st = get_style(style)
-    ch = styled_character(character or sample_character(rng, sex), st)
+    base = character or sample_character(rng, sex)
+    var = variation if variation is not None and not variation.is_off else None
+    if var is not None:  # its own generator: the draws below stay those of the unvaried character
+        vrng = np.random.default_rng(int(rng.integers(2**63)))
+        base = replace(base, params=vary_params(base.params, vrng, var))
+        st = vary_style(st, vrng, var)
+    ch = styled_character(base, st)
     yaw, pitch, roll = sample_pose_angles(rng)
+    if var is not None:
+        yaw = vary_yaw(yaw, vrng, var)
     scale = min(w, h) * float(rng.uniform(0.36, 0.44))
     pose = Pose(
         w / 2 + rng.uniform(-0.05, 0.05) * w, h * 0.46 + rng.uniform(-0.03, 0.03) * h, scale, yaw, pitch, roll

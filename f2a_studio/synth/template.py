@@ -43,6 +43,7 @@ class FaceParams:
     smile: float  # > 0: mouth centre below its corners
     mouth_open: float  # lip gap (0 closed)
     head_top: float  # y of the top of the skull
+    eyes_closed: bool = False  # opt-in (synth.variation): lids shut, the six eye points on the lid line
 
     @property
     def female(self) -> bool:
@@ -119,12 +120,35 @@ def eye_points(fp: FaceParams, side: int) -> np.ndarray:
     w, h, t = fp.eye_w, fp.eye_h, fp.eye_tilt
     outer = (ex + side * w / 2, h * 0.10 - t)
     inner = (ex - side * w / 2, h * 0.16)
+    if fp.eyes_closed:
+        return _closed_eye_points(outer, inner, side, h)
     up_out = (ex + side * w / 6, -h / 2 - t * 0.4)
     up_in = (ex - side * w / 6, -h / 2 * 0.9)
     lo_in = (ex - side * w / 6, h / 2)
     lo_out = (ex + side * w / 6, h / 2 * 0.97)
     left = [outer, up_out, up_in, inner, lo_in, lo_out]  # 36 outer, 37 38 upper, 39 inner, 40 41 lower
     right = [inner, up_in, up_out, outer, lo_out, lo_in]  # 42 inner, 43 44 upper, 45 outer, 46 47 lower
+    return np.array(left if side < 0 else right, dtype=np.float64)
+
+
+CLOSED_SAG = 0.22  # a shut lid sags below the line between the corners by this part of the open eye's height
+
+
+def closed_lid(outer: tuple[float, float], inner: tuple[float, float], h: float, u: np.ndarray) -> np.ndarray:
+    """Points of a shut lid at ``u`` in 0..1 from the outer to the inner corner: a shallow downward arc."""
+    o, i = np.asarray(outer), np.asarray(inner)
+    pts = o[None, :] + (i - o)[None, :] * u[:, None]
+    pts[:, 1] += CLOSED_SAG * h * 4 * u * (1 - u)
+    return pts
+
+
+def _closed_eye_points(outer, inner, side: int, h: float) -> np.ndarray:
+    """A shut eye in iBUG order: the corners as when open, the upper and the lower lid points on one lid
+    line (37 = 41, 38 = 40 on the image-left eye), a third and two thirds of the way across."""
+    a, b = closed_lid(outer, inner, h, np.array([1 / 3, 2 / 3]))
+    o, i = np.asarray(outer, np.float64), np.asarray(inner, np.float64)
+    left = [o, a, b, i, b, a]  # 36 outer, 37 38 upper, 39 inner, 40 41 lower
+    right = [i, b, a, o, a, b]  # 42 inner, 43 44 upper, 45 outer, 46 47 lower
     return np.array(left if side < 0 else right, dtype=np.float64)
 
 
@@ -197,4 +221,47 @@ def canonical_landmarks(fp: FaceParams) -> np.ndarray:
     z[31:36] += 0.06
     out = np.column_stack([pts, z])
     out.flags.writeable = False
+    return out
+
+
+TURN_FROM = 20.0  # |yaw| in degrees past which the far side's outline moves onto the head's silhouette
+TURN_FULL = 30.0  # ... all the way from here (a ramp: no jump in the outline as the head turns)
+JAW_DEPTH = HEAD_DEPTH * 0.85  # depth of the jaw's cross-sections (the jaw's z in canonical_landmarks)
+
+
+def onto_silhouette(pts3: np.ndarray, yaw_deg: float) -> np.ndarray:
+    """Outline points (jaw, skull) as seen at ``yaw_deg``: on the far side (the side the nose turns to) a
+    point that the turn would carry behind the head is moved forward over the cheek to where the outline
+    really is, the silhouette of the head's elliptic cross-section through it (half width |x|/cos t0,
+    depth JAW_DEPTH). Frontal-ish poses (|yaw| <= TURN_FROM) are returned unchanged."""
+    p = np.array(pts3, dtype=np.float64)
+    if p.shape[1] == 2:
+        p = np.column_stack([p, np.zeros(len(p))])
+    ay = abs(float(yaw_deg))
+    if ay <= TURN_FROM:
+        return p
+    w = min(1.0, (ay - TURN_FROM) / (TURN_FULL - TURN_FROM))
+    side = 1.0 if yaw_deg > 0 else -1.0
+    yr = np.radians(ay)
+    for k in range(len(p)):
+        x, z = p[k, 0] * side, p[k, 2]
+        if x <= 1e-9 or z >= JAW_DEPTH:
+            continue
+        t0 = float(np.arcsin(max(z, 0.0) / JAW_DEPTH))
+        a = x / np.cos(t0)
+        t_sil = float(np.arctan2(JAW_DEPTH * np.sin(yr), a * np.cos(yr)))
+        if t0 < t_sil:
+            t = t0 + w * (t_sil - t0)
+            p[k, 0], p[k, 2] = side * a * np.cos(t), JAW_DEPTH * np.sin(t)
+    return p
+
+
+def posed_landmarks(fp: FaceParams, yaw_deg: float = 0.0) -> np.ndarray:
+    """The 68 canonical points for a head turned by ``yaw_deg``: the far half of the jaw follows the
+    silhouette (:func:`onto_silhouette`); the same as :func:`canonical_landmarks` up to TURN_FROM."""
+    lm = canonical_landmarks(fp)
+    if abs(yaw_deg) <= TURN_FROM:
+        return lm
+    out = lm.copy()
+    out[:17] = onto_silhouette(lm[:17], yaw_deg)
     return out

@@ -24,9 +24,18 @@ from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Sex
 from f2a_studio.core.provenance import human_faces
-from f2a_studio.detect.cropnet import box_crop, box_matrix, held_back_key, photometric, save_model, train_loop
+from f2a_studio.detect.cropnet import box_crop, box_matrix, held_back_key, photometric, save_model
 from f2a_studio.detect.landmarks.learned import STEM, load_net, predict_points
 from f2a_studio.detect.landmarks.learned_net import LandmarkNet, LandmarkNetConfig
+from f2a_studio.detect.small_train import (
+    Schedule,
+    TrainResult,
+    resume_note,
+    resume_path,
+    stop_on_sigterm,
+    train_resumable,
+    train_steps,
+)
 
 MIN_FACES = 10
 HELD_BACK = 0.2
@@ -104,15 +113,37 @@ def _loss(net, batch):
     return point_loss + 0.05 * vis_loss
 
 
+def samples_key(samples: Sequence[LmSample]) -> str:
+    """A digest of the training samples (pixels, boxes, points, masks, sex): a resume file continues
+    only the run it was written by."""
+    import hashlib
+
+    h = hashlib.sha256()
+    seen: dict[int, str] = {}
+    for s in samples:
+        if id(s.image) not in seen:  # one cut's pixels once, however many faces it has
+            seen[id(s.image)] = hashlib.sha256(np.ascontiguousarray(s.image).tobytes()).hexdigest()
+        h.update(seen[id(s.image)].encode())
+        for a in (np.asarray(s.box, np.float64), s.points, s.mask, s.visible, np.array([s.p_female])):
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:16]
+
+
 def train_landmarks(net: LandmarkNet, samples: Sequence[LmSample], cfg: LmTrainConfig,
-                    progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> float:
+                    progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                    resume: Path | None = None) -> TrainResult:
+    """Train in place (detect.small_train: with ``resume``, an interrupted run continues exactly)."""
+    import json
+
     import torch
 
     if not samples:
         raise ValueError("no training faces")
     torch.manual_seed(cfg.seed)
-    return train_loop(net, lambda step: _batch(samples, step, cfg, net.cfg.size), _loss, cfg.steps, cfg.lr,
-                      progress, should_stop)
+    run = f"landmarks:{json.dumps(net.cfg.to_json(), sort_keys=True)}:{json.dumps(cfg.to_json(), sort_keys=True)}"
+    return train_steps(net, lambda step: _batch(samples, step, cfg, net.cfg.size), _loss,
+                       Schedule(cfg.steps, cfg.lr), resume=resume, run=f"{run}:{samples_key(samples)}",
+                       progress=progress, should_stop=should_stop)
 
 
 def evaluate(net: LandmarkNet, samples: Sequence[LmSample]) -> dict:
@@ -170,7 +201,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples = synth_samples(args.seed, args.faces, styles)
     net = LandmarkNet(LandmarkNetConfig())
     cfg = LmTrainConfig(steps=args.steps, seed=args.seed)
-    train_landmarks(net, samples, cfg, progress=lambda d, t, s: print(d, t, s, flush=True) if d % 100 == 0 else None)
+    resume = resume_path(args.out, STEM)
+    print(resume_note(resume) or "", end="", flush=True)
+    with stop_on_sigterm() as stop:
+        result = train_landmarks(net, samples, cfg, progress=lambda d, t, s: print(d, t, s, flush=True)
+                                 if d % 100 == 0 else None, should_stop=stop, resume=resume)
+    if result.interrupted:
+        print(f"stopped after step {result.steps_done}: run the same command again to continue", flush=True)
+        return 1
     metrics = {"fresh_training_styles": evaluate(net, synth_samples(args.seed + 1000, 200, styles)),
                "held_out_style": evaluate(net, synth_samples(args.seed + 1000, 200, [args.hold_out]))}
     card = card_for(net, cfg, {"synthetic_faces": args.faces, "styles": styles, "held_out_style": args.hold_out},
@@ -247,9 +285,12 @@ def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES
     before = evaluate(net, held)
     cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(train), 300, 1500)), lr=1e-3, shift=0.06)
     t0 = time.monotonic()
-    train_landmarks(net, train, cfg, progress, should_stop)
+    notes: list[str] = []
+    result = train_resumable(net, lambda r: train_landmarks(net, train, cfg, progress, should_stop, r),
+                             resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
     after = evaluate(net, held)
     card = card_for(net, cfg, counts | {"started_from": started}, {"held_back_before": before,
                     "held_back_after": after}, time.monotonic() - t0, "f2a train-landmarks")
+    card["train"]["resumed_from"] = result.resumed_from
     weights = save_model(store.checkpoints_dir, STEM, net.state_dict(), card)
-    return card | {"files": [str(weights)]}
+    return card | {"files": [str(weights)], "notes": notes}

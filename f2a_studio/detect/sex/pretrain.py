@@ -20,6 +20,7 @@ from f2a_studio.detect.cropnet import aligned_crop, save_model
 from f2a_studio.detect.sex.backends import STEM
 from f2a_studio.detect.sex.net import SexNet, SexNetConfig
 from f2a_studio.detect.sex.train import SexData, SexTrainConfig, card_for, metrics, train_sex
+from f2a_studio.detect.small_train import resume_note, resume_path, stop_on_sigterm
 from f2a_studio.detect.synth_faces import HELD_OUT, jittered_points, synth_faces
 from f2a_studio.synth.styles import STYLES
 
@@ -57,7 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     unseen = synth_sex_data(args.seed + 1000, 300, [args.hold_out])
     net = SexNet(SexNetConfig())
     cfg = SexTrainConfig(steps=args.steps, seed=args.seed)
-    train_sex(net, data, cfg, progress=lambda d, t, s: print(d, t, s, flush=True) if d % 100 == 0 else None)
+    resume = resume_path(args.out, STEM)
+    print(resume_note(resume) or "", end="", flush=True)
+    with stop_on_sigterm() as stop:
+        result = train_sex(net, data, cfg, progress=lambda d, t, s: print(d, t, s, flush=True)
+                           if d % 100 == 0 else None, should_stop=stop, resume=resume)
+    if result.interrupted:
+        print(f"stopped after step {result.steps_done}: run the same command again to continue", flush=True)
+        return 1
     card = card_for(net, cfg, {"synthetic_faces": args.faces, "styles": styles, "held_out_style": args.hold_out},
                     {"fresh_training_styles": metrics(net, seen), "held_out_style": metrics(net, unseen)},
                     time.monotonic() - t0, "python -m f2a_studio.detect.sex.pretrain " + " ".join(sys.argv[1:]))

@@ -20,9 +20,10 @@ from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Sex
 from f2a_studio.core.provenance import human_faces
-from f2a_studio.detect.cropnet import aligned_crop, held_back_key, photometric, save_model, train_loop
+from f2a_studio.detect.cropnet import aligned_crop, held_back_key, photometric, save_model
 from f2a_studio.detect.sex.backends import STEM
 from f2a_studio.detect.sex.net import SexNet, SexNetConfig
+from f2a_studio.detect.small_train import Schedule, TrainResult, resume_path, train_resumable, train_steps
 
 MIN_FACES = 20  # fewer labelled faces (both sexes) and a trained model would only be noise
 MIN_PER_SEX = 3
@@ -55,8 +56,21 @@ class SexTrainConfig:
         return asdict(self)
 
 
+def data_key(data: SexData) -> str:
+    """A digest of the training crops and labels: a resume file continues only the run it was written by."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(np.ascontiguousarray(data.crops).tobytes())
+    h.update(np.asarray(data.female, np.float64).tobytes())
+    return h.hexdigest()[:16]
+
+
 def train_sex(net: SexNet, data: SexData, cfg: SexTrainConfig, progress: Progress | None = None,
-              should_stop: Callable[[], bool] | None = None) -> float:
+              should_stop: Callable[[], bool] | None = None, resume: Path | None = None) -> TrainResult:
+    """Train in place (detect.small_train: with ``resume``, an interrupted run continues exactly)."""
+    import json
+
     import torch
     import torch.nn.functional as F
 
@@ -78,7 +92,9 @@ def train_sex(net: SexNet, data: SexData, cfg: SexTrainConfig, progress: Progres
         x, y = batch
         return F.binary_cross_entropy_with_logits(n(x), y)
 
-    return train_loop(net, batches, loss_fn, cfg.steps, cfg.lr, progress, should_stop)
+    run = f"sex:{json.dumps(net.cfg.to_json(), sort_keys=True)}:{cfg.seed}:{cfg.batch}:{data_key(data)}"
+    return train_steps(net, batches, loss_fn, Schedule(cfg.steps, cfg.lr), resume=resume, run=run,
+                       progress=progress, should_stop=should_stop)
 
 
 def predict_p(net: SexNet, crops: np.ndarray, chunk: int = 256) -> np.ndarray:
@@ -200,12 +216,15 @@ def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES
     before = metrics(net, held)
     cfg = SexTrainConfig(steps=steps or int(np.clip(200 + len(train) // 2, 200, 800)), lr=1e-3)
     t0 = time.monotonic()
-    train_sex(net, train, cfg, progress, should_stop)
+    notes: list[str] = []
+    result = train_resumable(net, lambda r: train_sex(net, train, cfg, progress, should_stop, r),
+                             resume_path(store.checkpoints_dir, STEM), notes, "f2a train-sex")
     after = metrics(net, held)
     card = card_for(net, cfg, counts | {"started_from": started}, {"held_back_before": before,
                     "held_back_after": after}, time.monotonic() - t0, "f2a train-sex")
+    card["train"]["resumed_from"] = result.resumed_from
     weights = save_model(store.checkpoints_dir, STEM, net.state_dict(), card)
-    return card | {"files": [str(weights)]}
+    return card | {"files": [str(weights)], "notes": notes}
 
 
 def predict_project(store, search_path: Sequence[Path] | None = None, progress: Progress | None = None) -> dict:
