@@ -30,6 +30,7 @@ class Sample:
     image: np.ndarray  # H×W×3 uint8 RGB at network scale
     boxes: np.ndarray  # N×4 xywh faces
     rejected: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # M×4 xywh, a person said "no face"
+    ignore: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))  # K×4 xywh, neither face nor background
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,13 @@ class TrainConfig:
         return asdict(self)
 
 
-def to_network_scale(pixels: np.ndarray, boxes: np.ndarray, rejected: np.ndarray, inf: InferenceConfig) -> Sample:
+def to_network_scale(
+    pixels: np.ndarray,
+    boxes: np.ndarray,
+    rejected: np.ndarray,
+    inf: InferenceConfig,
+    ignore: np.ndarray | None = None,
+) -> Sample:
     """The image scaled as inference scales it (short side at most ``max_short``), boxes with it."""
     h, w = pixels.shape[:2]
     s = min(1.0, inf.max_short / max(1, min(h, w)))
@@ -57,7 +64,8 @@ def to_network_scale(pixels: np.ndarray, boxes: np.ndarray, rejected: np.ndarray
         img = cv2.resize(img, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
     b = np.asarray(boxes, np.float64).reshape(-1, 4) * s
     r = np.asarray(rejected, np.float64).reshape(-1, 4) * s
-    return Sample(np.ascontiguousarray(img), b, r)
+    ig = np.asarray(ignore if ignore is not None else np.zeros((0, 4)), np.float64).reshape(-1, 4) * s
+    return Sample(np.ascontiguousarray(img), b, r, ig)
 
 
 def _crop(sample: Sample, rng: np.random.Generator, cfg: TrainConfig) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -106,7 +114,7 @@ def _crop(sample: Sample, rng: np.random.Generator, cfg: TrainConfig) -> tuple[n
     mostly = (vis_w * vis_h) >= 0.6 * fb[:, 2] * fb[:, 3]
     pos = inside & mostly & (fb[:, 2] >= 6)
     overlaps = (vis_w > 0) & (vis_h > 0)
-    ignore = fb[overlaps & ~pos]  # cut faces and too-small ones: neither face nor background
+    ignore = np.vstack([fb[overlaps & ~pos], mapped(sample.ignore)])  # cut, too small, or marked: neither
     return img, encode_targets(fb[pos], ignore, mapped(sample.rejected), c, c)
 
 
