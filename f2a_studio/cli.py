@@ -72,14 +72,22 @@ def import_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     title: Annotated[str | None, typer.Option("--title", help="Title id of every cut (default: from names).")] = None,
     episode: Annotated[str | None, typer.Option("--episode", help="Episode of every cut (default: names).")] = None,
+    domain: Annotated[str, typer.Option("--domain", help="anime: pictures, strips (CycleGAN B); human: face "
+                                        "photos (CycleGAN A), never split; a .pts beside a photo is its face.")]
+    = "anime",
 ) -> None:
     """Import scenes and strips; tall strips are split into cuts at their gutters. Idempotent.
 
     Numbered slices of one episode in a folder (`1.jpg … 18.jpg`, `name01.jpg … name18.jpg`, one width)
     are joined in numeric order before splitting, so they make one episode."""
     from f2a_studio.core.importer import import_sources
+    from f2a_studio.core.models import Domain
     from f2a_studio.core.strips import SplitOptions
 
+    try:
+        chosen_domain = Domain.parse(domain)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
     split = SplitOptions(min_aspect=float("inf")) if no_split else SplitOptions()
     new_project = not is_project(project)
     created_folder = not project.exists()
@@ -91,7 +99,8 @@ def import_cmd(
             def on_progress(done: int, total: int, path: str) -> None:
                 bar.update(task, completed=done, total=total, current=Path(path).name)
 
-            report = import_sources(store, sources, split=split, progress=on_progress, title=title, episode=episode)
+            report = import_sources(store, sources, split=split, progress=on_progress, title=title, episode=episode,
+                                    domain=chosen_domain)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     finally:

@@ -37,7 +37,8 @@ from f2a_studio.core.imageio import (
     write_bytes_atomic,
 )
 from f2a_studio.core.jobs import CancelToken, as_progress, worker_count
-from f2a_studio.core.models import ImageRecord
+from f2a_studio.core.models import Domain, ImageRecord
+from f2a_studio.core.pts_faces import pts_face
 from f2a_studio.core.store import CUTS_DIR, ProjectStore
 from f2a_studio.core.strips import (
     ImportUnit,
@@ -274,8 +275,10 @@ def _with_alpha(pixels: np.ndarray) -> np.ndarray:
     return np.concatenate([pixels, alpha], axis=2)
 
 
-def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportReport) -> None:
-    """The write half: cut files first (atomic renames), then one transaction per cut row."""
+def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportReport,
+                domain: Domain = Domain.ANIME) -> None:
+    """The write half: cut files first (atomic renames), then one transaction per cut row. A human photo
+    with an iBUG `.pts` file beside it gets that face (a person's landmarks), before any detection."""
     if prepared.problem is not None:
         report.problems.append(prepared.problem)
         return
@@ -307,6 +310,7 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
                 height=cut.height,
                 has_alpha=cut.has_alpha,
                 cut_index=prepared.cut_index,
+                domain=domain,
             )
         except BaseException:
             # The cut file goes first, then its row; when the row cannot be written (disk full, read-only
@@ -317,10 +321,20 @@ def commit_file(store: ProjectStore, prepared: PreparedFile, report: ImportRepor
             raise
         if created:
             report.added.append(record)
+            if record.domain is Domain.HUMAN:
+                _add_pts_face(store, record, prepared.path, report)
         else:
             report.already_present += 1
     for path, sha256 in prepared.sources():
         store.record_source(sha256, str(path), len(prepared.cuts) + prepared.present)
+
+
+def _add_pts_face(store: ProjectStore, record: ImageRecord, photo: Path, report: ImportReport) -> None:
+    face, problem = pts_face(photo, record)
+    if problem is not None:
+        report.notes.append(ImportProblem(str(photo), problem))
+    if face is not None:
+        store.add_face(face, actor="import")
 
 
 def default_workers() -> int:
@@ -337,8 +351,11 @@ def import_sources(
     title: str | None = None,
     episode: str | None = None,
     cancel: CancelToken | None = None,
+    domain: Domain | str = Domain.ANIME,
 ) -> ImportReport:
     """Import `paths`; `title`/`episode`, when given, name every cut of the batch instead of the file names.
+    `domain` human: face photos (CycleGAN's A side), each one cut as it is: never split at gutters nor
+    joined as slices, and an iBUG `.pts` beside a photo becomes its face.
     `cancel` stops between import units: each unit's cuts and its source records are all in or all out, so a
     cancelled (or killed) import resumes cleanly."""
     if store.read_only:
@@ -346,7 +363,10 @@ def import_sources(
     progress = as_progress(progress)
     files, problems = collect_sources(paths)
     report = ImportReport(problems=list(problems))
+    domain = Domain.parse(domain)
     opts = split or SplitOptions()
+    if domain is Domain.HUMAN:  # a photo is one picture: gutters and slice sets are webtoon things
+        opts = SplitOptions(min_aspect=float("inf"))
     # Slices join only where tall images are split at all (not with --no-split).
     units = plan_units(files, join_slices=opts.min_aspect != float("inf"))
     title_id = title_token(title) if title is not None else None
@@ -376,7 +396,7 @@ def import_sources(
                 for prepared in prepared_files:
                     prepared.title_id = title_id or prepared.title_id
                     prepared.episode = episode_id or prepared.episode
-                    commit_file(store, prepared, report)
+                    commit_file(store, prepared, report, domain)
                     report.files_done += len(prepared.sources())
             except BaseException:
                 for future in pending:

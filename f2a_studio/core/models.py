@@ -41,6 +41,20 @@ class FaceSource(str, Enum):
 HUMAN_FIELDS = ("box", "landmarks", "sex", "colors", "status")
 
 
+class Domain(str, Enum):
+    """What an image shows: anime/webtoon art (CycleGAN's B side) or human face photos (its A side)."""
+
+    ANIME = "anime"
+    HUMAN = "human"
+
+    @classmethod
+    def parse(cls, value: str | Domain) -> Domain:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"unknown domain {value!r}; known: {', '.join(d.value for d in cls)}") from None
+
+
 class Visibility(int, Enum):
     """COCO keypoint visibility."""
 
@@ -272,6 +286,7 @@ class ImageRecord:
     height: int
     has_alpha: bool = False
     imported_at: str = ""
+    domain: Domain = Domain.ANIME
 
     @property
     def name(self) -> str:

@@ -8,6 +8,7 @@ import sqlite3
 from f2a_studio.core.models import (
     Box,
     Colors,
+    Domain,
     Face,
     FaceSource,
     FaceStatus,
@@ -25,7 +26,7 @@ FACE_COLUMNS = (
 )
 N_FACE_COLUMNS = FACE_COLUMNS.count(",") + 1
 IMAGE_COLUMNS = (
-    "id, hash, cut_path, source_path, title_id, episode, cut_index, width, height, has_alpha, imported_at"
+    "id, hash, cut_path, source_path, title_id, episode, cut_index, width, height, has_alpha, imported_at, domain"
 )
 
 
@@ -42,6 +43,7 @@ def image_from_row(row: sqlite3.Row) -> ImageRecord:
         height=row["height"],
         has_alpha=bool(row["has_alpha"]),
         imported_at=row["imported_at"],
+        domain=Domain(row["domain"]),
     )
 
 

@@ -100,6 +100,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE faces ADD COLUMN score_features TEXT NOT NULL DEFAULT '{}';
     """,
     _provenance,
+    # 5: which domain an image belongs to: anime pictures (CycleGAN's B, the default for every existing
+    # image) or human face photos (A); the domain chooses the finders and landmark backends that run on it
+    """
+    ALTER TABLE images ADD COLUMN domain TEXT NOT NULL DEFAULT 'anime' CHECK (domain IN ('anime', 'human'));
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from f2a_studio.core.errors import NotFoundError, ProjectError, ReadOnlyProjectError, StaleEditError
 from f2a_studio.core.files import remove_stale_temp_files
 from f2a_studio.core.lock import LOCK_NAME, LockHeld, ProjectLock
-from f2a_studio.core.models import Face, FaceStatus, ImageRecord, Landmark, Pose
+from f2a_studio.core.models import Domain, Face, FaceStatus, ImageRecord, Landmark, Pose
 from f2a_studio.core.provenance import Provenance, is_human_work, next_provenance
 from f2a_studio.core.rows import (
     FACE_COLUMNS,
@@ -327,8 +327,11 @@ class ProjectStore:
         height: int,
         has_alpha: bool = False,
         cut_index: int | None = None,
+        domain: Domain | str = Domain.ANIME,
     ) -> tuple[ImageRecord, bool]:
-        """Insert a cut (or return the existing one with the same content hash). -> (record, created)."""
+        """Insert a cut (or return the existing one with the same content hash). -> (record, created).
+        An existing cut keeps its domain: importing the same pixels again never re-labels them."""
+        domain = Domain.parse(domain)
         with self._write() as conn:
             row = conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,)).fetchone()
             if row is not None:
@@ -339,8 +342,9 @@ class ProjectStore:
             ).fetchone():
                 cut_index = self._next_cut_index(conn, title_id, episode)
             cur = conn.execute(
-                f"INSERT INTO images ({IMAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (hash, cut_path, source_path, title_id, episode, cut_index, width, height, int(has_alpha), utc_now()),
+                f"INSERT INTO images ({IMAGE_COLUMNS}) VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (hash, cut_path, source_path, title_id, episode, cut_index, width, height, int(has_alpha), utc_now(),
+                 domain.value),
             )
             row = conn.execute(f"SELECT {IMAGE_COLUMNS} FROM images WHERE id = ?", (cur.lastrowid,)).fetchone()
             return image_from_row(row), True
@@ -362,9 +366,13 @@ class ProjectStore:
         rows = self._read(f"SELECT {IMAGE_COLUMNS} FROM images WHERE hash = ?", (hash,))
         return image_from_row(rows[0]) if rows else None
 
-    def images(self, *, title_id: str | None = None, episode: str | None = None) -> list[ImageRecord]:
+    def images(self, *, title_id: str | None = None, episode: str | None = None,
+               domain: Domain | str | None = None) -> list[ImageRecord]:
         sql = f"SELECT {IMAGE_COLUMNS} FROM images"
         where, params = [], []
+        if domain is not None:
+            where.append("domain = ?")
+            params.append(Domain.parse(domain).value)
         if title_id is not None:
             where.append("title_id = ?")
             params.append(title_id)

@@ -16,7 +16,7 @@ from f2a_studio.core.search_path import model_search_path
 from f2a_studio.detect.colors import FaceFrame, estimate_colors, face_frame
 from f2a_studio.detect.face_model import FaceModel, load_face_model
 from f2a_studio.detect.finder import Detector, find_raw, find_whole
-from f2a_studio.detect.finders import choose_finders, load_finders, load_plugins
+from f2a_studio.detect.finders import choose_finders, finders_for_domain, load_finders, load_plugins
 from f2a_studio.detect.finders.base import FinderHit, ModelFile
 from f2a_studio.detect.finders.calibration import Features, HitCalibration, calibration_for
 from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
@@ -96,8 +96,17 @@ class Analyzer:
             self.finders = [_Finder(base.name, detect, True, base.model, base.calibration)]
         self.landmarks: LandmarkBackend
         self.landmarks, self.landmark_note = load_backend(folders, options.landmarks)  # note: a fallback
+        # per image domain (anime's is loaded above); another domain's is loaded on its first image
+        self._landmarks_by_domain: dict[str, tuple[LandmarkBackend, str | None]] = {
+            "anime": (self.landmarks, self.landmark_note)}
         chosen = choose_sex_backend(folders)
         self.sex, self.sex_notes = chosen.backend, chosen.notes
+
+    def landmarks_for(self, domain: str) -> tuple[LandmarkBackend, str | None]:
+        """The landmark backend for images of `domain` (the registry filters on it) and its fallback note."""
+        if domain not in self._landmarks_by_domain:
+            self._landmarks_by_domain[domain] = load_backend(self.options.folders(), self.options.landmarks, domain)
+        return self._landmarks_by_domain[domain]
 
     def _finder(self, name: str) -> _Finder:
         return next(f for f in self.finders if f.name == name)
@@ -114,12 +123,20 @@ class Analyzer:
             out.append(Candidate(hit, fit, frame, score, f.name, f.model, feats))
         return out
 
-    def analyze(self, pixels: np.ndarray, threshold: float | None = None) -> Analysis:
+    def analyze(self, pixels: np.ndarray, threshold: float | None = None, domain: str = "anime") -> Analysis:
+        """Faces on one image of `domain` (core.models.Domain value): only the finders and the landmark
+        backend serving that domain run (photo finder on human photos, animeface/learned on anime)."""
         threshold = self.options.threshold if threshold is None else threshold
         pixels = np.ascontiguousarray(pixels[:, :, :3])
-        notes = [self.landmark_note] if self.landmark_note else []  # a landmark fallback, if any
+        landmarks, landmark_note = self.landmarks_for(domain)
+        notes = [landmark_note] if landmark_note else []  # a landmark fallback, if any
+        names = finders_for_domain([f.name for f in self.finders], domain)
+        finders = [f for f in self.finders if f.name in names]
+        if not finders:
+            notes.append(f"no face finder for {domain} images among those chosen "
+                         f"({', '.join(f.name for f in self.finders)})")
         scored = []
-        for f in self.finders:
+        for f in finders:
             if f.tiled:
                 found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,
                                  detect=f.find)
@@ -131,10 +148,14 @@ class Analyzer:
             scored.extend(self.candidates(pixels, found.hits, f.name))
         kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
         kept = [c for c in kept if c.score >= threshold]
-        faces = self.with_sex(pixels, kept, [self.finish(pixels, c) for c in kept])
-        notes.extend(self.sex_notes)
-        return Analysis(faces, notes, self.landmarks.name, [c.hit.colors for c in kept],
-                        tuple(f.name for f in self.finders))
+        faces = [self.finish(pixels, c, landmarks) for c in kept]
+        if domain == "anime":  # the sex classifier and its size prior are for characters, not photos
+            faces = self.with_sex(pixels, kept, faces)
+            notes.extend(self.sex_notes)
+        elif finders and not faces:  # a photo is meant to show a face: say so, the run goes on
+            notes.append(f"no face found in this {domain} photo ({', '.join(f.name for f in finders)})")
+        return Analysis(faces, notes, landmarks.name, [c.hit.colors for c in kept],
+                        tuple(f.name for f in finders))
 
     def with_sex(self, pixels: np.ndarray, kept: list[Candidate], faces: list[Face]) -> list[Face]:
         """Predicted sex on each face (marked predicted: a detector's face has no human field), and the
@@ -152,13 +173,14 @@ class Analyzer:
             out.append(replace(refitted, sex=labelled.sex, sex_prob=labelled.sex_prob))
         return out
 
-    def finish(self, pixels: np.ndarray, c: Candidate) -> Face:
+    def finish(self, pixels: np.ndarray, c: Candidate, landmarks: LandmarkBackend | None = None) -> Face:
         h, w = pixels.shape[:2]
         box = c.hit.box.clipped(w, h)
-        if self.landmarks.name == "template":
+        landmarks = landmarks or self.landmarks
+        if landmarks.name == "template":
             points, confidence, p_female = c.fit.points, None, c.fit.p_female
         else:
-            result = self.landmarks.predict(pixels, c.hit.box, c.hit.parts, c.fit.p_female)
+            result = landmarks.predict(pixels, c.hit.box, c.hit.parts, c.fit.p_female)
             points, confidence, p_female = result.points, result.confidence, c.fit.p_female
         colors = estimate_colors(pixels, c.hit.box, c.hit.parts, points, self.model.mean, c.hit.colors)
         vis = visibility(points, pixels, colors, confidence)

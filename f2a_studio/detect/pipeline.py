@@ -95,14 +95,15 @@ def _as_image_result(outcome: TaskResult, task: ImageTask) -> ImageResult:
 
 
 def detect_files(
-    paths: Iterable[Path | str], options: DetectOptions | None = None, should_stop: ShouldStop | None = None
+    paths: Iterable[Path | str], options: DetectOptions | None = None, should_stop: ShouldStop | None = None,
+    domain: str = "anime",
 ) -> Iterator[ImageResult]:
     """One ImageResult per path, in the order given; unreadable files, crashes and time-outs come back as
-    results with `error` set, never as exceptions."""
+    results with `error` set, never as exceptions. `domain` "human": the files are face photos."""
     options = options or DetectOptions()
     analyze = options.analyze_options()
     _check_backend(analyze)
-    tasks = [ImageTask(i, str(Path(p)), stored_cut=False, display=str(p)) for i, p in enumerate(paths)]
+    tasks = [ImageTask(i, str(Path(p)), stored_cut=False, display=str(p), domain=domain) for i, p in enumerate(paths)]
     if not tasks:
         return
     ready: dict[int, ImageResult] = {}
@@ -171,7 +172,8 @@ def detect_images(
         progress(0, report.total, "")
     if not records:
         return report
-    tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name) for r in records}
+    tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name, domain=r.domain.value)
+             for r in records}
     areas = {r.id: r.width * r.height for r in records}
     with _pool(options, analyze, len(records)) as pool:
         jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first(list(tasks.values()), areas))

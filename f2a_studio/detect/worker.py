@@ -24,6 +24,7 @@ class ImageTask:
     path: str
     stored_cut: bool  # True: a project cut (fast reader); False: any file a user named (full checks)
     display: str = ""  # what to call it in results (the path as the user gave it)
+    domain: str = "anime"  # the image's domain (core.models.Domain value): it chooses finders and landmarks
 
 
 def init_worker(options: AnalyzeOptions) -> None:
@@ -61,7 +62,7 @@ def run_task(task: ImageTask) -> ImageResult:
     height, width = pixels.shape[:2]
     if _analyzer is None:
         raise F2AError("the detection worker was not initialised")
-    analysis = _analyzer.analyze(pixels)
+    analysis = _analyzer.analyze(pixels, domain=task.domain)
     return ImageResult(
         task.key, name, width, height, time.perf_counter() - start, tuple(analysis.faces),
         notes=tuple(analysis.notes), landmark_backend=analysis.landmark_backend,

@@ -1,11 +1,10 @@
 """Human face photos for CycleGAN's A domain, aligned exactly like the anime faces.
 
-Alignment needs 68 landmarks per photo. They come from an iBUG `.pts` file beside the photo (the
-300-W layout: `version: 1`, `n_points: 68`, `{`, 68 lines `x y`, `}`), as human landmark datasets ship
-them. Photos without one are skipped and listed with the reason. f2a_studio/detect's landmark backends
-are not used here: the template fit needs animeface's parts (it finds no human faces), and its FAN
-backend needs a face box (no human face detector is available offline; this OpenCV build ships no Haar
-cascades) and pulls the jaw in to anime proportions, which would distort human faces.
+This is the folder route (`f2a export -f cyclegan --human-photos DIR`): alignment needs 68 landmarks per
+photo, read from an iBUG `.pts` file beside it (core/pts.py); photos without one are skipped and listed
+with the reason. The project route finds and aligns faces itself: import the photos as the human domain
+(`f2a import PROJECT PHOTOS --domain human`), detect (the photo finder and human landmark backends in
+detect/), review, and the cyclegan export writes the accepted ones to trainA/testA.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from f2a_studio.core.align import AlignmentError, anchor_points
-from f2a_studio.core.errors import ImageError, ValidationError
-from f2a_studio.core.files import open_regular, regular_file_problem
+from f2a_studio.core.errors import ValidationError
+from f2a_studio.core.files import regular_file_problem
 from f2a_studio.core.imageio import IMAGE_SUFFIXES
+from f2a_studio.core.pts import MAX_PTS_BYTES, read_pts
 from f2a_studio.export.split import assign_splits
 
 _UNSAFE = re.compile(r"[^\w\-]+")
-MAX_PTS_BYTES = 1 << 20  # 68 lines of two numbers are ~2 KB; more is not a .pts file
 
 
 @dataclass(frozen=True)
@@ -56,32 +55,6 @@ class HumanPlan:
             lines.extend(f"  + photo {p.path.name} → {p.split}" for p in self.items)
             lines.extend(f"  - photo {s.path}: {s.reason}" for s in self.skipped)
         return lines
-
-
-def read_pts(path: Path) -> np.ndarray:
-    """An iBUG .pts file → (68, 3) [x, y, 2]; ValidationError naming the file otherwise."""
-    try:
-        with open_regular(path) as handle:  # never a FIFO; never more than a .pts file can hold
-            data = handle.read(MAX_PTS_BYTES + 1)
-    except ImageError as exc:
-        raise ValidationError(f"{path}: {exc.reason}") from exc
-    except OSError as exc:
-        raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    if len(data) > MAX_PTS_BYTES:
-        raise ValidationError(f"{path}: too large for a .pts landmark file (over {MAX_PTS_BYTES // 1024} KiB)")
-    text = data.decode("utf-8", errors="replace")
-    body = text.split("{", 1)[1].split("}", 1)[0] if "{" in text else text
-    rows = []
-    for line in body.splitlines():
-        parts = line.split()
-        if len(parts) >= 2:
-            try:
-                rows.append((float(parts[0]), float(parts[1]), 2))
-            except ValueError as exc:
-                raise ValidationError(f"{path}: not a .pts landmark file ({line.strip()!r})") from exc
-    if len(rows) != 68:
-        raise ValidationError(f"{path}: expected 68 landmarks (iBUG-68), found {len(rows)}")
-    return np.array(rows, dtype=np.float64)
 
 
 def _stem(photo: Path, folder: Path) -> str:
@@ -119,3 +92,6 @@ def plan_human_photos(folder: Path, seed: int, ratios: tuple[float, float, float
         lm = tuple((float(x), float(y), int(v)) for x, y, v in landmarks)
         plan.items.append(HumanPhoto(photo, lm, splits[stem], stem))
     return plan
+
+
+__all__ = ["MAX_PTS_BYTES", "HumanPhoto", "HumanPlan", "HumanSkip", "plan_human_photos", "read_pts"]

@@ -21,7 +21,7 @@ from f2a_studio.core.align import (
     check_size,
 )
 from f2a_studio.core.errors import ValidationError
-from f2a_studio.core.models import Face, ImageRecord
+from f2a_studio.core.models import Domain, Face, ImageRecord
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export.filters import Exclusion, FaceFilter, episode_key
 from f2a_studio.export.formats import get_format
@@ -94,6 +94,10 @@ class PlannedFace:
     def key(self) -> tuple[int, int]:
         return int(self.face.id or 0), int(self.face.revision)
 
+    @property
+    def domain(self) -> Domain:
+        return self.image.domain
+
 
 @dataclass
 class ExportPlan:
@@ -113,6 +117,10 @@ class ExportPlan:
             "excluded": len(self.excluded),
             "excluded_by_reason": dict(sorted(Counter(e.code for e in self.excluded).items())),
         }
+        n_human = sum(1 for item in self.items if item.domain is Domain.HUMAN)
+        if n_human:  # faces of the project's human photos (cyclegan's A side)
+            out["human_faces"] = {s: sum(1 for it in self.items if it.domain is Domain.HUMAN and it.split == s)
+                                  for s in SPLITS}
         if self.human is not None:
             out["human_photos"] = dict(sorted(Counter(h.split for h in self.human.items).items()))
             out["human_photos_skipped"] = len(self.human.skipped)
@@ -143,7 +151,8 @@ class ExportPlan:
                      + " | ".join(f"{s}: {', '.join(groups[s]) or '-'}" for s in SPLITS))
         if per_face:
             for item in self.items:
-                target = fmt.face_path(item.split, item.stem)
+                target = (fmt.human_path(item.split, item.stem) if item.domain is Domain.HUMAN else None) \
+                    or fmt.face_path(item.split, item.stem)
                 lines.append(f"  + face {item.face.id:<6} {item.image.name:<32} → {target}")
             for ex in self.excluded:
                 lines.append(f"  - face {ex.face_id:<6} {ex.image:<32} {ex.detail}")
@@ -163,17 +172,17 @@ def plan_export(store: ProjectStore, options: ExportOptions) -> ExportPlan:
     images = {img.id: img for img in store.images()}
     passed: list[tuple[Face, ImageRecord]] = []
     excluded: list[Exclusion] = []
+    takes_human = fmt.human_path("train", "x") is not None
     for face in store.all_faces():
         image = images[face.image_id]
-        why = options.filters.reason(face, image) or (alignment_problem(face, image) if fmt.aligned else None)
+        why = (domain_problem(face, image, options.format) if not takes_human else None) \
+            or options.filters.reason(face, image) or (alignment_problem(face, image) if fmt.aligned else None)
         if why is None:
             passed.append((face, image))
         else:
             excluded.append(why)
-    group_of = (lambda img: episode_key(img)) if options.split_by == "episode" else (lambda img: img.title_id)
-    counts = Counter(group_of(img) for _, img in passed)
-    split = assign_splits(counts, options.ratios, options.seed)
-    items = [PlannedFace(face, img, split.by_group[group_of(img)]) for face, img in passed]
+    split = _split(passed, options)
+    items = [PlannedFace(face, img, split.by_group[_group_of(img, options.split_by)]) for face, img in passed]
     items.sort(key=lambda it: (it.image.name, it.face.id or 0))
     excluded.sort(key=lambda e: (e.image, e.face_id))
     cut_files = {img.id: store.cut_file(img) for _, img in passed}
@@ -181,6 +190,31 @@ def plan_export(store: ProjectStore, options: ExportOptions) -> ExportPlan:
     if options.format == "cyclegan" and options.human_photos:
         human = plan_human_photos(Path(options.human_photos), options.seed, options.ratios)
     return ExportPlan(store.root, options, items, excluded, split, cut_files, human)
+
+
+def _group_of(image: ImageRecord, split_by: str) -> str:
+    """The split group: an episode or title of anime cuts; one photo of the human domain (a photo's faces
+    stay together, and photos have no episodes)."""
+    if image.domain is Domain.HUMAN:
+        return f"photo:{image.name}"
+    return episode_key(image) if split_by == "episode" else image.title_id
+
+
+def _split(passed: list[tuple[Face, ImageRecord]], options: ExportOptions) -> SplitPlan:
+    """Each domain is split to the ratios on its own, so trainA/testA and trainB/testB both get their share."""
+    by_group: dict[str, str] = {}
+    for domain in Domain:
+        counts = Counter(_group_of(img, options.split_by) for _, img in passed if img.domain is domain)
+        if counts:
+            by_group.update(assign_splits(counts, options.ratios, options.seed).by_group)
+    return SplitPlan(by_group)
+
+
+def domain_problem(face: Face, image: ImageRecord, fmt: str) -> Exclusion | None:
+    if image.domain is Domain.HUMAN:
+        return Exclusion(int(face.id or 0), image.name, "domain",
+                         f"a human photo's face ({fmt} exports anime faces; cyclegan puts photos in trainA/testA)")
+    return None
 
 
 def alignment_problem(face: Face, image: ImageRecord) -> Exclusion | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from f2a_studio.core.jobs import CancelToken, process_context, worker_count
+from f2a_studio.core.models import Domain
 from f2a_studio.export.atomic import MANIFEST_NAME, AtomicExport
 from f2a_studio.export.errors import ExportCancelled, ExportError
 from f2a_studio.export.formats import get_format
@@ -51,7 +52,7 @@ def build_tasks(plan: ExportPlan) -> list[CutTask]:
     tasks = []
     for items in plan.by_image():
         faces = tuple(
-            FaceTask(fmt.face_path(it.split, it.stem), it.split, it.face.landmarks, it.face.colors.hair, it.key)
+            FaceTask(_relpath(fmt, it), it.split, it.face.landmarks, it.face.colors.hair, it.key)
             for it in items
         )
         tasks.append(CutTask(str(plan.cut_files[items[0].image.id]), items[0].image.has_alpha, faces))
@@ -61,6 +62,17 @@ def build_tasks(plan: ExportPlan) -> list[CutTask]:
             if relpath:
                 tasks.append(CutTask(str(photo.path), True, (FaceTask(relpath, photo.split, photo.landmarks),)))
     return tasks
+
+
+def _relpath(fmt, item) -> str:
+    """Where a planned face goes: its domain's side (plan_export keeps human faces out of formats
+    without one)."""
+    if item.domain is Domain.HUMAN:
+        path = fmt.human_path(item.split, item.stem)
+        if path is None:  # plan_export excludes these; a hand-made plan must not write them as anime
+            raise ExportError(f"the {fmt.name} format has no place for human photos ({item.stem})")
+        return path
+    return fmt.face_path(item.split, item.stem)
 
 
 def _worker_init(main_pid: int) -> None:

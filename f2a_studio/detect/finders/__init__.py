@@ -19,11 +19,13 @@ from pathlib import Path
 
 from f2a_studio.core.errors import F2AError
 from f2a_studio.detect.finders.animeface import AnimefaceFinder
-from f2a_studio.detect.finders.base import FaceFinder, FinderHit, ModelFile
+from f2a_studio.detect.finders.base import DEFAULT_DOMAINS, FaceFinder, FinderHit, ModelFile
+from f2a_studio.detect.finders.photo import PhotoFinder
 
 # Name → class, in preference order (ties in NMS go to the earlier finder).
 FINDERS: dict[str, type] = {
     "animeface": AnimefaceFinder,
+    "photo": PhotoFinder,  # human face photos only (its `domains`)
 }
 PLUGINS_ENV = "F2A_PLUGINS"
 
@@ -59,6 +61,17 @@ def load_plugins(modules: Iterable[str]) -> None:
 
 def available_finders(search_path: Sequence[Path]) -> list[str]:
     return [name for name, cls in FINDERS.items() if cls.available(search_path)]
+
+
+def finder_domains(name: str) -> tuple[str, ...]:
+    """The image domains (core.models.Domain values) a finder runs on: its `domains`, else anime only."""
+    return tuple(getattr(FINDERS[name], "domains", DEFAULT_DOMAINS))
+
+
+def finders_for_domain(names: Sequence[str], domain: str) -> list[str]:
+    """Of `names`, those that run on images of `domain`, in the same order (the domain chooses the finders,
+    so no caller branches on it)."""
+    return [name for name in names if domain in finder_domains(name)]
 
 
 def choose_finders(names: Sequence[str] | None, search_path: Sequence[Path]) -> list[str]:
@@ -136,7 +149,9 @@ __all__ = [
     "ModelFile",
     "available_finders",
     "choose_finders",
+    "finder_domains",
     "finder_problems",
+    "finders_for_domain",
     "load_finders",
     "load_plugins",
     "plugin_modules",

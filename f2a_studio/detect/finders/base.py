@@ -1,4 +1,4 @@
-"""The face-finder protocol: one small class per finder (animeface, the learned finder, a photo finder).
+"""The face-finder protocol: one small class per finder (animeface, the learned finder, the photo finder).
 
 A finder only *proposes* faces: boxes in the pixels it was given, with a raw score on its own scale.
 Calibration (per finder, so one threshold slider serves all), NMS across finders, landmarks and colours
@@ -17,6 +17,8 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from f2a_studio.core.models import Box, Colors, Parts
+
+DEFAULT_DOMAINS = ("anime",)  # a finder without a `domains` attribute runs on anime images only
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class FinderHit:
 @runtime_checkable
 class FaceFinder(Protocol):
     name: str  # registry key, recorded on every face it produced
+    # optional `domains: tuple[str, ...]`: the image domains it runs on (core.models.Domain values);
+    # without it, DEFAULT_DOMAINS. The registry filters on it (finders_for_domain).
     preload_modules: tuple[str, ...]  # imported by the forkserver before workers fork
 
     @classmethod

@@ -15,6 +15,7 @@ from f2a_studio.detect.landmarks.template_fit import fit_template
 
 class TemplateBackend:
     name = "template"
+    domains = ("anime", "human")  # on a photo there are no parts: the mean face placed in the box
 
     def __init__(self, search_path: Sequence[Path] = ()) -> None:
         self.model: FaceModel | None = None

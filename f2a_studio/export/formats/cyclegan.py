@@ -1,6 +1,8 @@
 """cyclegan: unpaired domains in the reference CycleGAN layout: `{train,val,test}B/` the aligned anime
-faces, `{train,val,test}A/` human face photos aligned the same way (only when a folder of photos is
-given; photos without landmarks are skipped and listed in the manifest)."""
+faces, `{train,val,test}A/` human faces aligned by the same transform (core.align, same size and margin):
+the faces of the project's human-domain photos (imported with `--domain human`, detected, reviewed), and
+the photos of a folder given with `--human-photos` (each with an iBUG .pts; those without are skipped and
+listed in the manifest)."""
 
 from __future__ import annotations
 

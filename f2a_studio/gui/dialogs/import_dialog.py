@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from f2a_studio.core.importer import ImportReport, collect_sources
+from f2a_studio.core.importer import ImportReport, collect_sources, import_sources
+from f2a_studio.core.models import Domain
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.core.strips import ImportUnit, plan_units
 from f2a_studio.gui.workers import JobRunner, import_job
@@ -69,9 +71,15 @@ class ImportDialog(QDialog):
         self.episode.setPlaceholderText("from the file names" if varied else "")
         self.title.setToolTip("Title id of every imported cut; empty: read from each file's name")
         self.episode.setToolTip("Episode of every imported cut; empty: read from each file's name")
+        self.domain = QComboBox()
+        self.domain.addItem("Anime pictures and strips (CycleGAN B)", Domain.ANIME.value)
+        self.domain.addItem("Human face photos (CycleGAN A)", Domain.HUMAN.value)
+        self.domain.setToolTip("Human face photos are never split into cuts; an iBUG .pts file beside a photo "
+                               "becomes its face, and detection runs the photo finder on them")
         form = QFormLayout()
         form.addRow("Title", self.title)
         form.addRow("Episode", self.episode)
+        form.addRow("Domain", self.domain)
         self.bar = QProgressBar()
         self.bar.setRange(0, 0)
         self.bar.hide()
@@ -102,10 +110,21 @@ class ImportDialog(QDialog):
         title, episode = self.title.text().strip() or None, self.episode.text().strip() or None
         for field in (self.title, self.episode):
             field.setReadOnly(True)
+        self.domain.setEnabled(False)
         self.import_button.setEnabled(False)
         self.bar.show()
         self.label.setText(f"Importing {len(self.paths)} item(s)…")
-        self.runner.start("import", import_job(self.store, self.paths, title=title, episode=episode))
+        domain = Domain(self.domain.currentData())
+        if domain is Domain.ANIME:
+            self.runner.start("import", import_job(self.store, self.paths, title=title, episode=episode))
+            return
+        store, paths = self.store, list(self.paths)
+
+        def run(progress, cancel) -> ImportReport:  # import_job's, with the domain
+            return import_sources(store, paths, progress=progress, cancel=cancel, title=title, episode=episode,
+                                  domain=domain)
+
+        self.runner.start("import", run)
 
     def _progress(self, done: int, total: int, text: str) -> None:
         self.bar.setRange(0, max(total, 1))

@@ -139,6 +139,7 @@ class _Slot(QObject):
 
 class PreviewPanel(QWidget):
     translateFinished = Signal(str)  # a message for the status bar
+    _photoFace = Signal(int, object, str)  # (photo generation, PhotoFace or None, error), from a thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -150,6 +151,12 @@ class PreviewPanel(QWidget):
         self.landmarks: tuple | None = None
         self._cut: tuple[int, np.ndarray] | None = None  # (image id, pixels) of the open cut
         self._photo: np.ndarray | None = None
+        self._photo_face = None  # detect.photo_face.PhotoFace of the dropped photo, once found
+        self._photo_name = ""
+        self._photo_generation = 0
+        self.photo_search_done = True  # False while a dropped photo's face is being looked for
+        self._face_finder = None  # detect.photo_face.PhotoFaceFinder, made on the first drop
+        self._photoFace.connect(self._photo_face_found)  # queued to the GUI thread
         self._ms: list[float] = [0.0, 0.0]
         self.train_dialog = None  # made on first use; kept so a run outlives closing the dialog
         self.slots = (_Slot(0, self), _Slot(1, self))
@@ -430,8 +437,9 @@ class PreviewPanel(QWidget):
             if engine is None:
                 continue
             if self._photo is not None:
-                if engine.spec.kind is GeneratorKind.FACE:
-                    slot.submit(PreviewRequest(image=self._photo, tag="photo"))
+                if engine.spec.kind is GeneratorKind.FACE:  # aligned like trainA once its face is found
+                    marks = self._photo_face.landmarks if self._photo_face is not None else None
+                    slot.submit(PreviewRequest(landmarks=marks, image=self._photo, tag="photo"))
                 continue
             if self.landmarks is None:
                 continue
@@ -506,10 +514,57 @@ class PreviewPanel(QWidget):
             self.message.setText("a photo needs a face → anime model (CycleGAN, UNIT, U-GAT-IT): pick one above")
             return
         self._photo = pixels
+        self._photo_face = None
+        self._photo_name = path.name
         self.input_label.clear()
         self.input_label.setText("photo")
         self._set_picture(self.crop_label, square_photo(pixels, self._display_spec().size))
-        self.message.setText(f"photo: {path.name} (select a face to go back)")
+        self.message.setText(f"photo: {path.name}: looking for a face… (select a face to go back)")
+        self.render()
+        self._find_photo_face(pixels)
+
+    def _find_photo_face(self, pixels: np.ndarray) -> None:
+        """Look for the photo's face off the GUI thread (the cascade holds it for ~0.4 s); the newest drop wins."""
+        from f2a_studio.detect.photo_face import PhotoFaceFinder
+
+        if self._face_finder is None:
+            from f2a_studio.core.search_path import model_search_path
+
+            root = self.session.store.root if self.session is not None else None
+            self._face_finder = PhotoFaceFinder(model_search_path(root))
+        self._photo_generation += 1
+        generation, finder = self._photo_generation, self._face_finder
+        self.photo_search_done = False
+
+        def run() -> None:
+            try:
+                face, error = finder.find(pixels), ""
+            except Exception as exc:  # reported in the dock; the photo stays shown as a square
+                face, error = None, f"{type(exc).__name__}: {exc}"
+            self._photoFace.emit(generation, face, error)
+
+        threading.Thread(target=run, name="f2a-photo-face", daemon=True).start()
+
+    def _photo_face_found(self, generation: int, face: object, error: str) -> None:
+        if generation != self._photo_generation:
+            return  # an older drop
+        self.photo_search_done = True
+        if self._photo is None:
+            return  # a project face was selected meanwhile
+        if face is None:
+            why = f"the face search failed ({error})" if error else "no face found"
+            self.message.setText(f"photo: {self._photo_name}: {why}; its centre square is translated")
+            return
+        self._photo_face = face
+        spec = self._display_spec()
+        try:
+            self._set_picture(self.crop_label, aligned_face(self._photo, face.landmarks, spec.size, spec.margin))
+        except (AlignmentError, ValueError) as exc:
+            self._photo_face = None
+            self.message.setText(f"photo: {self._photo_name}: its face cannot be aligned ({exc})")
+            return
+        self.message.setText(f"photo: {self._photo_name}: face found ({face.backend} landmarks), aligned like "
+                             "trainA (select a face to go back)")
         self.render()
 
     # ------------------------------------------------------------ translate to a folder

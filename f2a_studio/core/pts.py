@@ -1,0 +1,40 @@
+"""iBUG `.pts` landmark files (the 300-W layout: `version: 1`, `n_points: 68`, `{`, 68 lines `x y`, `}`),
+as human landmark datasets ship them beside their photos. Read for the cyclegan export's photo folder and
+when photos are imported as the human domain (a `.pts` beside a photo wins over detection)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from f2a_studio.core.errors import ImageError, ValidationError
+from f2a_studio.core.files import open_regular
+
+MAX_PTS_BYTES = 1 << 20  # 68 lines of two numbers are ~2 KB; more is not a .pts file
+
+
+def read_pts(path: Path) -> np.ndarray:
+    """An iBUG .pts file → (68, 3) [x, y, 2]; ValidationError naming the file otherwise."""
+    try:
+        with open_regular(path) as handle:  # never a FIFO; never more than a .pts file can hold
+            data = handle.read(MAX_PTS_BYTES + 1)
+    except ImageError as exc:
+        raise ValidationError(f"{path}: {exc.reason}") from exc
+    except OSError as exc:
+        raise ValidationError(f"{path}: cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_PTS_BYTES:
+        raise ValidationError(f"{path}: too large for a .pts landmark file (over {MAX_PTS_BYTES // 1024} KiB)")
+    text = data.decode("utf-8", errors="replace")
+    body = text.split("{", 1)[1].split("}", 1)[0] if "{" in text else text
+    rows = []
+    for line in body.splitlines():
+        parts = line.split()
+        if len(parts) >= 2:
+            try:
+                rows.append((float(parts[0]), float(parts[1]), 2))
+            except ValueError as exc:
+                raise ValidationError(f"{path}: not a .pts landmark file ({line.strip()!r})") from exc
+    if len(rows) != 68:
+        raise ValidationError(f"{path}: expected 68 landmarks (iBUG-68), found {len(rows)}")
+    return np.array(rows, dtype=np.float64)
