@@ -42,7 +42,7 @@ from f2a_studio.gui.panels.inspector import Inspector
 from f2a_studio.gui.panels.preview import PreviewPanel
 from f2a_studio.gui.panels.status_bar import StudioStatusBar
 from f2a_studio.gui.project_menu import ProjectMenu
-from f2a_studio.gui.queries import first_cut_with_faces
+from f2a_studio.gui.queries import first_cut_with_faces, review_reasons
 from f2a_studio.gui.session import Session
 from f2a_studio.gui.settings import ProjectPlace, StudioSettings
 from f2a_studio.gui.workers import JobRunner, detect_job, detection_unavailable
@@ -437,6 +437,8 @@ class MainWindow(QMainWindow):
                 face = None
         record = self.navigator.record if self.navigator is not None else None
         self.inspector.show_face(face, tuple(points), record)
+        if face is not None and self.session is not None:  # why the review queue wants a person here
+            self.inspector.show_queue(review_reasons(self.session.reads, face))
         self._remember_place()
 
     def _cut_changed(self, record: object) -> None:

@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 from f2a_studio.core.models import Box, Face, Sex, cut_name
 from f2a_studio.core.provenance import VISIBLE_SQL, is_visible
-from f2a_studio.core.review_queue import QueueItem, review_order
+from f2a_studio.core.review_queue import QueueItem, face_needs, review_order
+from f2a_studio.core.review_signals import disagreement_for, read_signals
 from f2a_studio.core.store import ProjectStore
 
 LOW_CONFIDENCE = 0.8  # detector scores below this are "low confidence" in the browser filter
@@ -111,21 +112,32 @@ _NO_BOX = Box(0, 0, 1, 1)  # the order needs no geometry
 
 def review_items(store: ProjectStore, threshold: float, exclude: int | None = None) -> list[tuple[QueueItem, int]]:
     """The visible unreviewed faces in review order (core.review_queue: most needed first, then lowest
-    score), each with its image id. Only the columns the order needs are read."""
+    score), each with its image id; the landmark disagreement measured for the project (core.review_signals)
+    counts where it still holds for the face's box. Only the columns the order needs are read."""
     import json
 
     rows = store.query(
-        "SELECT id, image_id, score, sex, sex_prob, human_fields FROM faces WHERE status = 'unreviewed' AND "
-        + _VISIBLE + " AND id != ?",
+        "SELECT id, image_id, score, sex, sex_prob, human_fields, x, y, w, h FROM faces WHERE status = 'unreviewed' "
+        "AND " + _VISIBLE + " AND id != ?",
         (threshold, -1 if exclude is None else exclude),
     )
-    faces, images = [], {}
+    faces, images, boxes = [], {}, {}
     for r in rows:
         fid, image_id = int(r[0]), int(r[1])
         images[fid] = image_id
+        boxes[fid] = Box(float(r[6]), float(r[7]), float(r[8]), float(r[9]))
         faces.append(Face(image_id, _NO_BOX, id=fid, score=float(r[2]), sex=Sex(r[3]), sex_prob=r[4],
                           human_fields=frozenset(json.loads(r[5] or "[]"))))
-    return [(it, images[it.face_id]) for it in review_order(faces)]
+    disagreement = disagreement_for(read_signals(store.root), boxes)
+    return [(it, images[it.face_id]) for it in review_order(faces, disagreement)]
+
+
+def review_reasons(store: ProjectStore, face: Face) -> list[tuple[str, float]]:
+    """Why the queue wants a person on this face (the inspector shows it), most needed first; empty when
+    nothing about it is open."""
+    assert face.id is not None
+    disagreement = disagreement_for(read_signals(store.root), {face.id: face.box}).get(face.id)
+    return face_needs(face, disagreement)
 
 
 def next_in_review_queue(store: ProjectStore, threshold: float, exclude: int | None = None) -> tuple[int, int] | None:

@@ -39,6 +39,14 @@ def _toggle(text: str, icon_name: str | None, tip: str) -> QPushButton:
     return button
 
 
+QUEUE_HELP = (
+    "Why Space sends you here (0 = settled, 1 = a person surely needed):\n"
+    "· is it a face? — the finder's calibrated score; 0.5 is a coin toss\n"
+    "· sex uncertain p — the sex classifier's confidence; 0.5 is a guess\n"
+    "· landmarks disagree d NME — the learned landmark model and the template fit differ by d (mean point "
+    "distance over the eye distance; 0.20 or more surely needs a person). Measured by Learn ▸ Retrain.")
+
+
 class Inspector(QWidget):
     statusRequested = Signal(object)  # FaceStatus
     sexRequested = Signal(object)  # Sex
@@ -80,6 +88,10 @@ class Inspector(QWidget):
         self.sex_prob = QLabel("")
         self.sex_prob.setObjectName("muted")
         grid.addWidget(self.sex_prob, 2, 0, 1, 3)
+        self.queue_label = QLabel("")  # why the review queue wants a person here (show_queue)
+        self.queue_label.setObjectName("queueReasons")
+        self.queue_label.setWordWrap(True)
+        grid.addWidget(self.queue_label, 3, 0, 1, 3)
 
         colors = QGroupBox("Colours")
         form = QFormLayout(colors)
@@ -168,6 +180,7 @@ class Inspector(QWidget):
             self.sex_prob.setText("")
             self.sex_prob.hide()
             self.point_label.setText("")
+            self.show_queue([])
             return
         self.title.setText(f"Face #{face.id}")
         self.subtitle.setText(record.name if record is not None else f"cut {face.image_id}")
@@ -192,6 +205,19 @@ class Inspector(QWidget):
         )
         self.labels["revision"].setText(str(face.revision))
         self._show_points(face, points)
+
+    def show_queue(self, reasons: list[tuple[str, float]]) -> None:
+        """The review queue's reasons for the shown face (core.review_queue.face_needs), most needed first."""
+        if self.face is None:
+            self.queue_label.setText("")
+            self.queue_label.setToolTip("")
+            return
+        if not reasons:
+            self.queue_label.setText("Queue: nothing open on this face")
+        else:
+            need = max(n for _, n in reasons)
+            self.queue_label.setText(f"Queue: need {need:.2f} · " + " · ".join(text for text, _ in reasons))
+        self.queue_label.setToolTip(QUEUE_HELP)
 
     def _show_points(self, face: Face, points: tuple[int, ...]) -> None:
         if not points or not face.landmarks:

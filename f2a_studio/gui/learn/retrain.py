@@ -1,0 +1,273 @@
+"""Retrain the project's models from the studio, then re-predict what no person set. One job for the
+studio's JobRunner (`retrain_job`): plain Python, no Qt, so it is tested as it runs.
+
+The trainers are the `f2a` commands, run as subprocesses (they use several cores for minutes, may crash,
+and belong to other modules: only their command lines are relied on). Each says itself when the project
+has too few labels (exit status 2 and a message): that step is skipped with its message, the rest go on.
+`f2a calibrate` runs only where it exists (`f2a calibrate --help` succeeds). Then, in this process:
+
+* cuts no person touched (no human face, no human edit in the log: a deleted false hit counts) are
+  detected again when the finder or its calibration changed (`detect_images`: worker processes);
+* every other unreviewed face gets its sex and landmarks predicted again by the new models, except the
+  fields a person set (provenance), written with actor "model";
+* the review queue's landmark disagreement is measured afresh (detect.review_signals).
+
+Nothing a person set is touched: re-detection keeps human work (store.replace_detections), predictions
+skip human fields, and a face the person edits meanwhile wins (its revision changed: it is skipped).
+Cancel stops the running trainer (SIGINT, so a finder run keeps its resume state; killed after a grace
+period) and ends between faces; what was written stays consistent (one transaction per face or cut).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from f2a_studio.core.errors import StaleEditError
+from f2a_studio.core.jobs import CancelToken
+from f2a_studio.core.models import FaceStatus
+from f2a_studio.core.store import ProjectStore
+
+ProgressFn = Callable[[int, int, str], None]
+
+TRAINERS = (("finder", "train-finder"), ("sex", "train-sex"), ("landmarks", "train-landmarks"))
+STAGES = ("finder", "sex", "landmarks", "calibrate", "redetect", "repredict", "signals")
+STOP_GRACE_S = 10.0  # after SIGINT, how long a trainer gets to save its resume state before it is killed
+POLL_S = 0.25
+
+
+def default_threads() -> int:
+    return max(1, (os.cpu_count() or 1) - 1)  # one core stays for the window (DESIGN: Jobs)
+
+
+@dataclass(frozen=True)
+class RetrainOptions:
+    steps: int | None = None  # training steps for every trainer (None: each one's default)
+    min_faces: int | None = None  # each trainer's minimum (None: its own); tests use tiny projects
+    threads: int = field(default_factory=default_threads)
+    env: Mapping[str, str] = field(default_factory=dict)  # added to the trainers' environment
+    detect_options: Any = None  # detect.DetectOptions for the re-detection (None: defaults)
+    calibrate: bool = True  # run `f2a calibrate` when it exists
+
+
+@dataclass
+class StepOutcome:
+    name: str
+    state: str  # trained | skipped | failed | done | not run
+    message: str = ""
+
+    def text(self) -> str:
+        return f"{self.name}: {self.state}" + (f" ({self.message})" if self.message else "")
+
+
+@dataclass
+class RetrainReport:
+    steps: list[StepOutcome] = field(default_factory=list)
+    redetected: list[int] = field(default_factory=list)  # image ids
+    repredicted: list[int] = field(default_factory=list)  # face ids whose predictions changed
+    kept_human: int = 0  # unreviewed faces whose human-set fields were left alone
+
+    def state(self, name: str) -> str:
+        return next((s.state for s in self.steps if s.name == name), "not run")
+
+    def summary(self) -> str:
+        return "; ".join(s.text() for s in self.steps)
+
+
+# ---------------------------------------------------------------- subprocesses
+
+
+def f2a_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "f2a_studio.cli", *args]
+
+
+def _env(extra: Mapping[str, str]) -> dict[str, str]:
+    # wide lines: the trainers' messages come back unwrapped, and no colour codes in them
+    return {**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb", **extra}
+
+
+def run_command(args: Sequence[str], cancel: CancelToken, env: Mapping[str, str]) -> tuple[int, str, str]:
+    """Run to the end or until cancelled (then raise JobCancelled after stopping the process)."""
+    proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(env), start_new_session=True)
+    while True:
+        try:
+            out, err = proc.communicate(timeout=POLL_S)
+            return proc.returncode, out, err
+        except subprocess.TimeoutExpired:
+            if cancel.cancelled:
+                _stop(proc)
+                cancel.raise_if_cancelled()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)  # train-finder saves its resume state on Ctrl-C
+    try:
+        proc.communicate(timeout=STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
+def command_exists(name: str, cancel: CancelToken, env: Mapping[str, str]) -> bool:
+    rc, _, _ = run_command(f2a_command(name, "--help"), cancel, env)
+    return rc == 0
+
+
+def _last_message(out: str, err: str) -> str:
+    lines = [ln.strip() for ln in (err + "\n" + out).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.lower().startswith("error:")]
+    text = (errors or lines or ["no output"])[-1]
+    return text.removeprefix("error:").strip()
+
+
+def _card(out: str) -> dict | None:
+    for line in reversed(out.strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    return None
+
+
+def _train_summary(card: dict | None) -> str:
+    if not card:
+        return ""
+    faces = card.get("data", {}).get("train_faces")
+    return f"{faces} face(s)" if faces is not None else ""
+
+
+def trainer_args(command: str, project: Path, options: RetrainOptions) -> list[str]:
+    args = [command, str(project), "--threads", str(options.threads), "--json"]
+    if command == "train-sex":
+        args.append("--no-predict")  # the re-predict step below predicts, for unreviewed faces only
+    if options.steps is not None:
+        args += ["--steps", str(options.steps)]
+    if options.min_faces is not None:
+        args += ["--min-faces", str(options.min_faces)]
+    return f2a_command(*args)
+
+
+def outcome_of(name: str, rc: int, out: str, err: str) -> StepOutcome:
+    if rc == 0:
+        return StepOutcome(name, "trained", _train_summary(_card(out)))
+    if rc == 2:  # the command refused with its own message (too few labels, read-only project…)
+        return StepOutcome(name, "skipped", _last_message(out, err))
+    return StepOutcome(name, "failed", f"exit {rc}: {_last_message(out, err)}")
+
+
+# ---------------------------------------------------------------- what may be re-detected
+
+
+def touched_cuts(store: ProjectStore) -> set[int]:
+    """Cuts with any human work: a face a person drew or set a field of, or any human edit in the log
+    (a false hit the person deleted must not come back)."""
+    rows = store.query("SELECT DISTINCT image_id FROM faces WHERE source = 'human' OR human_fields != '[]' "
+                       "UNION SELECT DISTINCT image_id FROM edits WHERE actor = 'human' AND image_id IS NOT NULL")
+    return {int(r[0]) for r in rows}
+
+
+def untouched_cuts(store: ProjectStore) -> list[int]:
+    touched = touched_cuts(store)
+    return [r.id for r in store.images() if r.id not in touched]
+
+
+# ---------------------------------------------------------------- re-prediction
+
+
+def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: RetrainReport,
+                    progress: ProgressFn, cancel: CancelToken) -> None:
+    """New sex and landmarks for the unreviewed faces of these cuts, except what a person set."""
+    from f2a_studio.core.imageio import load_image
+    from f2a_studio.core.search_path import model_search_path
+    from f2a_studio.detect.refit import predict_sex, refit_face
+
+    path = model_search_path(store.root)
+    for k, image_id in enumerate(image_ids):
+        cancel.raise_if_cancelled()
+        faces = [f for f in store.faces(image_id) if f.status is FaceStatus.UNREVIEWED]
+        if faces:
+            record = store.image(image_id)
+            pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
+        for face in faces:
+            new = predict_sex(pixels, face, path) if "sex" not in face.human_fields else face
+            if "landmarks" not in face.human_fields:
+                fitted = refit_face(pixels, new, None, path)
+                new = replace(new, landmarks=fitted.landmarks, pose=fitted.pose)
+            if face.human_fields:
+                report.kept_human += 1
+            if (new.sex, new.sex_prob, new.landmarks, new.pose) == (face.sex, face.sex_prob, face.landmarks,
+                                                                     face.pose):
+                continue
+            try:
+                store.update_face(new, actor="model")  # checks the revision: a person's edit meanwhile wins
+            except StaleEditError:
+                continue
+            assert face.id is not None
+            report.repredicted.append(face.id)
+        progress(k + 1, len(image_ids), f"re-predicting faces ({k + 1}/{len(image_ids)} cuts)")
+
+
+# ---------------------------------------------------------------- the job
+
+
+def retrain_job(store: ProjectStore, options: RetrainOptions | None = None) -> Callable[[ProgressFn, CancelToken],
+                                                                                       RetrainReport]:
+    """The whole retrain as a JobRunner job: `fn(progress, cancel) -> RetrainReport`."""
+    opts = options or RetrainOptions()
+
+    def run(progress: ProgressFn, cancel: CancelToken) -> RetrainReport:
+        report = RetrainReport()
+        total = len(STAGES)
+
+        def stage(i: int, text: str) -> None:
+            progress(i, total, text)
+
+        for i, (name, command) in enumerate(TRAINERS):
+            stage(i, f"training the {name} model")
+            rc, out, err = run_command(trainer_args(command, store.root, opts), cancel, opts.env)
+            report.steps.append(outcome_of(name, rc, out, err))
+        stage(3, "calibrating the finder")
+        if opts.calibrate and command_exists("calibrate", cancel, opts.env):
+            rc, out, err = run_command(f2a_command("calibrate", str(store.root)), cancel, opts.env)
+            report.steps.append(outcome_of("calibrate", rc, out, err) if rc else StepOutcome("calibrate", "done"))
+        redetect = report.state("finder") == "trained" or report.state("calibrate") == "done"
+        untouched = untouched_cuts(store) if redetect else []
+        if untouched:
+            stage(4, f"re-detecting {len(untouched)} untouched cut(s)")
+            from f2a_studio.detect import detect_images
+
+            def on_detect(*args: Any) -> None:
+                done = next((a for a in args if isinstance(a, int)), 0)
+                progress(4, total, f"re-detecting cuts ({done}/{len(untouched)})")
+
+            detected = detect_images(store, untouched, opts.detect_options, on_detect, cancel)
+            report.redetected = untouched[: detected.done]
+            report.steps.append(StepOutcome("re-detect", "done", f"{detected.done} cut(s), {detected.faces} face(s)"))
+        if report.state("sex") == "trained" or report.state("landmarks") == "trained":
+            rest = [r.id for r in store.images() if r.id not in set(report.redetected)]
+            stage(5, "re-predicting unreviewed faces")
+            repredict_faces(store, rest, report, lambda d, t, text: progress(5, total, text), cancel)
+            report.steps.append(StepOutcome("re-predict", "done", f"{len(report.repredicted)} face(s) changed, "
+                                            f"{report.kept_human} with fields a person set kept"))
+        else:
+            report.steps.append(StepOutcome("re-predict", "skipped", "no new model"))
+        stage(6, "measuring landmark disagreement")
+        from f2a_studio.detect.review_signals import measure_project
+
+        measured = measure_project(store, should_stop=lambda: cancel.cancelled)
+        cancel.raise_if_cancelled()
+        report.steps.append(StepOutcome("queue", "done", f"landmark disagreement on {measured['faces']} face(s)"))
+        progress(total, total, "done")
+        return report
+
+    return run
