@@ -1,5 +1,8 @@
 """Retrain the project's models from the studio, then re-predict what no person set. One job for the
-studio's JobRunner (`retrain_job`): plain Python, no Qt, so it is tested as it runs.
+studio's JobRunner (`retrain_job`): plain Python, no Qt.
+
+NOT WIRED YET (issue 12): no menu entry starts it and no test runs it end to end; the next step is a
+"Learn" menu starting it through the window's JobRunner, a close-time question, and a tiny-project test.
 
 The trainers are the `f2a` commands, run as subprocesses (they use several cores for minutes, may crash,
 and belong to other modules: only their command lines are relied on). Each says itself when the project
