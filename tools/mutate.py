@@ -55,7 +55,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                                               "tests/test_export_formats.py"]),
     "coco_import": ("f2a_studio/export/coco_import.py", ["tests/test_export_coco.py"]),
     "nms": ("f2a_studio/detect/nms.py", ["tests/test_nms.py", "tests/test_detect_geometry.py"]),
-    "navigator": ("f2a_studio/gui/navigator.py", ["tests/test_gui_navigate.py", "tests/test_gui_review.py"]),
+    "navigator": ("f2a_studio/gui/navigator.py", ["tests/test_gui_navigator_state.py", "tests/test_gui_navigate.py",
+                                                   "tests/test_gui_review.py"]),
 }
 
 COPIED = ("f2a_studio", "tests", "resources", "models", "pyproject.toml", "trainer", "benchmarks")
