@@ -33,7 +33,8 @@ def is_id(value: Any) -> bool:
     return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
 
 
-def _finite(where: str, field: str, value: Any) -> float:
+def finite_number(where: str, field: str, value: Any) -> float:
+    """A finite number (not a bool), else ValidationError naming `where` and `field`."""
     if not is_number(value):
         raise ValidationError(f"{where}: {field} must be a number, got {type(value).__name__} {value!r:.40}")
     if not math.isfinite(value):
@@ -89,8 +90,8 @@ def _keypoints_fine(kp: list[Any]) -> bool:
 def _name_bad_keypoint(where: str, kp: list[Any]) -> None:
     for i in range(N_POINTS):
         x, y, v = kp[3 * i : 3 * i + 3]
-        _finite(where, f"keypoints[{i}].x", x)
-        _finite(where, f"keypoints[{i}].y", y)
+        finite_number(where, f"keypoints[{i}].x", x)
+        finite_number(where, f"keypoints[{i}].y", y)
         if not is_number(v) or v not in (0, 1, 2):
             raise ValidationError(f"{where}: keypoints[{i}] visibility must be 0, 1 or 2, got {v!r:.40}")
     raise ValidationError(f"{where}: keypoints hold a value that is not a finite number")  # pragma: no cover
@@ -117,7 +118,7 @@ def check_annotation_types(ann: Any, index: int) -> None:
         if not isinstance(box, list) or len(box) != 4:
             raise ValidationError(f"{where}: bbox must be [x, y, w, h], got {box!r:.60}")
         for name, value in zip("xywh", box, strict=True):
-            _finite(where, f"bbox {name}", value)
+            finite_number(where, f"bbox {name}", value)
         if box[2] <= 0 or box[3] <= 0:
             raise ValidationError(f"{where}: bbox size must be positive, got {box[2]}×{box[3]}")
     extra = _dict_or_none(where, "f2a", ann.get("f2a"))
@@ -130,14 +131,14 @@ def check_annotation_types(ann: Any, index: int) -> None:
         idx = item[0]
         if not (isinstance(idx, int) and not isinstance(idx, bool) and 0 <= idx < N_POINTS):
             raise ValidationError(f"{where}: f2a.unlabeled_points index must be 0–{N_POINTS - 1}, got {idx!r:.40}")
-        _finite(where, f"f2a.unlabeled_points[{idx}].x", item[1])
-        _finite(where, f"f2a.unlabeled_points[{idx}].y", item[2])
+        finite_number(where, f"f2a.unlabeled_points[{idx}].x", item[1])
+        finite_number(where, f"f2a.unlabeled_points[{idx}].y", item[2])
     if "has_landmarks" in extra and not isinstance(extra["has_landmarks"], bool):
         raise ValidationError(f"{where}: f2a.has_landmarks must be true or false")
     attrs = _dict_or_none(where, "attributes", ann.get("attributes"))
     for key in ("score", "sex_prob"):
         if attrs.get(key) is not None:
-            value = _finite(where, f"attributes.{key}", attrs[key])
+            value = finite_number(where, f"attributes.{key}", attrs[key])
             if not 0.0 <= value <= 1.0:
                 raise ValidationError(f"{where}: attributes.{key} must be within [0, 1], got {value}")
     for key in ("sex", "status", "source"):
@@ -150,7 +151,7 @@ def check_annotation_types(ann: Any, index: int) -> None:
     pose = _dict_or_none(where, "attributes.pose", attrs.get("pose"))
     if pose:
         for key in ("yaw", "pitch", "roll"):
-            value = _finite(where, f"attributes.pose.{key}", pose.get(key))
+            value = finite_number(where, f"attributes.pose.{key}", pose.get(key))
             if abs(value) > MAX_POSE_DEG:
                 raise ValidationError(f"{where}: attributes.pose.{key} must be within ±{MAX_POSE_DEG:g}°, "
                                       f"got {value}")
@@ -162,7 +163,7 @@ def check_annotation_types(ann: Any, index: int) -> None:
         if not (isinstance(value, list) and len(value) == size):
             raise ValidationError(f"{where}: attributes.parts.{key} must be {size} numbers, got {value!r:.60}")
         for n, v in enumerate(value):
-            _finite(where, f"attributes.parts.{key}[{n}]", v)
+            finite_number(where, f"attributes.parts.{key}[{n}]", v)
 
 
 def check_in_image(ann: dict[str, Any], width: int, height: int, *, box: list[float],

@@ -4,12 +4,12 @@ is wrong, so a malformed file stops the import before anything is written."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from f2a_studio.core.errors import ImageError, ValidationError
 from f2a_studio.core.files import open_regular
+from f2a_studio.export.coco_checks import finite_number
 
 MAX_LABEL_BYTES = 1 << 30  # a label file this big is a mistake (a video named .json), not labels
 
@@ -44,17 +44,8 @@ def read_json(path: Path) -> Any:
         raise ValidationError(f"{path}: nested too deeply to be a label file") from exc
 
 
-def is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def number(where: str, what: str, value: Any) -> float:
-    """A finite number, else ValidationError naming `where` and `what`."""
-    if not is_number(value):
-        raise ValidationError(f"{where}: {what} must be a number, got {type(value).__name__} {value!r:.40}")
-    if not math.isfinite(value):
-        raise ValidationError(f"{where}: {what} must be finite, got {value!r}")
-    return float(value)
+# One number check for every label reader (COCO keypoints, box-only COCO, labelme, YOLO).
+number = finite_number
 
 
 def points_box(where: str, what: str, points: Any) -> tuple[float, float, float, float]:
