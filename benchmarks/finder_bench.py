@@ -8,7 +8,7 @@ the pretrained model never saw it). Rows, recall/precision at IoU 0.3:
 
 * ``animeface_single_pass``: animeface once per strip (detect/finder.py single_pass), every hit kept;
 * ``pipeline``: today's detect pipeline (tiles, scales, calibration, default threshold), 2 workers;
-* ``learned_pretrained``: models/finder-learned.* as shipped;
+* ``learned_pretrained``: f2a_studio/resources/models/finder-learned.* as shipped;
 * ``learned_finetuned_{25,50,100}``: the shipped model fine-tuned (learned_train.train, the code
   ``f2a train-finder`` runs, same step schedule) on panels of the same title and style holding that many
   faces (the "corrected faces"), none of them from the test strips;
@@ -173,11 +173,12 @@ def pipeline_rows(images: Sequence[np.ndarray]) -> tuple[list[Preds], float]:
 def run(strips: int | None = None, seed: int = SEED, skip_pipeline: bool = False) -> dict:
     import torch
 
+    from f2a_studio.core.search_path import model_search_path
     from f2a_studio.detect.finders.learned import LearnedFinder
-    from f2a_studio.detect.finders.learned_io import default_search_path, find_model
+    from f2a_studio.detect.finders.learned_io import find_model
 
     strips = strips if strips is not None else int(os.environ.get("F2A_BENCH_STRIPS", "4"))
-    base_dir = find_model(default_search_path())
+    base_dir = find_model(model_search_path())
     if base_dir is None:
         return {"benchmark": "finder", "error": "no finder-learned.* in the model search path"}
     images, truths = test_strips(seed, strips, HELD_OUT)

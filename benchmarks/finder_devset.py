@@ -261,7 +261,8 @@ def _note(name: str, value: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from f2a_studio.detect.finders.learned_io import default_search_path, find_model
+    from f2a_studio.core.search_path import model_search_path
+    from f2a_studio.detect.finders.learned_io import find_model
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=None, help="folder with finder-learned.* (default: search path)")
@@ -273,7 +274,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-animeface", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    base = args.model or find_model(default_search_path())
+    base = args.model or find_model(model_search_path())
     if base is None:
         raise SystemExit("no finder-learned.* found; pass --model")
     over = ({"steps": args.steps} if args.steps else {}) | ({"lr": args.lr} if args.lr else {})

@@ -206,6 +206,9 @@ def faces(
     workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One compact JSON object per line, streamed.")] = False,
+    project: Annotated[Path | None, typer.Option(
+        help="Use this project's models: its own finder (f2a train-finder) and score calibrations (f2a calibrate)."
+    )] = None,
 ) -> None:
     """Detect faces in image files: one JSON object per image (a JSON array unless --jsonl), with boxes,
     score, parts, colours, 68 landmarks [x, y, v] and pose in original pixels. A file that cannot be done
@@ -213,10 +216,12 @@ def faces(
     from f2a_studio.detect import DetectOptions, detect_files
 
     try:
+        if project is not None and not is_project(project):
+            raise F2AError(f"{project} is not an F2A project (no project.f2a.sqlite); --project names a project folder")
         options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
         results = []
         ok = 0
-        for result in detect_files(images, options):
+        for result in detect_files(images, options, project=project):
             ok += result.ok
             for note in result.notes:  # stdout keeps the exact schema; warnings go to stderr
                 console.print(f"[yellow]note[/] {escape(str(result.path))}: {escape(note)}", highlight=False)

@@ -1,4 +1,5 @@
-"""`f2a train-finder`: fine-tune the learned face finder on a project's own corrections.
+"""`f2a train-finder`: fine-tune the learned face finder on a project's own corrections; `f2a calibrate`:
+refit each finder's scores from the project's accept/reject decisions.
 
 Registered on the `f2a` app by `register(app)` at the end of cli.py (so `python -m f2a_studio.cli` has it
 too); the heavy parts (torch) load only when the command runs.
@@ -19,6 +20,58 @@ from f2a_studio.core.errors import F2AError
 
 def register(app: typer.Typer) -> None:
     app.command("train-finder")(train_finder_cmd)
+    app.command("calibrate")(calibrate_cmd)
+
+
+def calibrate_cmd(
+    project: Annotated[Path, typer.Argument(help="Project folder.")],
+    finder: Annotated[list[str] | None, typer.Option(help="Only this finder (repeatable; default: each one "
+                                                         "whose detections a person decided on).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was fitted as JSON on stdout.")] = False,
+) -> None:
+    """Refit each finder's score calibration from the project's accepted and rejected detections, so the one
+    threshold means "a person here would accept it" for every finder; writes
+    PROJECT/checkpoints/calibration-<finder>.json (used by f2a detect, f2a faces --project and the studio).
+    Exit status 2 when no finder has enough decisions (the message says how many more)."""
+    from f2a_studio.cli import _fail, console, open_store  # here: cli.py imports this module
+    from f2a_studio.core.search_path import model_search_path
+    from f2a_studio.detect.finders import FINDERS, load_finders
+    from f2a_studio.detect.finders.project_calibration import fit_project_calibration, is_decided_detection
+
+    fitted, skipped = [], []
+    try:
+        with open_store(project) as store:
+            decided = sorted({f.finder for f in store.all_faces() if f.finder and is_decided_detection(f)})
+            names = list(dict.fromkeys(finder)) if finder else decided
+            unknown = [n for n in names if n not in FINDERS]
+            if unknown:
+                raise F2AError(f"unknown face finder {', '.join(map(repr, unknown))}; known: {', '.join(FINDERS)}")
+            if not names:
+                raise F2AError(f"{project}: no detection has been accepted or rejected yet; review some first")
+            folders = model_search_path(store.root)
+            for name in names:
+                if not FINDERS[name].available(folders):
+                    skipped.append({"finder": name, "why": f"{name}'s model files are not on the search path"})
+                    continue
+                loaded = load_finders([name], folders)[0]
+                model = loaded.model_file()
+                try:
+                    fitted.append(fit_project_calibration(store, name, model.sha256 if model else "",
+                                                          model.name if model else ""))
+                except F2AError as exc:
+                    skipped.append({"finder": name, "why": str(exc)})
+    except F2AError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps({"fitted": fitted, "skipped": skipped}, ensure_ascii=False))
+    for item in fitted:
+        fit = item["calibration"]["fitted_from"]
+        console.print(f"{item['finder']}: fitted on {fit['positives']} accepted and {fit['negatives']} rejected "
+                      f"detection(s) → {escape(item['file'])}", highlight=False, soft_wrap=True)
+    for item in skipped:
+        console.print(f"[yellow]skipped[/] {escape(item['why'])}", highlight=False, soft_wrap=True)
+    if not fitted:
+        raise typer.Exit(2)
 
 
 def train_finder_cmd(

@@ -147,3 +147,17 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write a small file whole or not at all: a temporary name in the same folder, fsync, rename. A reader
+    (or a crash) sees the old file or the new one, never half of one."""
+    tmp = path.with_name(temp_name(path))
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

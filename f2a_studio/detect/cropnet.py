@@ -18,7 +18,8 @@ import numpy as np
 
 from f2a_studio.core.align import alignment_matrix, warp
 from f2a_studio.core.errors import F2AError
-from f2a_studio.detect.finders.learned_io import _atomic_bytes, sha256_file
+from f2a_studio.core.files import write_bytes_atomic
+from f2a_studio.detect.finders.learned_io import sha256_file
 
 BOX_EXPAND = 1.5  # a box crop spans this many box sides: a detector's box may be off by a fifth of a face
 
@@ -98,9 +99,9 @@ def save_model(folder: Path, stem: str, state: dict[str, Any], card: dict[str, A
     folder.mkdir(parents=True, exist_ok=True)
     weights, card_path = model_paths(folder, stem)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    _atomic_bytes(weights, save(tensors))
+    write_bytes_atomic(weights, save(tensors))
     full = {**card, "weights_sha256": sha256_file(weights)}
-    _atomic_bytes(card_path, (json.dumps(full, indent=1) + "\n").encode("utf-8"))
+    write_bytes_atomic(card_path, (json.dumps(full, indent=1) + "\n").encode("utf-8"))
     return weights
 
 

@@ -96,12 +96,13 @@ def _as_image_result(outcome: TaskResult, task: ImageTask) -> ImageResult:
 
 def detect_files(
     paths: Iterable[Path | str], options: DetectOptions | None = None, should_stop: ShouldStop | None = None,
-    domain: str = "anime",
+    domain: str = "anime", project: Path | None = None,
 ) -> Iterator[ImageResult]:
     """One ImageResult per path, in the order given; unreadable files, crashes and time-outs come back as
-    results with `error` set, never as exceptions. `domain` "human": the files are face photos."""
+    results with `error` set, never as exceptions. `domain` "human": the files are face photos. `project`:
+    its checkpoints/ come first on the model search path (its own finder and score calibrations)."""
     options = options or DetectOptions()
-    analyze = options.analyze_options()
+    analyze = options.analyze_options(project)
     _check_backend(analyze)
     tasks = [ImageTask(i, str(Path(p)), stored_cut=False, display=str(p), domain=domain) for i, p in enumerate(paths)]
     if not tasks:

@@ -36,6 +36,7 @@ class ImageResult:
             "width": self.width,
             "height": self.height,
             "seconds": round(self.seconds, 3),
+            "finders": list(self.finders),  # which ran: the project's own finder shows here (--project)
         }
         if self.error is not None:
             out["error"] = self.error

@@ -63,6 +63,17 @@ def available_finders(search_path: Sequence[Path]) -> list[str]:
     return [name for name, cls in FINDERS.items() if cls.available(search_path)]
 
 
+def default_finders(search_path: Sequence[Path]) -> list[str]:
+    """What runs when no finder is named: the available ones whose optional `on_by_default(search_path)`
+    does not say no (a model known to hurt on real pages stays opt-in, see finders/learned.py)."""
+    out = []
+    for name in available_finders(search_path):
+        on = getattr(FINDERS[name], "on_by_default", None)
+        if not callable(on) or on(search_path):
+            out.append(name)
+    return out
+
+
 def finder_domains(name: str) -> tuple[str, ...]:
     """The image domains (core.models.Domain values) a finder runs on: its `domains`, else anime only."""
     return tuple(getattr(FINDERS[name], "domains", DEFAULT_DOMAINS))
@@ -75,9 +86,9 @@ def finders_for_domain(names: Sequence[str], domain: str) -> list[str]:
 
 
 def choose_finders(names: Sequence[str] | None, search_path: Sequence[Path]) -> list[str]:
-    """The names given (each must be registered and available), or every available finder."""
+    """The names given (each must be registered and available), or the default ones (default_finders)."""
     if names is None:
-        chosen = available_finders(search_path)
+        chosen = default_finders(search_path)
         if not chosen:
             raise F2AError(f"no face finder is available; registered: {', '.join(FINDERS) or 'none'}")
         return chosen
@@ -149,6 +160,7 @@ __all__ = [
     "ModelFile",
     "available_finders",
     "choose_finders",
+    "default_finders",
     "finder_domains",
     "finder_problems",
     "finders_for_domain",

@@ -93,9 +93,14 @@ def side_file_calibration(model_name: str | None, search_path: Sequence[Path]) -
 
 
 def calibration_for(finder: object, search_path: Sequence[Path]) -> HitCalibration:
-    """The finder's own calibration when it has one, else the side file's map (see the module docstring)."""
+    """The finder's own calibration when it has one, else the side file's map (see the module docstring);
+    then, when the search path holds one for this finder and model, the project's map fitted on its review
+    decisions (project_calibration.py, `f2a calibrate`)."""
+    from f2a_studio.detect.finders.project_calibration import Recalibrated, project_map
+
     own = getattr(finder, "calibration", None)
-    if callable(own):
-        return own()
     model = finder.model_file() if hasattr(finder, "model_file") else None  # type: ignore[attr-defined]
-    return side_file_calibration(model.name if model else None, search_path)
+    base = own() if callable(own) else side_file_calibration(model.name if model else None, search_path)
+    name = str(getattr(finder, "name", ""))
+    mapped = project_map(name, model.sha256 if model else "", search_path) if name else None
+    return Recalibrated(base, mapped) if mapped is not None else base

@@ -5,7 +5,13 @@ Inference: the image is scaled so its short side is at most 512 px (faces of a w
 size; a 4K illustration shrinks to what the network was trained on), cut into 512 px tiles that overlap by
 160 px (a tall strip is a column of tiles), and each tile's heatmap peaks become proposals; a peak is kept
 by the tile whose core (the tile minus half the overlap) holds it, so a face is found once.
-``raw_score`` is the heatmap peak (0..1).
+``raw_score`` is the heatmap peak (0..1), mapped to "is a face" by the card's "calibration" (fitted on the
+held-back cuts by ``f2a train-finder``) and then by the project's own map (``f2a calibrate``).
+
+Registered as a finder (``FINDER`` below) but on by default only where its card allows: the pretrained
+model's card says ``"on_by_default": false`` (on real pages it adds more false alarms than faces: precision
+0.35 at recall 0.41, benchmarks/finder_devset.py), a model fine-tuned on the project's own corrections
+(PROJECT/checkpoints/, first on the search path) is on. ``--finder learned`` runs any of them.
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from f2a_studio.core.models import Box
+from f2a_studio.core.search_path import model_search_path
 from f2a_studio.detect.finders.base import FinderHit, ModelFile
 from f2a_studio.detect.finders.learned_io import (
     WEIGHTS_NAME,
     FinderModelError,
     InferenceConfig,
-    default_search_path,
     find_model,
     load_state,
     read_card,
@@ -40,10 +46,11 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
 
 class LearnedFinder:
     name = "learned"
+    tiled = False  # it tiles the image itself, at the one scale it was trained for
     preload_modules = ("torch", "f2a_studio.detect.finders.learned_net")
 
     def __init__(self, search_path: Sequence[Path | str] | None = None) -> None:
-        self.search_path = [Path(p) for p in (search_path if search_path is not None else default_search_path())]
+        self.search_path = [Path(p) for p in (search_path if search_path is not None else model_search_path())]
         self.net = None
         self.inference = InferenceConfig()
         self._model_file: ModelFile | None = None
@@ -52,6 +59,17 @@ class LearnedFinder:
     @classmethod
     def available(cls, search_path: Sequence[Path | str]) -> bool:
         return find_model(search_path) is not None
+
+    @classmethod
+    def on_by_default(cls, search_path: Sequence[Path | str]) -> bool:
+        """Whether the model that would load runs when no finder is named (its card's "on_by_default")."""
+        folder = find_model(search_path)
+        if folder is None:
+            return False
+        try:
+            return bool(read_card(folder).get("on_by_default", True))
+        except FinderModelError:
+            return True  # loading it will say what is wrong with the card, loudly
 
     def load(self) -> None:
         folder = find_model(self.search_path)
@@ -157,3 +175,6 @@ def _clip(hit: tuple[float, ...], width: int, height: int) -> tuple[float, ...]:
     x1, y1 = max(0.0, x), max(0.0, y)
     x2, y2 = min(float(width), x + w), min(float(height), y + h)
     return (x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1), s)
+
+
+FINDER = LearnedFinder

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from f2a_studio.core.errors import F2AError
+from f2a_studio.core.files import write_bytes_atomic
 
 WEIGHTS_NAME = "finder-learned.safetensors"
 CARD_NAME = "finder-learned.json"
@@ -52,16 +52,6 @@ def find_model(search_path: Sequence[Path | str]) -> Path | None:
         if weights.is_file() and card.is_file():
             return folder
     return None
-
-
-def default_search_path() -> list[Path]:
-    """$F2A_MODELS, then models/ beside the package (a source checkout)."""
-    out = []
-    env = os.environ.get("F2A_MODELS")
-    if env:
-        out.extend(Path(p) for p in env.split(os.pathsep) if p)
-    out.append(Path(__file__).resolve().parents[3] / "models")
-    return out
 
 
 def sha256_file(path: Path) -> str:
@@ -102,18 +92,6 @@ def load_state(folder: Path) -> dict[str, Any]:
         raise FinderModelError(f"{weights}: not a valid safetensors file ({exc})") from exc
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_model(folder: Path, state: dict[str, Any], card: dict[str, Any], inference: InferenceConfig) -> Path:
     """Write weights then card into ``folder`` (atomically, each); returns the weights path."""
     from safetensors.torch import save
@@ -121,7 +99,7 @@ def save_model(folder: Path, state: dict[str, Any], card: dict[str, Any], infere
     folder.mkdir(parents=True, exist_ok=True)
     weights, card_path = model_paths(folder)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
-    _atomic_bytes(weights, save(tensors))
+    write_bytes_atomic(weights, save(tensors))
     full = {**card, "inference": asdict(inference), "weights_sha256": sha256_file(weights)}
-    _atomic_bytes(card_path, (json.dumps(full, indent=1) + "\n").encode("utf-8"))
+    write_bytes_atomic(card_path, (json.dumps(full, indent=1) + "\n").encode("utf-8"))
     return weights

@@ -2,7 +2,7 @@
 
     nice -n 5 python -m f2a_studio.detect.finders.learned_pretrain --out models --steps 2500
 
-writes models/finder-learned.safetensors + finder-learned.json (the card records this command, the data,
+writes f2a_studio/resources/models/finder-learned.safetensors + finder-learned.json (the card records this command, the data,
 the time and the metrics: on fresh panels of the training styles and of the held-out style).
 """
 
@@ -48,7 +48,7 @@ def evaluate(finder: LearnedFinder, panels: Sequence[tuple[np.ndarray, np.ndarra
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, default=Path("models"))
+    ap.add_argument("--out", type=Path, default=Path("f2a_studio/resources/models"))
     ap.add_argument("--steps", type=int, default=2500)
     ap.add_argument("--panels", type=int, default=720)
     ap.add_argument("--batch", type=int, default=8)

@@ -25,6 +25,7 @@ import numpy as np
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Face, FaceSource, FaceStatus, ImageRecord
+from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
 
 MIN_FACES = 20  # fewer and the fine-tuned finder does not beat the pretrained one (finder_bench, 25 faces)
@@ -107,6 +108,22 @@ def output_dir(store: ProjectStore, title: str | None) -> Path:
     return store.checkpoints_dir / "titles" / title if title else store.checkpoints_dir
 
 
+def held_back_calibration(scored) -> tuple[dict | None, str]:
+    """The raw peak → "is a face" map fitted on the held-back cuts' proposals (each matched or not to a face
+    a person confirmed), so the studio's one threshold means the same for this finder as for animeface.
+    Without enough held-back proposals of each kind: no map (raw peaks, which run high on real pages) and
+    a note saying why; `f2a calibrate` fits one from review decisions later."""
+    from f2a_studio.detect.finders.score_fit import isotonic_fit
+
+    if scored is None or not len(scored.scores):
+        return None, "no held-back proposals to fit a score calibration on"
+    try:
+        fit = isotonic_fit(scored.scores, scored.true, source="held-back cuts")
+    except F2AError as exc:
+        return None, str(exc)
+    return {**fit.to_json(), "fitted_on": "held-back cuts (IoU 0.3)"}, ""
+
+
 def _load_cut(store: ProjectStore, cut: ReviewedCut) -> np.ndarray:
     return load_image(store.cut_file(cut.image)).pixels[:, :, :3]
 
@@ -124,8 +141,7 @@ def finetune_project(
     from f2a_studio.detect.finders.learned_io import (
         CARD_NAME,
         InferenceConfig,
-        default_search_path,
-        find_model,
+            find_model,
         read_card,
         save_model,
     )
@@ -144,7 +160,7 @@ def finetune_project(
             f"{options.min_faces} for training: review or draw about {options.min_faces - n_train + 1} more "
             "(a cut counts once none of its faces is left unreviewed)"
         )
-    base_dir = find_model(options.base if options.base is not None else default_search_path())
+    base_dir = find_model(options.base if options.base is not None else model_search_path())
     start = LearnedFinder(search_path=[])
     if base_dir is not None:
         start.load_from(base_dir)
@@ -161,11 +177,13 @@ def finetune_project(
     ]
     held_px = [(_load_cut(store, c), c.faces) for c in held]
 
-    def evaluate(finder: LearnedFinder) -> dict:
-        scored = score_predictions([(finder.find_boxes(px, threshold=0.05), faces) for px, faces in held_px])
+    def held_back_scores(finder: LearnedFinder):
+        return score_predictions([(finder.find_boxes(px, threshold=0.05), faces) for px, faces in held_px])
+
+    def evaluate(scored) -> dict:
         return scored.at(0.3) | {"threshold_p85": scored.threshold_for_precision(0.85)}
 
-    before = evaluate(LearnedFinder.from_network(net, inf)) if held_px else None
+    before = evaluate(held_back_scores(LearnedFinder.from_network(net, inf))) if held_px else None
     steps = options.steps or default_steps(n_train)
     cfg = TrainConfig(
         steps=steps, batch=options.batch, crop=options.crop, lr=options.lr, seed=options.seed, save_every=25
@@ -180,7 +198,9 @@ def finetune_project(
     result = train(net, samples, cfg, resume=out / RESUME_NAME, progress=progress, should_stop=should_stop, run=run)
     if result.steps_done < cfg.steps:
         return {"interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
-    after = evaluate(LearnedFinder.from_network(net, inf)) if held_px else None
+    scored_after = held_back_scores(LearnedFinder.from_network(net, inf)) if held_px else None
+    after = evaluate(scored_after) if scored_after is not None else None
+    calibration, calibration_note = held_back_calibration(scored_after)
     card = {
         "name": "learned",
         "net": net.cfg.to_json(),
@@ -201,7 +221,12 @@ def finetune_project(
         },
         "train": cfg.to_json() | {"seconds": round(time.monotonic() - t0, 1), "resumed_from": result.resumed_from},
         "metrics_iou_0.3": {"held_back_before": before, "held_back_after": after},
+        "on_by_default": True,  # the project's own model: f2a detect and the studio use it beside animeface
     }
+    if calibration is not None:
+        card["calibration"] = calibration
+    else:
+        card["calibration_note"] = calibration_note
     save_model(out, net.state_dict(), card, inf)
     card["files"] = [str(out / "finder-learned.safetensors"), str(out / CARD_NAME)]
     return card
