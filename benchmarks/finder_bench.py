@@ -237,82 +237,13 @@ def run(strips: int | None = None, seed: int = SEED, skip_pipeline: bool = False
 # -- the real development set ------------------------------------------------------------------------------
 
 
-def _devset_labels() -> tuple[Path, list[dict]] | None:
-    """(images folder, [{file, title, boxes, ignore}]) from devset/labels.json (this tree or the devset
-    worktree) when present. Faces flagged "back" are ignored, as devset/evaluate.py ignores them."""
-    here = Path(__file__).resolve().parents[1]
-    for root in (here / "devset", Path("/work/wt-devset/devset")):
-        path = root / "labels.json"
-        if not path.is_file():
-            continue
-        data = json.loads(path.read_text(encoding="utf-8"))
-        out = []
-        for it in data["images"]:
-            faces = it.get("faces", [])
-            keep = [f["box"] for f in faces if "back" not in f.get("flags", [])]
-            ignore = [f["box"] for f in faces if "back" in f.get("flags", [])]
-            out.append({"file": str(it["file"]), "title": str(it.get("title", it.get("kind", "?"))),
-                        "boxes": np.array(keep, np.float64).reshape(-1, 4),
-                        "ignore": np.array(ignore, np.float64).reshape(-1, 4)})
-        images = Path(os.environ.get("F2A_DEVSET_IMAGES", "/work/devset-images"))
-        return images, out
-    return None
-
-
-def _drop_ignored(preds: Preds, truth: np.ndarray, ignore: np.ndarray) -> Preds:
-    """Predictions on an ignored face (and on no real one) count neither as hits nor as false alarms."""
-    from f2a_studio.detect.finders.learned_train import _iou
-
-    def hits(p: Sequence[float], boxes: np.ndarray) -> bool:
-        return any(_iou(p, b) >= IOU for b in boxes)
-
-    return [p for p in preds if hits(p, truth) or not hits(p, ignore)]
-
-
 def devset_part(base_dir: Path, seed: int) -> dict:
-    found = _devset_labels()
-    if found is None:
-        return {"skipped": "no devset labels (devset/labels.json) found"}
-    folder, items = found
-    from f2a_studio.core.imageio import read_image
+    """The same rows on the real development set (fold 1 of its fixed split): finder_devset's per-finder
+    rows and finder_devset_merged's calibrated merge (skipped, and saying why, without the pictures)."""
+    from benchmarks import finder_devset, finder_devset_merged
 
-    present = [it for it in items if (folder / it["file"]).is_file()]
-    if not present:
-        return {"skipped": f"devset images absent from {folder}"}
-    by_title: dict[str, list[dict]] = {}
-    for it in present:
-        by_title.setdefault(it["title"], []).append(it)
-    train_items, test_items = [], []
-    for group in by_title.values():
-        group = sorted(group, key=lambda it: it["file"])
-        train_items += group[0::2]
-        test_items += group[1::2]
-    test_px = [read_image(folder / it["file"])[:, :, :3] for it in test_items]
-    truths = [it["boxes"] for it in test_items]
-    # backs of heads in the training half count as background: a person rejects a detection there
-    train_data = [(read_image(folder / it["file"])[:, :, :3], it["boxes"]) for it in train_items]
-    from f2a_studio.detect.finders.learned import LearnedFinder
-
-    ignores = [it["ignore"] for it in test_items]
-
-    def scored(preds: list[Preds], threshold: float | None) -> dict:
-        kept = [_drop_ignored(p, t, ig) for p, t, ig in zip(preds, truths, ignores, strict=True)]
-        return pr_row(list(zip(kept, truths, strict=True)), threshold)
-
-    af, _ = animeface_rows(test_px)
-    rows = {"animeface_single_pass": scored(af, None)}
-    pre = LearnedFinder([base_dir])
-    pre.load()
-    preds, _ = run_learned(pre, test_px)
-    rows["learned_pretrained"] = scored(preds, 0.3)
-    merged = [merge(a, p, 0.3) for a, p in zip(af, preds, strict=True)]
-    rows["merged_animeface_learned_pretrained"] = scored(merged, None)
-    finder, info = finetuned(base_dir, [d for d in train_data if len(d[1])], 2, seed)
-    preds, _ = run_learned(finder, test_px)
-    rows["learned_finetuned_half"] = scored(preds, 0.3)
-    rows["merged_animeface_learned"] = scored([merge(a, p, 0.3) for a, p in zip(af, preds, strict=True)], None)
-    return {"images_test": len(test_items), "images_train": len(train_items), "faces_test": int(sum(map(len, truths))),
-            "titles": len(by_title), "finetune": info, "rows": rows}
+    return {"per_finder": finder_devset.run(base_dir, (1,), seed=seed),
+            "merged_calibrated": finder_devset_merged.run(base_dir, (1,), seed=seed)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.finder_devset import Item, _half
+from benchmarks.finder_devset import Item, Unit, _half
+from benchmarks.finder_devset_merged import fit_map, held_back, merge
 
 
 def test_a_one_picture_title_is_cut_in_two_and_faces_across_the_cut_are_ignored() -> None:
@@ -20,3 +21,28 @@ def test_a_one_picture_title_is_cut_in_two_and_faces_across_the_cut_are_ignored(
     # the face across the cut is ignored in both halves, clipped to what each shows; the back only on top
     assert [10, 90, 20, 10] in top.ignore.tolist() and [60, 20, 10, 10] in top.ignore.tolist()
     assert bottom.ignore.tolist() == [[10, 0, 20, 10]]
+
+
+def _unit(name: str, boxes: list[list[float]]) -> Unit:
+    return Unit(name, "t", "webtoon", np.zeros((100, 100, 3), np.uint8), np.array(boxes, np.float64).reshape(-1, 4))
+
+
+def test_the_merged_benchmark_holds_back_a_fixed_fifth_with_faces_in_it() -> None:
+    units = [_unit(f"p{i:02d}.png", [[10, 10, 20, 20]] if i % 3 else []) for i in range(20)]
+    tune, held = held_back(units)
+    assert held and any(len(u.boxes) for u in held)
+    assert {u.name for u in tune}.isdisjoint(u.name for u in held) and len(tune) + len(held) == len(units)
+    assert {u.name for u in held_back(units[::-1])[1]} == {u.name for u in held}  # order-free
+
+
+def test_the_merged_benchmark_maps_scores_and_merges_finders_by_nms() -> None:
+    units = [_unit(f"p{i}.png", [[10, 10, 20, 20]]) for i in range(6)]
+    # a hit on the face scores high, a false alarm elsewhere scores low: the map ranks them apart
+    preds = [[(10.0, 10.0, 20.0, 20.0, 0.9), (60.0, 60.0, 20.0, 20.0, 0.3)] for _ in units]
+    fit = fit_map(units, preds, "test")
+    assert fit.positives == 6 and fit.negatives == 6
+    assert fit.calibration(0.9) > 0.5 > fit.calibration(0.3)
+    anime = [[(11.0, 10.0, 20.0, 20.0, 0.6)]]
+    learned = [[(10.0, 10.0, 20.0, 20.0, 0.8), (60.0, 60.0, 20.0, 20.0, 0.2)]]
+    (merged,) = merge(anime, learned)
+    assert [p[4] for p in merged] == [0.8, 0.2]  # one box per face, the best score kept
