@@ -127,7 +127,9 @@ def test_f2a_faces_with_a_project_uses_its_finder(tmp_path: Path) -> None:
     (result,) = json.loads(own.stdout)
     assert result["finders"] == ["animeface", "learned"]
     faces = result["faces"]
-    assert len(faces) >= 2  # both drawn faces, one NMS across the finders (ties go to animeface)
+    assert len(faces) >= 2  # both drawn faces, one NMS across the finders
+    plain_keys = set(json.loads(plain.stdout)[0]["faces"][0])
+    assert all(set(f) == plain_keys and len(f["landmarks"]) == 68 for f in faces)  # the f2a faces contract
     assert all(f["model"]["sha256"] == sha256_file(project / "checkpoints" / WEIGHTS_NAME)
                for f in faces if f["finder"] == "learned")
     bad = runner.invoke(app, ["faces", str(image), "--project", str(tmp_path / "nowhere")])
