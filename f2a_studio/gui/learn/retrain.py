@@ -5,7 +5,7 @@ studio's JobRunner (`retrain_job`): plain Python, no Qt. The studio's Learn menu
 The trainers are the `f2a` commands, run as subprocesses (they use several cores for minutes, may crash,
 and belong to other modules: only their command lines are relied on). Each says itself when the project
 has too few labels (exit status 2 and a message): that step is skipped with its message, the rest go on.
-`f2a calibrate` runs only where it exists (`f2a calibrate --help` succeeds). Then, in this process:
+`f2a calibrate` runs only where it exists (in the `f2a` command table). Then, in this process:
 
 * cuts no person touched (no human face, no human edit in the log: a deleted false hit counts) are
   detected again when the finder or its calibration changed (`detect_images`: worker processes);
@@ -129,9 +129,19 @@ def f2a_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "f2a_studio.cli", *args]
 
 
+def _source_root() -> Path | None:
+    """The folder holding this f2a_studio when it is a source checkout (not site-packages)."""
+    root = Path(__file__).resolve().parents[3]
+    return None if root.name in ("site-packages", "dist-packages") else root
+
+
 def _env(extra: Mapping[str, str]) -> dict[str, str]:
     # wide lines: the trainers' messages come back unwrapped, and no colour codes in them
-    return {**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb", **extra}
+    env = {**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb"}
+    source = _source_root()
+    if source is not None:  # the trainers run this f2a_studio (an editable install may point elsewhere)
+        env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**env, **extra}
 
 
 def run_command(args: Sequence[str], cancel: CancelToken, env: Mapping[str, str],
@@ -166,9 +176,14 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.communicate()
 
 
-def command_exists(name: str, cancel: CancelToken, env: Mapping[str, str], cwd: Path | None = None) -> bool:
-    rc, _, _ = run_command(f2a_command(name, "--help"), cancel, env, cwd)
-    return rc == 0
+def command_exists(name: str) -> bool:
+    """Whether `f2a NAME` is a command, read from the command table (typer, no torch) rather than by starting
+    `f2a NAME --help`: a Python start costs seconds on a busy machine, for every retrain."""
+    import typer.main
+
+    from f2a_studio.cli import app
+
+    return name in typer.main.get_command(app).commands  # type: ignore[attr-defined]
 
 
 def _last_message(out: str, err: str) -> str:
@@ -297,7 +312,7 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
             stage(i, f"training the {name} model")
             rc, out, err = run_command(trainer_args(command, root, opts), cancel, opts.env, root)
             report.steps.append(outcome_of(name, rc, out, err))
-        if opts.calibrate and "finder" in opts.models and command_exists("calibrate", cancel, opts.env, root):
+        if opts.calibrate and "finder" in opts.models and command_exists("calibrate"):
             stage(3, "calibrating the finder")
             rc, out, err = run_command(f2a_command("calibrate", str(root)), cancel, opts.env, root)
             report.steps.append(outcome_of("calibrate", rc, out, err) if rc else StepOutcome("calibrate", "done"))
