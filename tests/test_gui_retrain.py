@@ -23,7 +23,7 @@ from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.sex.backends import STEM as SEX_STEM
 from f2a_studio.detect.small_train import resume_path
 from f2a_studio.gui.demo import make_demo_project
-from f2a_studio.gui.learn.retrain import RetrainOptions, RetrainReport, retrain_job
+from f2a_studio.gui.learn.retrain import RetrainOptions, RetrainReport, StepOutcome, retrain_job
 from f2a_studio.gui.main_window import MainWindow
 from f2a_studio.gui.settings import StudioSettings
 from tests.process_table import descendants, running
@@ -248,3 +248,16 @@ def test_closing_the_studio_asks_before_stopping_a_retrain(qtbot, window: MainWi
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     assert window.close()
     assert not window.jobs.busy and not running(pids) and len(asked) == 2
+
+
+def test_bad_retrain_options_are_refused_with_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown \['faces'\]; known: finder, sex, landmarks"):
+        RetrainOptions(models=("faces",))
+    with pytest.raises(ValueError, match="steps must be at least 1, got 0"):
+        RetrainOptions(steps=0)
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        RetrainOptions(threads=0)
+    used = RetrainReport()
+    used.steps.append(StepOutcome("sex", "trained"))
+    with ProjectStore.create(tmp_path / "p") as store, pytest.raises(ValueError, match="fresh RetrainReport"):
+        retrain_job(store, TINY, used)
