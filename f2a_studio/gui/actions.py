@@ -10,7 +10,7 @@ from f2a_studio.gui import theme
 from f2a_studio.gui.canvas.layers import LAYER_TITLES, Layers
 from f2a_studio.gui.keymap import KEYMAP, SPECS
 
-MENUS = ("File", "Edit", "Review", "View", "Detect", "Help")
+MENUS = ("File", "Edit", "Review", "View", "Detect", "Learn", "Help")
 TOOLBAR = (
     "open_project", "import_files", None, "undo", "redo", None, "accept", "reject", "sex_female", "sex_male",
     "sex_unknown", "draw_box", "delete", None, "review_next", None, "fit", "fit_width", "actual_size", None,
@@ -43,6 +43,7 @@ class Actions:
             action.setCheckable(True)
             self.layers[name] = action
         self.recent_menu = QMenu("Open &Recent", window)
+        self.menus: dict[str, QMenu] = {}  # filled by build_menus
         for spec in KEYMAP:
             if spec.icon:
                 theme.bind_icon(self.by_id[spec.id], spec.icon)
@@ -66,13 +67,14 @@ class Actions:
                 menu.addMenu(self.recent_menu)
                 menu.addSeparator()
             if spec.id in ("statistics", "close_project", "undo", "accept", "delete", "fit", "theme_dark",
-                           "cancel_job", "advance"):
+                           "cancel_job", "advance", "retrain_sex"):
                 menu.addSeparator()
             menu.addAction(self.by_id[spec.id])
             if spec.id == "theme_dark":
                 layers = menu.addMenu("&Layers")
                 for action in self.layers.values():
                     layers.addAction(action)
+        self.menus = menus
         return menus
 
     def build_toolbar(self) -> QToolBar:

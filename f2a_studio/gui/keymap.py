@@ -77,6 +77,17 @@ KEYMAP: tuple[ActionSpec, ...] = (
     ActionSpec("detect_all", "Detect &All New Cuts", ("Ctrl+Shift+A",), "mdi6.account-search-outline", "Detect",
                "Find faces on every cut not detected yet (a stopped run resumes)", edits=True),
     ActionSpec("cancel_job", "&Cancel Running Job", (), "mdi6.stop-circle-outline", "Detect"),
+    # Learn
+    ActionSpec("retrain_all", "&Retrain Models from Corrections", (), "mdi6.school-outline", "Learn",
+               "Train the face finder, sex classifier and landmark model on what you set, in the background, "
+               "then re-predict the unreviewed faces (what you set is never changed)", edits=True),
+    ActionSpec("retrain_sex", "Retrain &Sex Classifier Only", (), None, "Learn",
+               "Train the sex classifier on the faces whose sex you set, then re-predict the others", edits=True),
+    ActionSpec("retrain_landmarks", "Retrain &Landmark Model Only", (), None, "Learn",
+               "Fine-tune the landmark model on the points you placed, then refit the unreviewed faces", edits=True),
+    ActionSpec("retrain_finder", "Retrain Face &Finder Only", (), None, "Learn",
+               "Fine-tune the learned face finder on your accepted and drawn faces, then re-detect untouched cuts",
+               edits=True),
     # Help
     ActionSpec("keymap", "&Keyboard Shortcuts", ("?", "Shift+?", "Shift+/", "F1"), "mdi6.keyboard-outline", "Help"),
     ActionSpec("about", "&About F2A Studio", (), None, "Help"),

@@ -35,6 +35,7 @@ from f2a_studio.gui.canvas.view import Tool
 from f2a_studio.gui.editor import Editor
 from f2a_studio.gui.gc_pauses import freeze_long_lived
 from f2a_studio.gui.image_cache import ImageCache
+from f2a_studio.gui.learn.retrain_menu import LearnMenu
 from f2a_studio.gui.navigator import Navigator
 from f2a_studio.gui.panels.browser import ProjectBrowser
 from f2a_studio.gui.panels.browser_model import CutFilter
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         self._last_refresh = 0.0
         self._place_ready = False  # a project's place is saved only once it has been restored
         self._wire()
+        self.learn_menu = LearnMenu(self)  # after _wire: the window's own job-end refresh runs first
         self._load_preferences()
         self._update_enabled()
 
@@ -502,7 +504,8 @@ class MainWindow(QMainWindow):
         self.actions["export"].setEnabled(has_project and exporter)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.preview.confirm_close():  # a training run is going and the user keeps it
+        # a training run or a retrain is going and the user keeps it
+        if not self.preview.confirm_close() or not self.learn_menu.confirm_close():
             event.ignore()
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

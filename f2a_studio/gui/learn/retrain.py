@@ -1,28 +1,30 @@
 """Retrain the project's models from the studio, then re-predict what no person set. One job for the
-studio's JobRunner (`retrain_job`): plain Python, no Qt.
-
-NOT WIRED YET (issue 12): no menu entry starts it and no test runs it end to end; the next step is a
-"Learn" menu starting it through the window's JobRunner, a close-time question, and a tiny-project test.
+studio's JobRunner (`retrain_job`): plain Python, no Qt. The studio's Learn menu starts it
+(gui/learn/retrain_menu.py); tests/test_gui_retrain.py runs it end to end on tiny projects.
 
 The trainers are the `f2a` commands, run as subprocesses (they use several cores for minutes, may crash,
 and belong to other modules: only their command lines are relied on). Each says itself when the project
 has too few labels (exit status 2 and a message): that step is skipped with its message, the rest go on.
-`f2a calibrate` runs only where it exists (`f2a calibrate --help` succeeds). Then, in this process:
+`f2a calibrate` runs only where it exists (in the `f2a` command table). Then, in this process:
 
 * cuts no person touched (no human face, no human edit in the log: a deleted false hit counts) are
   detected again when the finder or its calibration changed (`detect_images`: worker processes);
-* every other unreviewed face gets its sex and landmarks predicted again by the new models, except the
-  fields a person set (provenance), written with actor "model";
+* every other unreviewed face gets its sex predicted again when the sex classifier was trained, and its
+  landmarks refitted when the landmark model was trained or the face's predicted sex (the fit's prior)
+  changed, except the fields a person set (provenance), written with actor "model". A field whose model
+  was not retrained is left as it was: a retrain of one model does not rewrite the others' output;
 * the review queue's landmark disagreement is measured afresh (detect.review_signals).
 
 Nothing a person set is touched: re-detection keeps human work (store.replace_detections), predictions
 skip human fields, and a face the person edits meanwhile wins (its revision changed: it is skipped).
-Cancel stops the running trainer (SIGINT, so a finder run keeps its resume state; killed after a grace
-period) and ends between faces; what was written stays consistent (one transaction per face or cut).
+Cancel stops the running trainer (SIGINT to its process group, so a trainer saves its resume state;
+killed after a grace period) and ends between faces; what was written stays consistent (one transaction
+per face or cut). The report passed in is filled as the job goes, so a cancelled run still says what it did.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -41,6 +43,8 @@ from f2a_studio.core.store import ProjectStore
 ProgressFn = Callable[[int, int, str], None]
 
 TRAINERS = (("finder", "train-finder"), ("sex", "train-sex"), ("landmarks", "train-landmarks"))
+TRAINER_NAMES = tuple(name for name, _ in TRAINERS)
+OWN_STEPS = (*TRAINER_NAMES, "calibrate")  # steps that are subprocesses with a message of their own
 STAGES = ("finder", "sex", "landmarks", "calibrate", "redetect", "repredict", "signals")
 STOP_GRACE_S = 10.0  # after SIGINT, how long a trainer gets to save its resume state before it is killed
 POLL_S = 0.25
@@ -57,7 +61,20 @@ class RetrainOptions:
     threads: int = field(default_factory=default_threads)
     env: Mapping[str, str] = field(default_factory=dict)  # added to the trainers' environment
     detect_options: Any = None  # detect.DetectOptions for the re-detection (None: defaults)
-    calibrate: bool = True  # run `f2a calibrate` when it exists
+    calibrate: bool = True  # run `f2a calibrate` when it exists (only with the finder)
+    models: tuple[str, ...] = TRAINER_NAMES  # which trainers run
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.models if m not in TRAINER_NAMES]
+        if unknown or not self.models:
+            raise ValueError(f"RetrainOptions.models: unknown {unknown or 'empty'}; known: "
+                             f"{', '.join(TRAINER_NAMES)}")
+        for name in ("steps", "min_faces"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"RetrainOptions.{name} must be at least 1, got {value}")
+        if self.threads < 1:
+            raise ValueError(f"RetrainOptions.threads must be at least 1, got {self.threads}")
 
 
 @dataclass
@@ -80,8 +97,29 @@ class RetrainReport:
     def state(self, name: str) -> str:
         return next((s.state for s in self.steps if s.name == name), "not run")
 
+    def trained(self) -> list[str]:
+        return [s.name for s in self.steps if s.state == "trained"]
+
     def summary(self) -> str:
         return "; ".join(s.text() for s in self.steps)
+
+    def text(self, *, cancelled: bool = False) -> str:
+        """What the studio shows when the job ends: what was trained, what was skipped and why (each
+        trainer's own message), what was re-predicted."""
+        trained = [s for s in self.steps if s.name in TRAINER_NAMES and s.state == "trained"]
+        lines = ["Retrain cancelled." if cancelled else "Retrain finished."]
+        if trained:
+            lines.append("Trained: " + ", ".join(s.name + (f" ({s.message})" if s.message else "") for s in trained))
+        elif not cancelled:
+            lines.append("No model was trained.")
+        for s in self.steps:
+            if s.state in ("skipped", "failed") and s.name in OWN_STEPS:
+                lines.append(f"{s.name} {s.state}: {s.message}")
+        lines += [f"{s.name}: {s.message}" for s in self.steps if s.name not in OWN_STEPS
+                  and s.state == "done"]
+        if cancelled:
+            lines.append("What was written before the cancel is kept; nothing is half-written.")
+        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- subprocesses
@@ -91,15 +129,28 @@ def f2a_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "f2a_studio.cli", *args]
 
 
+def _source_root() -> Path | None:
+    """The folder holding this f2a_studio when it is a source checkout (not site-packages)."""
+    root = Path(__file__).resolve().parents[3]
+    return None if root.name in ("site-packages", "dist-packages") else root
+
+
 def _env(extra: Mapping[str, str]) -> dict[str, str]:
     # wide lines: the trainers' messages come back unwrapped, and no colour codes in them
-    return {**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb", **extra}
+    env = {**os.environ, "COLUMNS": "400", "NO_COLOR": "1", "TERM": "dumb"}
+    source = _source_root()
+    if source is not None:  # the trainers run this f2a_studio (an editable install may point elsewhere)
+        env["PYTHONPATH"] = os.pathsep.join([str(source), *filter(None, [os.environ.get("PYTHONPATH")])])
+    return {**env, **extra}
 
 
-def run_command(args: Sequence[str], cancel: CancelToken, env: Mapping[str, str]) -> tuple[int, str, str]:
-    """Run to the end or until cancelled (then raise JobCancelled after stopping the process)."""
+def run_command(args: Sequence[str], cancel: CancelToken, env: Mapping[str, str],
+                cwd: Path | None = None) -> tuple[int, str, str]:
+    """Run to the end or until cancelled (then raise JobCancelled after stopping the process).
+    `cwd`: the project folder, so `python -m` never picks up a package from wherever the studio started."""
+    cancel.raise_if_cancelled()
     proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(env), start_new_session=True)
+                            env=_env(env), cwd=cwd, start_new_session=True)
     while True:
         try:
             out, err = proc.communicate(timeout=POLL_S)
@@ -110,18 +161,29 @@ def run_command(args: Sequence[str], cancel: CancelToken, env: Mapping[str, str]
                 cancel.raise_if_cancelled()
 
 
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    # the whole session: a trainer's own worker processes stop with it
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+
+
 def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)  # train-finder saves its resume state on Ctrl-C
+    _signal_group(proc, signal.SIGINT)  # the trainers save their resume state on Ctrl-C
     try:
         proc.communicate(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        _signal_group(proc, signal.SIGKILL)
         proc.communicate()
 
 
-def command_exists(name: str, cancel: CancelToken, env: Mapping[str, str]) -> bool:
-    rc, _, _ = run_command(f2a_command(name, "--help"), cancel, env)
-    return rc == 0
+def command_exists(name: str) -> bool:
+    """Whether `f2a NAME` is a command, read from the command table (typer, no torch) rather than by starting
+    `f2a NAME --help`: a Python start costs seconds on a busy machine, for every retrain."""
+    import typer.main
+
+    from f2a_studio.cli import app
+
+    return name in typer.main.get_command(app).commands  # type: ignore[attr-defined]
 
 
 def _last_message(out: str, err: str) -> str:
@@ -188,8 +250,11 @@ def untouched_cuts(store: ProjectStore) -> list[int]:
 
 
 def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: RetrainReport,
-                    progress: ProgressFn, cancel: CancelToken) -> None:
-    """New sex and landmarks for the unreviewed faces of these cuts, except what a person set."""
+                    progress: ProgressFn, cancel: CancelToken, *, sex: bool = True,
+                    landmarks: bool = True) -> None:
+    """New predictions for the unreviewed faces of these cuts, except what a person set: sex when `sex`
+    (its classifier was retrained), landmarks when `landmarks` (their model was retrained) or when the
+    predicted sex, the landmark fit's prior, changed."""
     from f2a_studio.core.imageio import load_image
     from f2a_studio.core.search_path import model_search_path
     from f2a_studio.detect.refit import predict_sex, refit_face
@@ -202,8 +267,10 @@ def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: Retra
             record = store.image(image_id)
             pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
         for face in faces:
-            new = predict_sex(pixels, face, path) if "sex" not in face.human_fields else face
-            if "landmarks" not in face.human_fields:
+            cancel.raise_if_cancelled()
+            new = predict_sex(pixels, face, path) if sex and "sex" not in face.human_fields else face
+            prior_changed = (new.sex, new.sex_prob) != (face.sex, face.sex_prob)
+            if (landmarks or prior_changed) and "landmarks" not in face.human_fields:
                 fitted = refit_face(pixels, new, None, path)
                 new = replace(new, landmarks=fitted.landmarks, pose=fitted.pose)
             if face.human_fields:
@@ -223,25 +290,31 @@ def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: Retra
 # ---------------------------------------------------------------- the job
 
 
-def retrain_job(store: ProjectStore, options: RetrainOptions | None = None) -> Callable[[ProgressFn, CancelToken],
-                                                                                       RetrainReport]:
-    """The whole retrain as a JobRunner job: `fn(progress, cancel) -> RetrainReport`."""
+def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
+                report: RetrainReport | None = None) -> Callable[[ProgressFn, CancelToken], RetrainReport]:
+    """The whole retrain as a JobRunner job: `fn(progress, cancel) -> RetrainReport`. `report`, when
+    given, is the one filled in (the caller can read it after a cancel); it must be fresh."""
     opts = options or RetrainOptions()
+    report = report if report is not None else RetrainReport()
+    if report.steps:
+        raise ValueError("retrain_job: the report passed in already holds steps; give a fresh RetrainReport")
+    root = store.root
 
     def run(progress: ProgressFn, cancel: CancelToken) -> RetrainReport:
-        report = RetrainReport()
         total = len(STAGES)
 
         def stage(i: int, text: str) -> None:
             progress(i, total, text)
 
         for i, (name, command) in enumerate(TRAINERS):
+            if name not in opts.models:
+                continue
             stage(i, f"training the {name} model")
-            rc, out, err = run_command(trainer_args(command, store.root, opts), cancel, opts.env)
+            rc, out, err = run_command(trainer_args(command, root, opts), cancel, opts.env, root)
             report.steps.append(outcome_of(name, rc, out, err))
-        stage(3, "calibrating the finder")
-        if opts.calibrate and command_exists("calibrate", cancel, opts.env):
-            rc, out, err = run_command(f2a_command("calibrate", str(store.root)), cancel, opts.env)
+        if opts.calibrate and "finder" in opts.models and command_exists("calibrate"):
+            stage(3, "calibrating the finder")
+            rc, out, err = run_command(f2a_command("calibrate", str(root)), cancel, opts.env, root)
             report.steps.append(outcome_of("calibrate", rc, out, err) if rc else StepOutcome("calibrate", "done"))
         redetect = report.state("finder") == "trained" or report.state("calibrate") == "done"
         untouched = untouched_cuts(store) if redetect else []
@@ -254,12 +327,16 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None) -> C
                 progress(4, total, f"re-detecting cuts ({done}/{len(untouched)})")
 
             detected = detect_images(store, untouched, opts.detect_options, on_detect, cancel)
+            cancel.raise_if_cancelled()  # a stopped detection wrote whole cuts only; the rest keep their faces
             report.redetected = untouched[: detected.done]
             report.steps.append(StepOutcome("re-detect", "done", f"{detected.done} cut(s), {detected.faces} face(s)"))
-        if report.state("sex") == "trained" or report.state("landmarks") == "trained":
-            rest = [r.id for r in store.images() if r.id not in set(report.redetected)]
+        new_sex, new_landmarks = report.state("sex") == "trained", report.state("landmarks") == "trained"
+        if new_sex or new_landmarks:
+            redetected = set(report.redetected)
+            rest = [r.id for r in store.images() if r.id not in redetected]
             stage(5, "re-predicting unreviewed faces")
-            repredict_faces(store, rest, report, lambda d, t, text: progress(5, total, text), cancel)
+            repredict_faces(store, rest, report, lambda d, t, text: progress(5, total, text), cancel,
+                            sex=new_sex, landmarks=new_landmarks)
             report.steps.append(StepOutcome("re-predict", "done", f"{len(report.repredicted)} face(s) changed, "
                                             f"{report.kept_human} with fields a person set kept"))
         else:

@@ -52,6 +52,10 @@ class StudioStatusBar(QStatusBar):
         if text:
             self.job_bar.setToolTip(text)
 
+    def job_text(self, text: str) -> None:
+        """What the running job is doing now (a retrain's stage), beside its bar."""
+        self.job_label.setText(text)
+
     def job_done(self) -> None:
         for widget in (self.job_label, self.job_bar, self.cancel):
             widget.hide()
