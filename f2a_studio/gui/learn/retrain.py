@@ -35,7 +35,7 @@ from typing import Any
 
 from f2a_studio.core.errors import StaleEditError
 from f2a_studio.core.jobs import CancelToken
-from f2a_studio.core.models import FaceStatus
+from f2a_studio.core.models import Domain, FaceStatus
 from f2a_studio.core.store import ProjectStore
 
 ProgressFn = Callable[[int, int, str], None]
@@ -202,9 +202,11 @@ def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: Retra
             record = store.image(image_id)
             pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
         for face in faces:
-            new = predict_sex(pixels, face, path) if "sex" not in face.human_fields else face
+            # the sex classifier is for characters: a photo's face (domain human) keeps its sex, as in detection
+            anime = record.domain is Domain.ANIME
+            new = predict_sex(pixels, face, path) if anime and "sex" not in face.human_fields else face
             if "landmarks" not in face.human_fields:
-                fitted = refit_face(pixels, new, None, path)
+                fitted = refit_face(pixels, new, None, path, record.domain)
                 new = replace(new, landmarks=fitted.landmarks, pose=fitted.pose)
             if face.human_fields:
                 report.kept_human += 1
