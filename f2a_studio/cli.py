@@ -206,17 +206,27 @@ def faces(
     workers: Annotated[int, typer.Option(help="Worker processes (0: one per core).")] = 0,
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="One compact JSON object per line, streamed.")] = False,
+    domain: Annotated[str, typer.Option("--domain", help="anime: pictures and strips (animeface, the learned "
+                                        "finder); human: face photos (the photo finder, MediaPipe or the "
+                                        "template landmarks; no sex guess).")] = "anime",
 ) -> None:
     """Detect faces in image files: one JSON object per image (a JSON array unless --jsonl), with boxes,
     score, parts, colours, 68 landmarks [x, y, v] and pose in original pixels. A file that cannot be done
-    gets {"error": ...}; the exit status is 1 only when every file failed."""
+    gets {"error": ...}; the exit status is 1 only when every file failed. `--domain human` runs the
+    human-photo backends `f2a detect` runs on a project's human-domain images; a photo without a face
+    gets a note on stderr."""
+    from f2a_studio.core.models import Domain
     from f2a_studio.detect import DetectOptions, detect_files
 
+    try:
+        chosen = Domain.parse(domain)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
     try:
         options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
         results = []
         ok = 0
-        for result in detect_files(images, options):
+        for result in detect_files(images, options, domain=chosen.value):
             ok += result.ok
             for note in result.notes:  # stdout keeps the exact schema; warnings go to stderr
                 console.print(f"[yellow]note[/] {escape(str(result.path))}: {escape(note)}", highlight=False)
