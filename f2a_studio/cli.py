@@ -209,19 +209,29 @@ def faces(
     project: Annotated[Path | None, typer.Option(
         help="Use this project's models: its own finder (f2a train-finder) and score calibrations (f2a calibrate)."
     )] = None,
+    domain: Annotated[str, typer.Option("--domain", help="anime: pictures and strips (animeface, the learned "
+                                        "finder); human: face photos (the photo finder, MediaPipe or the "
+                                        "template landmarks; no sex guess).")] = "anime",
 ) -> None:
     """Detect faces in image files: one JSON object per image (a JSON array unless --jsonl), with boxes,
     score, parts, colours, 68 landmarks [x, y, v] and pose in original pixels. A file that cannot be done
-    gets {"error": ...}; the exit status is 1 only when every file failed."""
+    gets {"error": ...}; the exit status is 1 only when every file failed. `--domain human` runs the
+    human-photo backends `f2a detect` runs on a project's human-domain images; a photo without a face
+    gets a note on stderr."""
+    from f2a_studio.core.models import Domain
     from f2a_studio.detect import DetectOptions, detect_files
 
+    try:
+        chosen = Domain.parse(domain)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
     try:
         if project is not None and not is_project(project):
             raise F2AError(f"{project} is not an F2A project (no project.f2a.sqlite); --project names a project folder")
         options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
         results = []
         ok = 0
-        for result in detect_files(images, options, project=project):
+        for result in detect_files(images, options, domain=chosen.value, project=project):
             ok += result.ok
             for note in result.notes:  # stdout keeps the exact schema; warnings go to stderr
                 console.print(f"[yellow]note[/] {escape(str(result.path))}: {escape(note)}", highlight=False)

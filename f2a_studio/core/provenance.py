@@ -31,7 +31,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from f2a_studio.core.models import HUMAN_FIELDS, Box, Colors, Face, FaceSource, FaceStatus, Landmark, Sex
+from f2a_studio.core.models import HUMAN_FIELDS, Box, Colors, Domain, Face, FaceSource, FaceStatus, Landmark, Sex
 
 HUMAN_ACTOR = "human"
 
@@ -190,6 +190,12 @@ def human_view(face: Face) -> HumanFace:
     )
 
 
-def human_faces(store) -> list[HumanFace]:  # store: core.store.ProjectStore (no import: it imports us)
-    """Every face with human work, reduced to its human fields: the training readers' one source."""
-    return [human_view(f) for f in store.all_faces() if is_human_work(f)]
+def human_faces(store, domain: Domain | str | None = None) -> list[HumanFace]:  # store: core.store.ProjectStore
+    """Every face with human work, reduced to its human fields: the training readers' one source. With
+    `domain`, only faces on images of that domain: the anime models (sex, landmarks, finder) learn from
+    anime faces only, never from the human photos (CycleGAN's domain A) in the same project."""
+    faces = store.all_faces()
+    if domain is not None:
+        ids = {r.id for r in store.images(domain=domain)}
+        faces = [f for f in faces if f.image_id in ids]
+    return [human_view(f) for f in faces if is_human_work(f)]

@@ -1,8 +1,10 @@
 """A human photo's iBUG `.pts` file → its face, at import: a person's 68 landmarks win over detection.
 
-The face is marked as a person's (source human: box and landmarks are human fields), so a detection run
-keeps it and drops any detected face on top of it (store.replace_detections). Its status stays
-unreviewed, as for every imported annotation (import-coco does the same): accepting it is the reviewer's.
+The face is marked as a person's (source human: box and landmarks are human fields; finder PTS_FINDER),
+so detection never replaces it; `f2a detect` does not search such a photo at all (detect.pipeline), since
+a detected box around the same face may overlap the landmarks' extent too little to count as a duplicate.
+Its status stays unreviewed, as for every imported annotation (import-coco does the same): accepting it is
+the reviewer's.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from f2a_studio.core.errors import ValidationError
 from f2a_studio.core.files import regular_file_problem
 from f2a_studio.core.models import Box, Face, FaceSource, FaceStatus, ImageRecord
 from f2a_studio.core.pts import read_pts
+
+PTS_FINDER = "pts"  # the `finder` of a face read from a .pts file
 
 
 def pts_face(photo: Path, image: ImageRecord) -> tuple[Face | None, str | None]:
@@ -34,5 +38,5 @@ def pts_face(photo: Path, image: ImageRecord) -> tuple[Face | None, str | None]:
         return None, f"{pts_file.name}: its landmarks lie outside the photo; the photo was imported without them"
     landmarks = tuple((float(x), float(y), 2) for x, y, _ in points)
     face = Face(image_id=image.id, box=Box(x0, y0, x1 - x0, y1 - y0), score=1.0, source=FaceSource.HUMAN,
-                status=FaceStatus.UNREVIEWED, landmarks=landmarks, finder="pts")
+                status=FaceStatus.UNREVIEWED, landmarks=landmarks, finder=PTS_FINDER)
     return face, None

@@ -18,6 +18,8 @@ from PIL import Image
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.files import regular_file_problem
 from f2a_studio.core.jobs import as_progress, worker_count
+from f2a_studio.core.models import Domain, FaceSource, ImageRecord
+from f2a_studio.core.pts_faces import PTS_FINDER
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, AnalyzeOptions
@@ -171,7 +173,11 @@ def detect_images(
     report.total = len(records)
     if progress:
         progress(0, report.total, "")
+    records = [r for r in records if not _keeps_its_pts_face(store, r, report)]
+    if progress and report.done:
+        progress(report.done, report.total, "")
     if not records:
+        report.seconds = time.monotonic() - started
         return report
     tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name, domain=r.domain.value)
              for r in records}
@@ -187,6 +193,22 @@ def detect_images(
     report.stopped = report.done < report.total
     report.seconds = time.monotonic() - started
     return report
+
+
+def _keeps_its_pts_face(store: ProjectStore, record: ImageRecord, report: DetectReport) -> bool:
+    """A photo (domain human) whose face came from the .pts beside it is not searched: the .pts wins. A
+    detected box around the same face need not overlap the landmarks' extent by IoU 0.5, so "drop what
+    overlaps a person's face" (store.replace_detections) could leave a second copy of it. The run is
+    recorded (a resumed run does not retry it) and noted; any earlier model-only face there goes."""
+    if record.domain is not Domain.HUMAN:
+        return False
+    faces = store.faces(record.id)
+    if not any(f.finder == PTS_FINDER and f.source is FaceSource.HUMAN for f in faces):
+        return False
+    store.replace_detections(record.id, [], detector=PTS_FINDER)
+    report.notes.append((record.id, "its face comes from its .pts file; the photo was not searched"))
+    report.done += 1
+    return True
 
 
 def _write(store: ProjectStore, result: ImageResult, report: DetectReport, *, had_run: bool) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.core.models import Face, Pose, Sex
+from f2a_studio.core.models import Domain, Face, Pose, Sex
 from f2a_studio.detect.face_model import load_face_model
 from f2a_studio.detect.landmarks.template_fit import fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
@@ -49,10 +49,10 @@ def _sex_backend(search_path: tuple[Path, ...], stamp: tuple = ()):
 
 
 @lru_cache(maxsize=4)
-def _landmark_backend(search_path: tuple[Path, ...], stamp: tuple = ()):
+def _landmark_backend(search_path: tuple[Path, ...], stamp: tuple = (), domain: str = "anime"):
     from f2a_studio.detect.landmarks import choose_backend
 
-    backend = choose_backend(list(search_path))
+    backend = choose_backend(list(search_path), domain=domain)
     backend.load()
     return backend
 
@@ -73,20 +73,23 @@ def predict_sex(pixels: np.ndarray, face: Face, search_path: Sequence[Path] | No
 
 
 def refit_face(pixels: np.ndarray, face: Face, sex: Sex | str | None = None,
-               search_path: Sequence[Path] | None = None) -> Face:
-    """`face` with landmarks (the first landmark backend, the sex as prior) and pose fitted again to its box
-    and parts. `sex` overrides the face's own label (e.g. the one the annotator just chose)."""
+               search_path: Sequence[Path] | None = None, domain: Domain | str = Domain.ANIME) -> Face:
+    """`face` with landmarks (the first landmark backend for the image's `domain`, the sex as prior) and pose
+    fitted again to its box and parts. `sex` overrides the face's own label (e.g. the one the annotator just
+    chose). A photo's face (domain human) gets the human backends, as in detection: no anime landmark model
+    and no sex guess by the anime classifier."""
+    domain = Domain.parse(domain)
     model = load_face_model()
     label = Sex(sex) if sex is not None else face.sex
     prob = face.sex_prob if sex is None else None
-    if label is Sex.UNKNOWN and face.landmarks:
+    if label is Sex.UNKNOWN and face.landmarks and domain is Domain.ANIME:
         guess = predict_sex(pixels, face, search_path)
         label, prob = guess.sex, guess.sex_prob
     prior = sex_prior(label, prob)
     fit = fit_template(model, face.box, face.parts, prior)
     points, confidence = fit.points, None
     path = _path(search_path)
-    backend = _landmark_backend(path, _stamp(path))
+    backend = _landmark_backend(path, _stamp(path), domain.value)
     if backend.name != "template":
         result = backend.predict(pixels, face.box, face.parts, fit.p_female)
         points, confidence = result.points, result.confidence

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from f2a_studio.core.imageio import load_image
-from f2a_studio.core.models import FaceStatus
+from f2a_studio.core.models import Domain, FaceStatus
 from f2a_studio.core.review_signals import FaceSignal, write_signals
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
@@ -22,8 +22,9 @@ Progress = Callable[[int, int, str], None]
 
 
 def open_faces(store: ProjectStore):
-    """(record, faces) per cut for the faces the landmark signal is for: unreviewed, landmarks not human."""
-    for record in store.images():
+    """(record, faces) per cut for the faces the landmark signal is for: unreviewed, landmarks not human,
+    on anime images (the learned landmark model serves anime only; on photos its disagreement means nothing)."""
+    for record in store.images(domain=Domain.ANIME):
         faces = [f for f in store.faces(record.id)
                  if f.status is FaceStatus.UNREVIEWED and "landmarks" not in f.human_fields]
         if faces:

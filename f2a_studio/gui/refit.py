@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from f2a_studio.core.models import Box, Face, Landmark, Pose, Sex
+from f2a_studio.core.models import Box, Domain, Face, Landmark, Pose, Sex
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,13 @@ class Refitter(QObject):
         assert face.id is not None
         record = self.session.reads.image(face.image_id)
         path = self.session.reads.cut_file(record)
-        future = self._pool.submit(self._fit, face, sex or face.sex, purpose, record.id, str(path))
+        future = self._pool.submit(self._fit, face, sex or face.sex, purpose, record.id, str(path), record.domain)
         self._outstanding += 1
         future.add_done_callback(self._done)
         return future
 
-    def _fit(self, face: Face, sex: Sex, purpose: str, image_id: int, path: str) -> Refit:
+    def _fit(self, face: Face, sex: Sex, purpose: str, image_id: int, path: str,
+             domain: Domain = Domain.ANIME) -> Refit:
         from f2a_studio.core.imageio import flatten_alpha, read_image
         from f2a_studio.detect.refit import refit_face
 
@@ -72,7 +73,7 @@ class Refitter(QObject):
         from f2a_studio.core.search_path import model_search_path
 
         # the project's checkpoints first: once trained, its landmark model and sex classifier fit here too
-        fitted = refit_face(self._pixels[1], face, sex, model_search_path(self.session.reads.root))
+        fitted = refit_face(self._pixels[1], face, sex, model_search_path(self.session.reads.root), domain)
         assert face.id is not None
         return Refit(face.id, face.box, Sex(sex), fitted.landmarks, fitted.pose, purpose)
 

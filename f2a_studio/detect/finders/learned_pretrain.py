@@ -1,8 +1,8 @@
 """Pretrain the learned finder on synthetic panels in several drawing styles, one style held out.
 
-    nice -n 5 python -m f2a_studio.detect.finders.learned_pretrain --out models --steps 2500
+    nice -n 5 python -m f2a_studio.detect.finders.learned_pretrain --out f2a_studio/resources/models --steps 2500
 
-writes f2a_studio/resources/models/finder-learned.safetensors + finder-learned.json (the card records this command, the data,
+writes finder-learned.safetensors + finder-learned.json there (the card records this command, the data,
 the time and the metrics: on fresh panels of the training styles and of the held-out style).
 """
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
-from f2a_studio.core.models import Face, FaceSource, FaceStatus, ImageRecord
+from f2a_studio.core.models import Domain, Face, FaceSource, FaceStatus, ImageRecord
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
 
@@ -54,7 +54,7 @@ def is_positive(face: Face) -> bool:
 
 def reviewed_cuts(store: ProjectStore, title: str | None = None) -> list[ReviewedCut]:
     out = []
-    for image in store.images(title_id=title):
+    for image in store.images(title_id=title, domain=Domain.ANIME):  # an anime finder: photos never train it
         faces = store.faces(image.id)
         pending = [f for f in faces if f.status is FaceStatus.UNREVIEWED and f.source is not FaceSource.HUMAN]
         pos = [f for f in faces if is_positive(f)]

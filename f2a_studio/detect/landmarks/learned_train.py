@@ -22,7 +22,7 @@ import numpy as np
 
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
-from f2a_studio.core.models import Sex
+from f2a_studio.core.models import Domain, Sex
 from f2a_studio.core.provenance import human_faces
 from f2a_studio.detect.cropnet import box_crop, box_matrix, held_back_key, photometric, save_model
 from f2a_studio.detect.landmarks.learned import STEM, load_net, predict_points
@@ -227,10 +227,11 @@ if __name__ == "__main__":
 
 def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # store: core.store.ProjectStore
     """(train, held back, counts): faces with landmarks a person placed or confirmed; only those points are
-    learned from (core.provenance.human_faces). The box is the input, whoever drew it."""
+    learned from (core.provenance.human_faces). The box is the input, whoever drew it. Anime faces only:
+    the model serves anime images, and photos' points (CycleGAN's domain A) would teach it human shapes."""
     from f2a_studio.detect.sex import p_female_of
 
-    labelled = [h for h in human_faces(store) if h.landmarks is not None and h.points]
+    labelled = [h for h in human_faces(store, Domain.ANIME) if h.landmarks is not None and h.points]
     train, held = [], []
     by_image: dict[int, list] = {}
     for h in labelled:

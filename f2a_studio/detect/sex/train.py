@@ -18,7 +18,7 @@ import numpy as np
 from f2a_studio.core.align import AlignmentError
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
-from f2a_studio.core.models import Sex
+from f2a_studio.core.models import Domain, Sex
 from f2a_studio.core.provenance import human_faces
 from f2a_studio.detect.cropnet import aligned_crop, held_back_key, photometric, save_model
 from f2a_studio.detect.sex.backends import STEM
@@ -139,8 +139,9 @@ def card_for(net: SexNet, cfg: SexTrainConfig, data: dict, metrics_: dict, secon
 
 def project_data(store) -> tuple[SexData, SexData, dict]:  # store: core.store.ProjectStore
     """(train, held back, counts) from faces whose sex a person set (core.provenance.human_faces); the
-    crop is aligned by the face's landmarks, whoever placed them (they are the input, not the label)."""
-    labelled = [h for h in human_faces(store) if h.sex in (Sex.FEMALE, Sex.MALE)]
+    crop is aligned by the face's landmarks, whoever placed them (they are the input, not the label).
+    Anime faces only: the classifier is for characters; a labelled photo would teach it photos."""
+    labelled = [h for h in human_faces(store, Domain.ANIME) if h.sex in (Sex.FEMALE, Sex.MALE)]
     by_image: dict[int, list] = {}
     for h in labelled:
         by_image.setdefault(h.image_id, []).append(h)
@@ -230,7 +231,8 @@ def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES
 def predict_project(store, search_path: Sequence[Path] | None = None, progress: Progress | None = None) -> dict:
     """Predict the sex of every face whose sex no person set, with the first sex backend on the project's
     search path, written with actor "model" (a prediction: it never becomes a human field); returns counts
-    and the notes of any model file that could not be loaded."""
+    and the notes of any model file that could not be loaded. Anime images only, as in detection: the
+    classifier knows characters, and its guess on a photo would be noise shown as a prediction."""
     from dataclasses import replace
 
     from f2a_studio.core.search_path import model_search_path
@@ -238,7 +240,7 @@ def predict_project(store, search_path: Sequence[Path] | None = None, progress: 
 
     path = list(search_path) if search_path is not None else model_search_path(store.root)
     chosen = choose_sex_backend(path)
-    images = store.images()
+    images = store.images(domain=Domain.ANIME)
     changed = kept = 0
     for i, record in enumerate(images):
         faces = [f for f in store.faces(record.id) if "sex" not in f.human_fields]

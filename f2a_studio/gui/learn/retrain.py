@@ -37,7 +37,7 @@ from typing import Any
 
 from f2a_studio.core.errors import StaleEditError
 from f2a_studio.core.jobs import CancelToken
-from f2a_studio.core.models import FaceStatus
+from f2a_studio.core.models import Domain, FaceStatus
 from f2a_studio.core.store import ProjectStore
 
 ProgressFn = Callable[[int, int, str], None]
@@ -268,10 +268,12 @@ def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: Retra
             pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
         for face in faces:
             cancel.raise_if_cancelled()
-            new = predict_sex(pixels, face, path) if sex and "sex" not in face.human_fields else face
+            # the sex classifier is for characters: a photo's face (domain human) keeps its sex, as in detection
+            anime = record.domain is Domain.ANIME
+            new = predict_sex(pixels, face, path) if sex and anime and "sex" not in face.human_fields else face
             prior_changed = (new.sex, new.sex_prob) != (face.sex, face.sex_prob)
             if (landmarks or prior_changed) and "landmarks" not in face.human_fields:
-                fitted = refit_face(pixels, new, None, path)
+                fitted = refit_face(pixels, new, None, path, record.domain)
                 new = replace(new, landmarks=fitted.landmarks, pose=fitted.pose)
             if face.human_fields:
                 report.kept_human += 1
