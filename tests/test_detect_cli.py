@@ -44,7 +44,7 @@ def check_face(face: dict[str, Any], width: int, height: int) -> None:
 
 def check_image(obj: dict[str, Any]) -> None:
     assert {"image", "width", "height", "seconds", "faces"} <= set(obj)
-    assert set(obj) <= {"image", "width", "height", "seconds", "faces", "error"}
+    assert set(obj) <= {"image", "width", "height", "seconds", "finders", "faces", "error"}
     assert isinstance(obj["image"], str) and obj["seconds"] >= 0
     if "error" in obj:
         assert obj["faces"] == [] and isinstance(obj["error"], str) and obj["error"]
