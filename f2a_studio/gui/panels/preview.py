@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -35,9 +36,12 @@ from f2a_studio.core.errors import F2AError, NotFoundError
 from f2a_studio.core.imageio import read_image
 from f2a_studio.core.models import FaceStatus
 from f2a_studio.preview import Engine, GeneratorKind, InputSpec, LatestWinsWorker, PreviewRequest, PreviewResult
-from f2a_studio.preview.catalog import CatalogEntry, find_generators
+from f2a_studio.preview.catalog import CatalogEntry, default_entry, find_generators
 from f2a_studio.preview.frames import aligned_face, keypoint_drawing, square_photo
 from f2a_studio.preview.translate import TranslateItem, translate_to_folder
+
+if TYPE_CHECKING:
+    from f2a_studio.gui.settings import StudioSettings
 
 TILE = 120  # on-screen size of each picture: two side by side fit a 300 px dock
 SHOWN = 128  # resolution of A and C when no generator fixes it
@@ -141,9 +145,12 @@ class PreviewPanel(QWidget):
     translateFinished = Signal(str)  # a message for the status bar
     _photoFace = Signal(int, object, str)  # (photo generation, PhotoFace or None, error), from a thread
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: StudioSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
+        self.settings = settings
+        # the user's last pick for B (a path, NO_PREVIEW_MODEL, or "" for never): it wins over the default
+        self._choice = settings.preview_model if settings is not None else ""
         self.session = None
         self.navigator = None
         self.scene = None
@@ -271,9 +278,31 @@ class PreviewPanel(QWidget):
                 combo.addItem(f"{current.name} (file)", str(current))
             combo.setCurrentIndex(max(0, combo.findData(str(current)) if current else 0))
             combo.blockSignals(False)
-        if autoload and self.slots[0].path is None and self.entries:
-            self.load_model(0, self.entries[0].path)  # a working preview without picking anything
+        if autoload and self.slots[0].path is None:
+            first = self.first_model()
+            if first is not None:
+                self.load_model(0, first)  # a working preview without picking anything
         self._update_buttons()
+
+    def first_model(self) -> Path | None:
+        """What B shows before anything is loaded: the user's last pick when it is still on disk, else the
+        shipped keypoints demo (it works on any face with landmarks), else the first generator found."""
+        from f2a_studio.gui.settings import NO_PREVIEW_MODEL
+
+        if self._choice == NO_PREVIEW_MODEL:
+            return None
+        if self._choice and Path(self._choice).is_file():
+            return Path(self._choice)
+        entry = default_entry(self.entries)
+        return entry.path if entry is not None else None
+
+    def remember_choice(self, path: Path | str | None) -> None:
+        """Keep the user's pick for B, in the settings too, so the next project (and session) opens with it."""
+        from f2a_studio.gui.settings import NO_PREVIEW_MODEL
+
+        self._choice = str(path) if path else NO_PREVIEW_MODEL
+        if self.settings is not None:
+            self.settings.preview_model = self._choice
 
     def load_model(self, k: int, path: Path | str | None) -> None:
         path = Path(path) if path else None
@@ -292,13 +321,18 @@ class PreviewPanel(QWidget):
         self.slots[k].adopt(engine, engine.name)
 
     def _picked(self, k: int) -> None:
-        self.load_model(k, self.pickers[k].currentData())
+        path = self.pickers[k].currentData()
+        if k == 0:
+            self.remember_choice(path)
+        self.load_model(k, path)
 
     def open_file(self, k: int) -> None:
         start = str(self.session.store.checkpoints_dir) if self.session is not None else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open a generator", start,
                                               "Generators (*.safetensors *.onnx *.json);;All files (*)")
         if path:
+            if k == 0:
+                self.remember_choice(path)
             self.load_model(k, path)
 
     def _slot_loaded(self, k: int) -> None:
