@@ -17,8 +17,8 @@ from f2a_studio.preview.loader import is_generator_file
 
 SUFFIXES = (".safetensors", ".onnx")
 MAX_DEPTH = 4  # PROJECT/checkpoints/RUN/checkpoints/step-N.safetensors
-# What the dock loads when the user has chosen nothing yet: it draws from keypoints, so it works on every
-# face with landmarks, and it ships inside the package (no download).
+# What the dock loads when the user has chosen nothing and the project has no checkpoint of its own: it draws
+# from keypoints, so it works on every face with landmarks, and it ships inside the package (no download).
 DEFAULT_MODEL = "pix2pix-keypoints-demo.safetensors"
 CARD_TITLE_CHARS = 200  # only a card's first line is read
 
@@ -93,7 +93,11 @@ def find_generators(project_checkpoints: Path | None = None) -> list[CatalogEntr
 
 
 def default_entry(entries: list[CatalogEntry]) -> CatalogEntry | None:
-    """The model to show before the user picks one: the shipped keypoints demo, else the first found."""
+    """The model to show before the user picks one: the project's newest own checkpoint (trained for this
+    project), else the shipped keypoints demo, else the first found."""
+    for entry in entries:
+        if entry.origin == "project":
+            return entry  # entries come newest first within a place
     for entry in entries:
         if entry.origin == "shipped" and entry.path.name == DEFAULT_MODEL:
             return entry

@@ -285,8 +285,8 @@ class PreviewPanel(QWidget):
         self._update_buttons()
 
     def first_model(self) -> Path | None:
-        """What B shows before anything is loaded: the user's last pick when it is still on disk, else the
-        shipped keypoints demo (it works on any face with landmarks), else the first generator found."""
+        """What B shows before anything is loaded: the user's last pick when it is still on disk, else
+        catalog.default_entry (the project's own newest checkpoint, else the shipped keypoints demo)."""
         from f2a_studio.gui.settings import NO_PREVIEW_MODEL
 
         if self._choice == NO_PREVIEW_MODEL:
