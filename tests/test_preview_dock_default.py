@@ -152,3 +152,19 @@ def test_the_users_pick_is_remembered_and_wins_over_the_default(qtbot, project: 
         assert win.preview.slots[0].path is None and win.preview.slots[0].engine is None
     finally:
         win.close()
+
+
+def test_a_project_with_its_own_checkpoint_opens_with_it(qtbot, project: Path, tmp_path: Path) -> None:
+    import shutil
+
+    own = project / "checkpoints" / "mine.safetensors"
+    own.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shipped_face_model(), own)
+    win = open_window(qtbot, project, tmp_path / "settings.ini")  # the window loads the default before a project
+    try:
+        panel = win.preview
+        qtbot.waitUntil(lambda: panel.slots[0].engine is not None, timeout=LOAD_MS)
+        assert panel.slots[0].path == own  # trained for this project: it replaces the shipped default
+        assert win.settings.preview_model == ""
+    finally:
+        win.close()

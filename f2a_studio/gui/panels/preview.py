@@ -151,6 +151,7 @@ class PreviewPanel(QWidget):
         self.settings = settings
         # the user's last pick for B (a path, NO_PREVIEW_MODEL, or "" for never): it wins over the default
         self._choice = settings.preview_model if settings is not None else ""
+        self._default: Path | None = None  # what B loaded by itself, until the user picks
         self.session = None
         self.navigator = None
         self.scene = None
@@ -278,10 +279,13 @@ class PreviewPanel(QWidget):
                 combo.addItem(f"{current.name} (file)", str(current))
             combo.setCurrentIndex(max(0, combo.findData(str(current)) if current else 0))
             combo.blockSignals(False)
-        if autoload and self.slots[0].path is None:
+        # B was loaded by default (not picked) and this project brings its own model: switch to it
+        defaulted = self.slots[0].path is not None and self.slots[0].path == self._default
+        if autoload and (self.slots[0].path is None or defaulted):
             first = self.first_model()
-            if first is not None:
+            if first is not None and first != self.slots[0].path:
                 self.load_model(0, first)  # a working preview without picking anything
+                self._default = first
         self._update_buttons()
 
     def first_model(self) -> Path | None:
@@ -301,6 +305,7 @@ class PreviewPanel(QWidget):
         from f2a_studio.gui.settings import NO_PREVIEW_MODEL
 
         self._choice = str(path) if path else NO_PREVIEW_MODEL
+        self._default = None
         if self.settings is not None:
             self.settings.preview_model = self._choice
 
