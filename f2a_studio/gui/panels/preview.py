@@ -77,7 +77,7 @@ class _Slot(QObject):
         self.worker: LatestWinsWorker | None = None
         self.path: Path | None = None
         self.failed_text = ""
-        self._loader: threading.Thread | None = None
+        self._loaders: list[threading.Thread] = []  # every load under way: a replaced one still runs to its end
         self.shown_id = 0
         self._generation = 0
         self._ready.connect(self._adopt)  # a bound slot of a GUI-thread object: delivered queued
@@ -103,13 +103,15 @@ class _Slot(QObject):
             else:
                 engine.unload()  # another file was picked meanwhile
 
-        self._loader = threading.Thread(target=run, name="preview-load", daemon=True)
-        self._loader.start()
+        loader = threading.Thread(target=run, name="preview-load", daemon=True)
+        self._loaders = [t for t in self._loaders if t.is_alive()] + [loader]
+        loader.start()
 
     def join(self, timeout_s: float = 60.0) -> None:
-        """Wait for a load under way: a process that exits while torch or ONNX Runtime is loading aborts."""
-        if self._loader is not None:
-            self._loader.join(timeout_s)
+        """Wait for the loads under way: a process that exits while torch or ONNX Runtime is loading aborts."""
+        deadline = time.monotonic() + timeout_s
+        for loader in self._loaders:
+            loader.join(max(0.0, deadline - time.monotonic()))
 
     def adopt(self, engine: Engine, label: str) -> None:
         """Use an engine built elsewhere (a run that just finished, a test)."""
