@@ -52,3 +52,30 @@ def test_the_studio_starts_and_lists_models_without_importing_torch(tmp_path: Pa
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_the_first_model_is_the_projects_own_else_the_shipped_keypoints_demo(tmp_path: Path, monkeypatch) -> None:
+    from f2a_studio.preview.catalog import DEFAULT_MODEL, default_entry
+
+    extra = weights(tmp_path / "extra" / "other.safetensors", {"f2a_trainer": "{}"})
+    monkeypatch.setenv("F2A_MODELS", str(extra.parent))
+    project = tmp_path / "project" / "checkpoints"
+    project.mkdir(parents=True)
+    entries = find_generators(project)
+    assert entries[0].path == extra  # F2A_MODELS comes before the shipped folder...
+    chosen = default_entry(entries)
+    assert chosen is not None and chosen.origin == "shipped" and chosen.path.name == DEFAULT_MODEL  # ...not first
+    own = weights(project / "run" / "checkpoints" / "step-00000005.safetensors", {"f2a_trainer": "{}"})
+    assert default_entry(find_generators(project)).path == own  # trained for this project: it wins
+    assert default_entry([]) is None
+
+
+def test_a_model_card_names_the_model_in_the_picker(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "extra"
+    carded = weights(folder / "a.safetensors", {"f2a_trainer": "{}"})
+    carded.with_suffix(".md").write_text("# a (sketch → colour, 64²)\n\nbody\n", encoding="utf-8")
+    weights(folder / "b.safetensors", {"f2a_trainer": "{}"}).with_suffix(".md").write_text("no heading\n")
+    monkeypatch.setenv("F2A_MODELS", str(folder))
+    labels = {e.path.name: e.label for e in find_generators(None) if e.origin == "F2A_MODELS"}
+    assert labels["a.safetensors"] == "sketch → colour, 64² (F2A_MODELS)"
+    assert labels["b.safetensors"].endswith("/extra/b.safetensors (F2A_MODELS)")  # no heading: its path

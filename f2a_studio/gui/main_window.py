@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         history_dock = self._dock("History", "historyDock", self.history, right, 300)
         self.tabifyDockWidget(inspector_dock, history_dock)
         inspector_dock.raise_()
-        self.preview = PreviewPanel()
+        self.preview = PreviewPanel(self.settings)
         self.preview.translateFinished.connect(lambda text: self.status.showMessage(text, 10000))
         self._dock("Preview", "previewDock", self.preview, Qt.DockWidgetArea.LeftDockWidgetArea, 300)
 

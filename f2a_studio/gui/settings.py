@@ -17,6 +17,7 @@ from f2a_studio.gui.canvas.layers import Layers
 
 MAX_RECENT = 10
 DEFAULT_FACE_FILL = 0.4  # a 30 px face shows at ~340 px in a 860 px high view: lids and lips can be placed
+NO_PREVIEW_MODEL = "none"  # the user chose no generator: remembered, so the default does not come back
 DEFAULT_THRESHOLD = 0.3  # detect.analyze.DEFAULT_THRESHOLD: by default the slider hides nothing the detector kept
 
 
@@ -123,6 +124,16 @@ class StudioSettings:
     def layers(self, value: Layers) -> None:
         for key, flag in asdict(value).items():
             self.q.setValue(f"layers/{key}", bool(flag))
+
+    @property
+    def preview_model(self) -> str:
+        """The generator last picked in the preview dock: a path, NO_PREVIEW_MODEL for an explicit "none",
+        or "" when the user never picked one (the dock then shows the shipped default)."""
+        return str(self._get("preview/model", "", str))
+
+    @preview_model.setter
+    def preview_model(self, value: str) -> None:
+        self.q.setValue("preview/model", str(value))
 
     # ------------------------------------------------------------ where the user was, per project
 

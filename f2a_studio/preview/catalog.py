@@ -2,7 +2,8 @@
 F2A_MODELS, the shipped models.
 
 Only file names are looked at (no loading), so listing is cheap enough to redo whenever the picker opens.
-A trainer run shows up as its checkpoints (`step-N.safetensors`); an ONNX export as its `.onnx` file.
+A trainer run shows up as its checkpoints (`step-N.safetensors`); an ONNX export as its `.onnx` file. A
+model with a card beside it (`NAME.md`, first line `# NAME (what it does)`) is listed by what it does.
 """
 
 from __future__ import annotations
@@ -16,18 +17,41 @@ from f2a_studio.preview.loader import is_generator_file
 
 SUFFIXES = (".safetensors", ".onnx")
 MAX_DEPTH = 4  # PROJECT/checkpoints/RUN/checkpoints/step-N.safetensors
+# What the dock loads when the user has chosen nothing and the project has no checkpoint of its own: it draws
+# from keypoints, so it works on every face with landmarks, and it ships inside the package (no download).
+DEFAULT_MODEL = "pix2pix-keypoints-demo.safetensors"
+CARD_TITLE_CHARS = 200  # only a card's first line is read
 
 
 @dataclass(frozen=True)
 class CatalogEntry:
     path: Path
     origin: str  # "project", "F2A_MODELS", "shipped", "file"
+    title: str = ""  # from the model card, when there is one
 
     @property
     def label(self) -> str:
+        if self.title:
+            return f"{self.title} ({self.origin})"
         parts = self.path.parts
         tail = "/".join(p for p in parts[-3:] if p != "checkpoints")
         return f"{tail} ({self.origin})"
+
+
+def card_title(path: Path) -> str:
+    """What a model does, from the first line of its card `NAME.md` ("# NAME (what it does)"); "" without one."""
+    try:
+        with path.with_suffix(".md").open(encoding="utf-8") as handle:
+            line = handle.readline(CARD_TITLE_CHARS).strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    if not line.startswith("# "):
+        return ""
+    heading = line[2:].strip()
+    # "name (keypoint drawing → anime face, 128²)": the part in brackets says it best
+    if heading.endswith(")") and " (" in heading:
+        return heading[heading.index(" (") + 2:-1]
+    return heading
 
 
 def search_path(project_checkpoints: Path | None) -> list[tuple[str, Path]]:
@@ -64,5 +88,17 @@ def find_generators(project_checkpoints: Path | None = None) -> list[CatalogEntr
         found.sort(key=lambda p: (-p.stat().st_mtime, str(p)))
         for path in found:
             seen.add(path.resolve())
-            out.append(CatalogEntry(path, origin))
+            out.append(CatalogEntry(path, origin, card_title(path)))
     return out
+
+
+def default_entry(entries: list[CatalogEntry]) -> CatalogEntry | None:
+    """The model to show before the user picks one: the project's newest own checkpoint (trained for this
+    project), else the shipped keypoints demo, else the first found."""
+    for entry in entries:
+        if entry.origin == "project":
+            return entry  # entries come newest first within a place
+    for entry in entries:
+        if entry.origin == "shipped" and entry.path.name == DEFAULT_MODEL:
+            return entry
+    return entries[0] if entries else None

@@ -20,9 +20,13 @@ def keypoint_drawing(landmarks: object, spec: InputSpec) -> np.ndarray:
 
 
 def aligned_face(pixels: np.ndarray, landmarks: object, size: int, margin: float) -> np.ndarray:
-    """The aligned crop of a face from its cut (the B side of the pix2pix export), size×size×3 uint8."""
+    """The aligned crop of a face from its cut (the B side of the pix2pix export), size×size×3 uint8.
+
+    Mirrored at the cut's edge like the export (export/render.py): a face model trained on its crops
+    never saw flat white wedges, so the preview must not feed it any."""
     rgb = pixels[..., :3] if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2)
-    return warp(np.ascontiguousarray(rgb), alignment_matrix(landmarks, size, margin), size).pixels  # type: ignore[arg-type]
+    matrix = alignment_matrix(landmarks, size, margin)  # type: ignore[arg-type]
+    return warp(np.ascontiguousarray(rgb), matrix, size, mode="reflect").pixels
 
 
 def square_photo(pixels: np.ndarray, size: int) -> np.ndarray:

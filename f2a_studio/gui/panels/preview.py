@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -35,9 +36,12 @@ from f2a_studio.core.errors import F2AError, NotFoundError
 from f2a_studio.core.imageio import read_image
 from f2a_studio.core.models import FaceStatus
 from f2a_studio.preview import Engine, GeneratorKind, InputSpec, LatestWinsWorker, PreviewRequest, PreviewResult
-from f2a_studio.preview.catalog import CatalogEntry, find_generators
+from f2a_studio.preview.catalog import CatalogEntry, default_entry, find_generators
 from f2a_studio.preview.frames import aligned_face, keypoint_drawing, square_photo
 from f2a_studio.preview.translate import TranslateItem, translate_to_folder
+
+if TYPE_CHECKING:
+    from f2a_studio.gui.settings import StudioSettings
 
 TILE = 120  # on-screen size of each picture: two side by side fit a 300 px dock
 SHOWN = 128  # resolution of A and C when no generator fixes it
@@ -73,7 +77,7 @@ class _Slot(QObject):
         self.worker: LatestWinsWorker | None = None
         self.path: Path | None = None
         self.failed_text = ""
-        self._loader: threading.Thread | None = None
+        self._loaders: list[threading.Thread] = []  # every load under way: a replaced one still runs to its end
         self.shown_id = 0
         self._generation = 0
         self._ready.connect(self._adopt)  # a bound slot of a GUI-thread object: delivered queued
@@ -99,13 +103,15 @@ class _Slot(QObject):
             else:
                 engine.unload()  # another file was picked meanwhile
 
-        self._loader = threading.Thread(target=run, name="preview-load", daemon=True)
-        self._loader.start()
+        loader = threading.Thread(target=run, name="preview-load", daemon=True)
+        self._loaders = [t for t in self._loaders if t.is_alive()] + [loader]
+        loader.start()
 
     def join(self, timeout_s: float = 60.0) -> None:
-        """Wait for a load under way: a process that exits while torch or ONNX Runtime is loading aborts."""
-        if self._loader is not None:
-            self._loader.join(timeout_s)
+        """Wait for the loads under way: a process that exits while torch or ONNX Runtime is loading aborts."""
+        deadline = time.monotonic() + timeout_s
+        for loader in self._loaders:
+            loader.join(max(0.0, deadline - time.monotonic()))
 
     def adopt(self, engine: Engine, label: str) -> None:
         """Use an engine built elsewhere (a run that just finished, a test)."""
@@ -141,9 +147,13 @@ class PreviewPanel(QWidget):
     translateFinished = Signal(str)  # a message for the status bar
     _photoFace = Signal(int, object, str)  # (photo generation, PhotoFace or None, error), from a thread
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: StudioSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setAcceptDrops(True)
+        self.settings = settings
+        # the user's last pick for B (a path, NO_PREVIEW_MODEL, or "" for never): it wins over the default
+        self._choice = settings.preview_model if settings is not None else ""
+        self._default: Path | None = None  # what B loaded by itself, until the user picks
         self.session = None
         self.navigator = None
         self.scene = None
@@ -271,9 +281,35 @@ class PreviewPanel(QWidget):
                 combo.addItem(f"{current.name} (file)", str(current))
             combo.setCurrentIndex(max(0, combo.findData(str(current)) if current else 0))
             combo.blockSignals(False)
-        if autoload and self.slots[0].path is None and self.entries:
-            self.load_model(0, self.entries[0].path)  # a working preview without picking anything
+        # B was loaded by default (not picked) and this project brings its own model: switch to it
+        defaulted = self.slots[0].path is not None and self.slots[0].path == self._default
+        if autoload and (self.slots[0].path is None or defaulted):
+            first = self.first_model()
+            if first is not None and first != self.slots[0].path:
+                self.load_model(0, first)  # a working preview without picking anything
+                self._default = first
         self._update_buttons()
+
+    def first_model(self) -> Path | None:
+        """What B shows before anything is loaded: the user's last pick when it is still on disk, else
+        catalog.default_entry (the project's own newest checkpoint, else the shipped keypoints demo)."""
+        from f2a_studio.gui.settings import NO_PREVIEW_MODEL
+
+        if self._choice == NO_PREVIEW_MODEL:
+            return None
+        if self._choice and Path(self._choice).is_file():
+            return Path(self._choice)
+        entry = default_entry(self.entries)
+        return entry.path if entry is not None else None
+
+    def remember_choice(self, path: Path | str | None) -> None:
+        """Keep the user's pick for B, in the settings too, so the next project (and session) opens with it."""
+        from f2a_studio.gui.settings import NO_PREVIEW_MODEL
+
+        self._choice = str(path) if path else NO_PREVIEW_MODEL
+        self._default = None
+        if self.settings is not None:
+            self.settings.preview_model = self._choice
 
     def load_model(self, k: int, path: Path | str | None) -> None:
         path = Path(path) if path else None
@@ -292,13 +328,18 @@ class PreviewPanel(QWidget):
         self.slots[k].adopt(engine, engine.name)
 
     def _picked(self, k: int) -> None:
-        self.load_model(k, self.pickers[k].currentData())
+        path = self.pickers[k].currentData()
+        if k == 0:
+            self.remember_choice(path)
+        self.load_model(k, path)
 
     def open_file(self, k: int) -> None:
         start = str(self.session.store.checkpoints_dir) if self.session is not None else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open a generator", start,
                                               "Generators (*.safetensors *.onnx *.json);;All files (*)")
         if path:
+            if k == 0:
+                self.remember_choice(path)
             self.load_model(k, path)
 
     def _slot_loaded(self, k: int) -> None:
