@@ -62,7 +62,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "checkpoint": ("trainer/checkpoint.py", ["tests/test_trainer_checkpoint_files.py",
                                               "tests/test_trainer_checkpoint.py"]),
     "safeload": ("f2a_studio/preview/safeload.py", ["tests/test_preview_safeload.py", "tests/test_preview_engine.py"]),
-    "data_layout": ("trainer/data/layout.py", ["tests/test_trainer_data.py"]),
+    "data_layout": ("trainer/data/layout.py", ["tests/test_trainer_data_checks.py", "tests/test_trainer_data.py"]),
     "learned_io": ("f2a_studio/detect/finders/learned_io.py", ["tests/test_finder_learned.py"]),
 }
 
