@@ -63,7 +63,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
                                               "tests/test_trainer_checkpoint.py"]),
     "safeload": ("f2a_studio/preview/safeload.py", ["tests/test_preview_safeload.py", "tests/test_preview_engine.py"]),
     "data_layout": ("trainer/data/layout.py", ["tests/test_trainer_data_checks.py", "tests/test_trainer_data.py"]),
-    "learned_io": ("f2a_studio/detect/finders/learned_io.py", ["tests/test_finder_learned.py"]),
+    "learned_io": ("f2a_studio/detect/finders/learned_io.py", ["tests/test_finder_learned_io.py",
+                                                                   "tests/test_finder_learned.py"]),
 }
 
 COPIED = ("f2a_studio", "tests", "resources", "models", "pyproject.toml", "trainer", "benchmarks")
