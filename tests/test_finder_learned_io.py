@@ -110,6 +110,16 @@ def test_a_torch_zip_is_recognised_by_its_first_two_bytes(tmp_path: Path) -> Non
         load_state(tmp_path)
 
 
+def test_a_safetensors_file_whose_header_length_starts_with_0x80_loads(tmp_path: Path) -> None:
+    # its first byte is that of a pickle: judged by the first bytes alone, it was refused as one
+    state = {"head.weight": torch.zeros(2, 2), "head.bias": torch.ones(2)}
+    save_model(tmp_path, state, {"net": {}}, InferenceConfig())
+    head = (tmp_path / WEIGHTS_NAME).read_bytes()[:8]
+    assert int.from_bytes(head, "little") == 128 and head[:1] == b"\x80"
+    back = load_state(tmp_path)
+    assert set(back) == set(state) and torch.equal(back["head.bias"], torch.ones(2))
+
+
 def test_a_write_that_fails_leaves_the_weights_and_no_temp_file(tmp_path: Path) -> None:
     save_model(tmp_path, STATE, {"net": {}}, InferenceConfig())
     old = (tmp_path / WEIGHTS_NAME).read_bytes()
