@@ -108,6 +108,9 @@ def test_a_torch_zip_is_recognised_by_its_first_two_bytes(tmp_path: Path) -> Non
     (tmp_path / WEIGHTS_NAME).write_bytes(b"P" + b"\x00" * 40)  # starts like a zip, is not one
     with pytest.raises(FinderModelError, match=r"not a valid safetensors file"):
         load_state(tmp_path)
+    (tmp_path / WEIGHTS_NAME).write_bytes(b"\x10\x02" + b"\x00" * 40)  # a pickle's second byte, not its first
+    with pytest.raises(FinderModelError, match=r"not a valid safetensors file"):
+        load_state(tmp_path)
 
 
 def test_a_safetensors_file_whose_header_length_starts_with_0x80_loads(tmp_path: Path) -> None:
