@@ -8,6 +8,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -54,3 +56,25 @@ def test_every_mapped_module_and_test_file_exists() -> None:
     for key, (source, tests) in tool.MODULES.items():
         assert (ROOT / source).is_file(), key
         assert tests and all((ROOT / t).is_file() for t in tests), key
+
+
+def _run_of(mutants, survived: set[int]) -> dict:
+    return {"results": [{"module": "m", "mutants": [
+        {"index": m.index, "line": m.line, "kind": m.kind, "description": m.description,
+         "outcome": "survived" if m.index in survived else "killed"} for m in mutants]}]}
+
+
+def test_only_re_tests_the_survivors_of_a_previous_run_and_refuses_a_changed_source() -> None:
+    tool = load_tool()
+    mutants = tool.generate(SOURCE)
+    by_kind = {m.kind: m.index for m in mutants}
+    previous = _run_of(mutants, {by_kind["statement"], by_kind["return"]})
+    chosen = tool.survivors_of(mutants, previous, "m")
+    # in source order: the deleted call on line 7, then the return on line 8
+    assert [(m.line, m.description) for m in chosen] == [(7, "`log(a)` deleted"), (8, "return None")]
+    assert all(m.source != SOURCE for m in chosen)  # the mutated module itself, ready to run
+    changed = tool.generate(SOURCE.replace("log(a)\n", "log(a)\n        log(b)\n"))  # same numbers, other mutants
+    with pytest.raises(SystemExit, match="is not in the source any more"):
+        tool.survivors_of(changed, previous, "m")
+    with pytest.raises(SystemExit, match="holds no run of this module"):
+        tool.survivors_of(mutants, previous, "other")

@@ -3,6 +3,7 @@
     python tools/mutate.py store atomic nms            # named modules (see MODULES), or "all"
     python tools/mutate.py --max 60 --seed 1 store     # a seeded sample of at most 60 mutants per module
     python tools/mutate.py --list store                # print the mutants without running anything
+    python tools/mutate.py --only before.json store    # re-test only the survivors of an earlier run
 
 Why not mutmut or cosmic-ray: mutmut 3 rewrites every function into a trampoline inside a copied
 `mutants/` tree and first runs the *whole* suite to map tests to functions (minutes of GUI tests and
@@ -57,6 +58,14 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "nms": ("f2a_studio/detect/nms.py", ["tests/test_nms.py", "tests/test_detect_geometry.py"]),
     "navigator": ("f2a_studio/gui/navigator.py", ["tests/test_gui_navigator_state.py", "tests/test_gui_navigate.py",
                                                    "tests/test_gui_review.py"]),
+    # the trainer, the preview and the learned finder: checkpoint, resume and dataset-checking paths
+    "trainer_atomic": ("trainer/atomic.py", ["tests/test_trainer_atomic.py", "tests/test_trainer_checkpoint.py"]),
+    "checkpoint": ("trainer/checkpoint.py", ["tests/test_trainer_checkpoint_files.py",
+                                              "tests/test_trainer_checkpoint.py"]),
+    "safeload": ("f2a_studio/preview/safeload.py", ["tests/test_preview_safeload.py", "tests/test_preview_engine.py"]),
+    "data_layout": ("trainer/data/layout.py", ["tests/test_trainer_data_checks.py", "tests/test_trainer_data.py"]),
+    "learned_io": ("f2a_studio/detect/finders/learned_io.py", ["tests/test_finder_learned_io.py",
+                                                                   "tests/test_finder_learned.py"]),
 }
 
 COPIED = ("f2a_studio", "tests", "resources", "models", "pyproject.toml", "trainer", "benchmarks")
@@ -223,13 +232,35 @@ def _run_tests(tree: Path, tests: list[str], timeout: float, extra: list[str]) -
     return "error", seconds, last  # collection error, no tests, internal error: counted apart
 
 
+def survivors_of(mutants: list[Mutant], previous: dict, key: str) -> list[Mutant]:
+    """The mutants that survived in `previous` (a JSON written by --json), matched by index, line, kind and
+    description: a source that changed since then makes other mutants under the same numbers, so that is an
+    error, not a silent re-test of something else."""
+    runs = [r for r in previous.get("results", []) if r.get("module") == key]
+    if not runs:
+        raise SystemExit(f"{key}: the --only file holds no run of this module")
+    by_index = {m.index: m for m in mutants}
+    chosen = []
+    for old in runs[0]["mutants"]:
+        if old["outcome"] != "survived":
+            continue
+        now = by_index.get(old["index"])
+        if now is None or (now.line, now.kind, now.description) != (old["line"], old["kind"], old["description"]):
+            raise SystemExit(f"{key}: mutant #{old['index']} (line {old['line']} {old['kind']}: "
+                             f"{old['description']}) is not in the source any more; it changed since that run")
+        chosen.append(now)
+    return chosen
+
+
 def mutate_module(key: str, args: argparse.Namespace, source_root: Path) -> dict:
     relpath, tests = MODULES[key]
     tests = [t for t in tests if (source_root / t).is_file()]
     source = (source_root / relpath).read_text(encoding="utf-8")
     mutants = generate(source)
     total = len(mutants)
-    if args.max and total > args.max:
+    if args.only is not None:
+        mutants = survivors_of(mutants, args.only, key)
+    elif args.max and total > args.max:
         mutants = sorted(random.Random(f"{args.seed}:{key}").sample(mutants, args.max), key=lambda m: m.index)
     if args.list:
         for m in mutants:
@@ -283,11 +314,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help="tree to mutate (default: this checkout)")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument("--only", type=Path, default=None,
+                        help="re-test only the survivors of the run in this JSON (same source; --max ignored)")
     parser.add_argument("--timeout-factor", type=float, default=3.0)
     parser.add_argument("--min-timeout", type=float, default=60.0)
     parser.add_argument("--baseline-timeout", type=float, default=900.0)
     parser.add_argument("--pytest-arg", action="append", default=[], help="passed on to pytest")
     args = parser.parse_args(argv)
+    if args.only is not None:
+        try:
+            args.only = json.loads(args.only.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            parser.error(f"--only {args.only}: not a readable JSON of a previous run ({exc})")
     keys = list(MODULES) if args.modules == ["all"] else args.modules
     unknown = [k for k in keys if k not in MODULES]
     if unknown:

@@ -79,16 +79,17 @@ def load_state(folder: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     weights, _ = model_paths(folder)
-    with open(weights, "rb") as f:
-        head = f.read(2)
-    if head[:1] == b"\x80" or head == b"PK":  # pickle protocol 2+ or a torch.save zip
-        raise FinderModelError(
-            f"{weights}: this is a pickled torch checkpoint; the learned finder only loads safetensors "
-            "(a pickle can run code). Re-save the weights with safetensors."
-        )
     try:
-        return load_file(str(weights))
+        return load_file(str(weights))  # safetensors never unpickles: trying it first is safe
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        # the first bytes explain the failure only after it: a safetensors file starts with its header length,
+        # a multiple of 8 whose first byte is 0x80 for one file in 32 (a header of 128, 384 … bytes)
+        head = weights.read_bytes()[:2] if weights.is_file() else b""
+        if head == b"PK" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
+            raise FinderModelError(
+                f"{weights}: this is a pickled torch checkpoint; the learned finder only loads safetensors "
+                "(a pickle can run code). Re-save the weights with safetensors."
+            ) from exc
         raise FinderModelError(f"{weights}: not a valid safetensors file ({exc})") from exc
 
 
