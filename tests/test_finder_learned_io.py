@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import f2a_studio
 from f2a_studio.detect.finders.learned_io import (
     CARD_NAME,
     WEIGHTS_NAME,
     FinderModelError,
     InferenceConfig,
-    default_search_path,
     find_model,
     load_state,
     model_paths,
@@ -49,12 +47,17 @@ def test_model_paths_and_find_model_take_the_first_folder_with_both_files(tmp_pa
     assert find_model([half, tmp_path]) is None
 
 
-def test_the_search_path_is_f2a_models_then_the_checkouts_models_folder(monkeypatch, tmp_path: Path) -> None:
-    beside = Path(f2a_studio.__file__).resolve().parent.parent / "models"
+def test_the_finder_looks_on_the_shared_search_path_f2a_models_first_then_the_shipped_model(
+        monkeypatch, tmp_path: Path) -> None:
+    from f2a_studio.core.search_path import PACKAGE_MODELS
+    from f2a_studio.detect.finders.learned import LearnedFinder
+
     monkeypatch.delenv("F2A_MODELS", raising=False)
-    assert default_search_path() == [beside]
+    assert find_model(LearnedFinder().search_path) == PACKAGE_MODELS  # shipped inside the package
+    save_model(tmp_path / "a", STATE, {"net": {}}, InferenceConfig())
     monkeypatch.setenv("F2A_MODELS", f"{tmp_path / 'a'}::{tmp_path / 'b'}:")
-    assert default_search_path() == [tmp_path / "a", tmp_path / "b", beside]
+    assert LearnedFinder().search_path[0] == tmp_path / "a"
+    assert find_model(LearnedFinder().search_path) == tmp_path / "a"
 
 
 def test_sha256_of_a_file_bigger_than_one_read_block(tmp_path: Path) -> None:
