@@ -27,9 +27,11 @@ def studio_landmarker(models: Path | Sequence[Path] | None = None,
     try:
         from f2a_studio.core.errors import F2AError
         from f2a_studio.core.models import Box, Parts
-        from f2a_studio.detect.landmarks import load_backend
+        from f2a_studio.detect.landmarks import REGISTRY, load_backend
     except ImportError as exc:
         raise LandmarkerUnavailable(f"the studio's landmark detectors cannot be imported: {exc}") from exc
+    if backend is not None and backend not in REGISTRY:
+        raise LandmarkerUnavailable(f"unknown landmark backend {backend!r}; known: {', '.join(REGISTRY)}")
     try:
         chosen, fallback_note = load_backend(models, backend, domain="anime")
     except F2AError as exc:
