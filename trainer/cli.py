@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
             result = train(args.data, config_from_args(args), args.out, resume=args.resume,
                            show_bar=not args.no_bar)
-            if result is not None:
+            if result is not None and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
                 print(json.dumps({"step": result.step, "checkpoint": str(result.checkpoint.record),
                                   "losses": result.losses, "val_L1": result.val_l1, "quality": result.quality,
                                   "samples": str(result.sample_grid) if result.sample_grid else None}))
