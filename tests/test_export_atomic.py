@@ -110,7 +110,8 @@ def test_a_new_export_appears_in_one_rename_of_its_temp_folder(project, tmp_path
     with Watcher(out) as watcher:
         run_export(plan_for(project.root, format="pix2pix", size=64, workers=0), out, progress=observer)
     final = file_names(out)
-    assert final is not None and "manifest.json" in final and len(final) == len(project.faces) + 1
+    assert final is not None and "manifest.json" in final and "landmarks.json" in final
+    assert len(final) == len(project.faces) + 2
     during = [look for look in observer.looks if look.done > 0]
     assert len(during) >= 2
     assert all(look.out is None for look in during), "OUT was visible before the export was complete"

@@ -15,6 +15,8 @@ from PIL import Image
 from test_export_data import draw_panel, project_fixture  # noqa: F401  (fixture)
 
 from f2a_studio.core.errors import ValidationError
+from f2a_studio.core.export_landmarks import LANDMARKS_NAME, read_landmarks
+from f2a_studio.core.manifest import ManifestError
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import (
     ExportOptions,
@@ -127,7 +129,7 @@ def test_pix2pix_loads_as_reference_aligned_dataset_with_a_the_keypoint_drawing(
             assert diff.mean() < 2.0 and np.percentile(diff, 99) < 25
             seen += 1
     assert seen == len(project.faces)
-    assert Image.open(out / manifest.files[0]["path"]).size == (256, 128)  # 2N × N
+    assert Image.open(manifest.files_in("train")[0]).size == (256, 128)  # 2N × N
     assert verify_export(out) == []
 
 
@@ -215,6 +217,49 @@ def test_manifest_records_every_file_with_hash_face_and_revision(project, tmp_pa
     assert sorted(f["path"] for f in manifest["files"]) == on_disk
     for f in manifest["files"]:
         assert hashlib.sha256((out / f["path"]).read_bytes()).hexdigest() == f["sha256"]
-        assert len(f["faces"]) == 1 and f["faces"][0]["revision"] == 1
+        if f["path"] == LANDMARKS_NAME:  # the face files' aligned landmarks (core.export_landmarks), by path
+            assert f["faces"] == [] and f["split"] is None
+        else:
+            assert len(f["faces"]) == 1 and f["faces"][0]["revision"] == 1
     (out / manifest["files"][0]["path"]).write_bytes(b"tampered")
     assert verify_export(out) == [f"{manifest['files'][0]['path']}: sha256 differs"]
+
+
+def test_landmarks_json_holds_each_face_files_aligned_points_box_and_sex(project, tmp_path):
+    """The trainer's landmark figure reads the exact keypoints back (a drawing cannot be inverted): each face
+    file's 68 points under an independent alignment, its face box mapped into the crop, its P(female)."""
+    out, _ = export(project, tmp_path, "lm", format="pix2pix", size=128, workers=0)
+    faces = read_landmarks(out)
+    records = {f["path"]: f for f in read_manifest(out).files if f["path"].endswith(".png")}
+    assert set(faces) == set(records) and len(faces) == len(project.faces)
+    for path, record in records.items():
+        face = face_by_id(project, record["faces"][0]["id"])
+        matrix = independent_alignment(face.landmarks, 128)
+        expected = np.asarray(face.landmarks, dtype=np.float64).copy()
+        expected[:, :2] = expected[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+        got = faces[path]
+        assert np.abs(got.landmarks - expected).max() < 0.01  # rounded to 1/1000 px
+        scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+        centre = matrix[:, :2] @ np.array([face.box.x + face.box.w / 2, face.box.y + face.box.h / 2]) + matrix[:, 2]
+        assert got.box is not None
+        assert np.allclose(got.box[2:], (face.box.w * scale, face.box.h * scale), atol=0.01)
+        assert np.allclose((got.box[0] + got.box[2] / 2, got.box[1] + got.box[3] / 2), centre, atol=0.01)
+        want = 0.5 if face.sex.value == "unknown" else (face.sex_prob if face.sex_prob is not None else 1.0)
+        if face.sex.value == "male":
+            want = 1.0 - want
+        assert got.p_female == pytest.approx(want, abs=1e-4)
+
+
+@pytest.mark.parametrize("broken, message", [
+    (None, "no landmarks.json"),
+    (b"{not json", "cannot be read"),
+    (b'{"format": "other", "faces": []}', "not an F2A export landmarks file"),
+    (b'{"format": "f2a-export-landmarks", "version": 1, "faces": [{"path": "a.png", "landmarks": [[1, 2, 2]]}]}',
+     "landmarks must be 68"),
+    (b'{"format": "f2a-export-landmarks", "version": 9, "faces": []}', "reads up to 1"),
+])
+def test_a_missing_or_malformed_landmarks_json_is_named(tmp_path, broken, message):
+    if broken is not None:
+        (tmp_path / "landmarks.json").write_bytes(broken)
+    with pytest.raises(ManifestError, match=message):
+        read_landmarks(tmp_path)

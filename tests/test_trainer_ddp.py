@@ -59,3 +59,35 @@ def test_batch_norm_under_ddp_on_cpu_is_refused(tmp_path, monkeypatch):
         train(tmp_path, tiny(), tmp_path / "run", show_bar=False)
     with pytest.raises(ConfigError, match=r"SyncBatchNorm runs on CUDA only"):
         train(tmp_path, tiny(sync_bn=True), tmp_path / "run", show_bar=False)
+
+
+@pytest.mark.slow  # two torchrun processes starting torch, twice
+def test_torchrun_cli_two_gloo_processes_train_and_resume(tmp_path):
+    """The documented command itself: `torchrun --nproc-per-node 2 -m trainer train …` (gloo on CPU), then
+    `--resume`; rank 0 alone writes the run, and the resume file holds both ranks' RNG states."""
+    import shutil
+    import subprocess
+    import sys
+
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    if not Path(torchrun).exists():
+        pytest.skip("torchrun is not installed")
+    root = unpaired_export(tmp_path / "data", n=4)
+    run = tmp_path / "run"
+    tiny_flags = ["--set", "ngf=8", "--set", "ndf=8", "--set", "n_blocks=2", "--set", "pool_size=2",
+                  "--crop-size", "32", "--load-size", "36", "--threads", "1", "--log-every", "1", "--no-bar"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    for steps, resume in ((2, []), (4, ["--resume"])):
+        done = subprocess.run([torchrun, "--nproc-per-node", "2", "--master-port", str(_free_port()), "-m",
+                               "trainer", "train", "--data", str(root), "--out", str(run), "--preset", "cyclegan",
+                               "--norm", "instance", "--max-steps", str(steps), *tiny_flags, *resume],
+                              capture_output=True, text=True, env=env, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout.strip().splitlines()[-1])["step"] == steps  # printed by rank 0 only
+    assert len([line for line in done.stdout.splitlines() if line.startswith("{")]) == 1
+    ckpt = load_checkpoint(run)
+    assert ckpt.meta["step"] == 4 and ckpt.meta["world"] == 2
+    state = load_resume(ckpt.resume_path)
+    assert state["world"] == 2 and len(state["rank_torch_rng"]) == 2
+    rows = (run / "log.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == [1, 2, 3, 4]  # one writer, resumed where it stopped

@@ -1,9 +1,10 @@
-"""`python -m trainer train | resume | export-onnx | plot | translate` (argparse: the trainer needs no typer)."""
+"""`python -m trainer train | eval | export-onnx | plot | translate | presets` (argparse, no typer)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -60,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m trainer", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train_flags(sub.add_parser("train", help="train (or --resume) a model on an export"))
+    p = sub.add_parser("eval", help="a checkpoint's validation L1 and landmark figure (floor / model / ceiling)")
+    p.add_argument("checkpoint", type=Path, help="a checkpoint (.safetensors/.json) or a run folder")
+    p.add_argument("--data", type=Path, help="the export (default: the one the checkpoint was trained on)")
+    p.add_argument("--split", default="val", help="which split's pairs (default val)")
+    p.add_argument("--models", type=Path, action="append", help="landmark model folder (default: search path)")
+    p.add_argument("--landmarks", help="a landmark backend by name (default: the first available)")
     p = sub.add_parser("export-onnx", help="write a checkpoint's generator as ONNX")
     p.add_argument("checkpoint", type=Path)
     p.add_argument("out", type=Path)
@@ -103,10 +110,15 @@ def main(argv: list[str] | None = None) -> int:
 
             result = train(args.data, config_from_args(args), args.out, resume=args.resume,
                            show_bar=not args.no_bar)
-            if result is not None:
+            if result is not None and os.environ.get("RANK", "0") == "0":  # torchrun: rank 0 reports
                 print(json.dumps({"step": result.step, "checkpoint": str(result.checkpoint.record),
-                                  "losses": result.losses, "val_L1": result.val_l1,
+                                  "losses": result.losses, "val_L1": result.val_l1, "quality": result.quality,
                                   "samples": str(result.sample_grid) if result.sample_grid else None}))
+        elif args.command == "eval":
+            from trainer.evaluate import evaluate_checkpoint
+
+            print(json.dumps(evaluate_checkpoint(args.checkpoint, args.data, split=args.split, models=args.models,
+                                                 backend=args.landmarks), indent=2))
         elif args.command == "export-onnx":
             from trainer.onnx_export import export_onnx
 

@@ -37,17 +37,7 @@ class RunLog:
             self.tb = SummaryWriter(str(self.run / "tensorboard"), purge_step=resume_step or None)
 
     def _keep_until(self, step: int) -> None:
-        """On resume, drop rows logged after the checkpoint: the resumed run logs those steps again."""
-        if not self.path.exists():
-            return
-        with open(self.path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        if not rows or tuple(rows[0]) != self.columns:
-            raise ValueError(f"{self.path} has other columns than this model logs; use a new --out folder")
-        kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
-        text = io.StringIO()
-        csv.writer(text, lineterminator="\n").writerows(kept)
-        write_bytes(self.path, text.getvalue().encode())
+        keep_rows_until(self.path, self.columns, step)
 
     def row(self, step: int, epoch: int, lr: float, seconds: float, losses: dict[str, float]) -> None:
         if not self.enabled:
@@ -68,6 +58,51 @@ class RunLog:
     def close(self) -> None:
         if self.tb is not None:
             self.tb.close()
+
+
+def keep_rows_until(path: Path, columns: tuple[str, ...], step: int) -> None:
+    """On resume, drop rows logged after the checkpoint: the resumed run logs those steps again."""
+    if not path.exists():
+        return
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or tuple(rows[0]) != columns:
+        raise ValueError(f"{path} has other columns than this model logs; use a new --out folder")
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows(kept)
+    write_bytes(path, text.getvalue().encode())
+
+
+class MetricsLog:
+    """metrics.csv: one row per checkpoint with the validation figures (trainer/quality.py); an empty cell
+    where a figure does not apply (no landmarks.json, an unpaired model)."""
+
+    COLUMNS = ("step", "val_L1", "val_landmark_NME", "val_landmark_NME_floor", "val_landmark_NME_ceiling",
+               "val_landmark_faces", "val_landmark_detector")
+
+    def __init__(self, run: Path, *, enabled: bool, resume_step: int = 0) -> None:
+        self.path = Path(run) / "metrics.csv"
+        self.enabled = enabled
+        if enabled:
+            keep_rows_until(self.path, self.COLUMNS, resume_step)
+
+    def row(self, step: int, metrics: dict) -> None:
+        if not self.enabled:
+            return
+        new = not self.path.exists()
+        cells = [step] + [_cell(metrics.get(name)) for name in self.COLUMNS[1:]]
+        with open(self.path, "a", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, lineterminator="\n")
+            if new:
+                writer.writerow(self.COLUMNS)
+            writer.writerow(cells)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def to_uint8(image: torch.Tensor) -> np.ndarray:

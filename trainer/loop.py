@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ from trainer.checkpoint import (
 )
 from trainer.config import TrainConfig
 from trainer.data import ExportLayout, ResumableSampler, check_export, make_dataset
-from trainer.logs import RunLog, save_grid
+from trainer.logs import MetricsLog, RunLog, save_grid
 from trainer.models import PAIRED, build_model
 from trainer.models.base import GANModel
+from trainer.quality import Evaluation, evaluate
 from trainer.runtime import Runtime, pick_device
 
 Progress = Callable[[int, int, str], None]  # (done, total, text): the jobs protocol's progress callback
@@ -52,6 +53,7 @@ class TrainResult:
     val_l1: float | None
     sample_grid: Path | None
     weights_sha256: str  # of this process's weights: equal on every rank when the replicas are in sync
+    quality: dict[str, Any] = field(default_factory=dict)  # the last checkpoint's validation figures
 
 
 def _batch(dataset, indices: list[int]) -> dict[str, torch.Tensor]:
@@ -59,19 +61,18 @@ def _batch(dataset, indices: list[int]) -> dict[str, torch.Tensor]:
     return {k: torch.stack([it[k] for it in items]) for k in items[0]}
 
 
-@torch.no_grad()
-def validation_l1(model: GANModel, dataset, batch_size: int = 4) -> float:
-    """Mean |G(A) − B| over the validation pairs (inference form of G, no augmentation), in [-1, 1] units."""
-    net = model.inference_generator()
-    total, count = 0.0, 0
-    for start in range(0, len(dataset), batch_size):
-        batch = _batch(dataset, list(range(start, min(start + batch_size, len(dataset)))))
-        a, b = (batch["A"], batch["B"]) if model.cfg.direction == "AtoB" else (batch["B"], batch["A"])
-        with model.rt.autocast():
-            out = net(model.rt.to_device(a)).float()
-        total += (out - model.rt.to_device(b).float()).abs().mean(dim=(1, 2, 3)).sum().item()
-        count += a.shape[0]
-    return total / max(count, 1)
+def validation(model: GANModel, dataset, landmarks: tuple = (None, None, "", None)) -> Evaluation:
+    """Validation L1 and, for keypoints → face with the export's landmarks.json and a landmark detector,
+    the landmark figure (trainer/quality.py), on the inference form of G, no augmentation."""
+    faces, detect, detector, note = landmarks
+    return evaluate(model.inference_generator(), dataset, direction=model.cfg.direction,
+                    place=model.rt.to_device, autocast=model.rt.autocast, faces=faces, landmarker=detect,
+                    detector=detector, note=note)
+
+
+def validation_l1(model: GANModel, dataset) -> float:
+    """Mean |G(A) − B| over the validation pairs, in [-1, 1] units."""
+    return validation(model, dataset).val_l1
 
 
 def _pools_by_rank(model: GANModel, info: dist.DistInfo) -> list[dict[str, Any]]:
@@ -188,30 +189,38 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
     stop_at = min(total, cfg.max_steps) if cfg.max_steps else total
     val_layout = _val_layout(layout, cfg)
     val_set = make_dataset(val_layout, cfg, augment=False) if val_layout else None
+    landmarks = _landmark_inputs(val_layout, cfg)
     shown = make_dataset(val_layout or layout, cfg, augment=False)
     sample_batch = _batch(shown, list(range(min(cfg.n_samples, len(shown)))))
     log = RunLog(out, model.loss_names, enabled=info.is_main, resume_step=step)
+    metrics_log = MetricsLog(out, enabled=info.is_main, resume_step=step)
     bar = _bar(show_bar and info.is_main, stop_at, step)
     losses: dict[str, float] = {}
     grid_path: Path | None = None
     val_l1: float | None = None
+    quality: dict[str, Any] = {}
     model.train()
 
     def checkpoint() -> CheckpointFiles:
-        nonlocal val_l1
+        nonlocal val_l1, quality
         ranks_rng = dist.gather(torch.get_rng_state(), info)
         pools = _pools_by_rank(model, info)
-        if val_set is not None:
-            val_l1 = validation_l1(model, val_set)
+        quality = {"val_L1": None}
+        if val_set is not None:  # every rank: inference batch norm may be synchronised across them
+            evaluation = validation(model, val_set, landmarks)
+            val_l1, quality = evaluation.val_l1, evaluation.to_metrics()
         files = CheckpointFiles.at(ckpt_dir, step)
         if info.is_main:
             meta = {"step": step, "epoch": epoch, "data": str(layout.folder), "data_format": layout.format,
-                    "data_manifest_sha256": layout.manifest_sha256, "metrics": {**losses, "val_L1": val_l1},
+                    "data_manifest_sha256": layout.manifest_sha256, "metrics": {**losses, **quality},
                     "world": info.world, "torch": torch.__version__}
             files = save_checkpoint(ckpt_dir, cfg, model.nets, _resume_state(
                 model, step, epoch, epoch_step, info.world, ranks_rng, pools), meta)
-            if val_l1 is not None:
-                log.scalar("val/L1", val_l1, step)
+            if val_set is not None:
+                metrics_log.row(step, quality)
+                for name, value in quality.items():
+                    if isinstance(value, float):
+                        log.scalar(f"val/{name.removeprefix('val_')}", value, step)
         dist.barrier(info)
         return files
 
@@ -258,7 +267,7 @@ def _train(layout: ExportLayout, cfg: TrainConfig, out: Path, info: dist.DistInf
     if info.is_main and (grid_path is None or grid_path.name != f"step-{step:08d}.png"):
         grid_path = sample()
     log.close()
-    return TrainResult(out, step, files, losses, val_l1, grid_path, weights_digest(model))
+    return TrainResult(out, step, files, losses, val_l1, grid_path, weights_digest(model), quality)
 
 
 def weights_digest(model: GANModel) -> str:
@@ -288,6 +297,15 @@ class _StopOnSignal:
     def restore(self) -> None:
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
+
+
+def _landmark_inputs(val_layout: ExportLayout | None, cfg: TrainConfig) -> tuple:
+    """The landmark figure's keypoints and detector, or the reason there is none (trainer/landmarker.py)."""
+    if val_layout is None:
+        return None, None, "", None
+    from trainer.landmarker import prepare
+
+    return prepare(val_layout, cfg.direction)
 
 
 def _val_layout(layout: ExportLayout, cfg: TrainConfig) -> ExportLayout | None:

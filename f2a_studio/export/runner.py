@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from f2a_studio.core.export_landmarks import LANDMARKS_NAME, aligned_entry, landmarks_document, p_female
 from f2a_studio.core.jobs import CancelToken, process_context, worker_count
 from f2a_studio.core.models import Domain
 from f2a_studio.export.atomic import MANIFEST_NAME, AtomicExport
@@ -62,6 +63,19 @@ def build_tasks(plan: ExportPlan) -> list[CutTask]:
             if relpath:
                 tasks.append(CutTask(str(photo.path), True, (FaceTask(relpath, photo.split, photo.landmarks),)))
     return tasks
+
+
+def landmark_entries(plan: ExportPlan, fmt) -> list[dict[str, Any]]:
+    """landmarks.json's records (core.export_landmarks): each face file's points in its aligned crop."""
+    size, margin = plan.options.size, plan.options.margin
+    out = [aligned_entry(_relpath(fmt, it), it.face.landmarks, size, margin, it.face.box.to_list(),
+                         p_female(it.face)) for it in plan.items]
+    if plan.human is not None:
+        for photo in plan.human.items:
+            relpath = fmt.human_path(photo.split, photo.stem)
+            if relpath:
+                out.append(aligned_entry(relpath, photo.landmarks, size, margin, None, 0.5))
+    return out
 
 
 def _relpath(fmt, item) -> str:
@@ -157,6 +171,9 @@ def run_export(plan: ExportPlan, out: Path | str, *, overwrite: bool = False, pr
                 for f in files:
                     sink.write(f.relpath, f.data, split=f.split, faces=(f.key,) if f.key else ())
                 tick(len(files), files[-1].relpath if files else "")
+        if fmt.aligned and tasks:
+            sink.write(LANDMARKS_NAME, dumps(landmarks_document(options.size, options.margin,
+                                                               landmark_entries(plan, fmt)), compact=True))
         fmt.finish(plan, sink, tick)
         counts = plan.counts()
         extra: dict[str, Any] = {"project": {"name": plan.project.name}}
