@@ -18,7 +18,7 @@ fa_models = pytest.importorskip("face_alignment.models")
 
 from f2a_studio.core.errors import F2AError  # noqa: E402
 from f2a_studio.core.models import Box, Parts  # noqa: E402
-from f2a_studio.detect.landmarks import available_backends, choose_backend  # noqa: E402
+from f2a_studio.detect.landmarks import available_backends, choose_backend, load_backend  # noqa: E402
 from f2a_studio.detect.landmarks.fan import WEIGHTS_NAME, FanBackend, find_weights  # noqa: E402
 from f2a_studio.synth.scene import make_character_image  # noqa: E402
 
@@ -89,6 +89,8 @@ def test_asking_for_a_missing_backend_says_where_it_looked(tmp_path: Path, empty
         choose_backend(tmp_path, "fan")
     with pytest.raises(F2AError, match="unknown landmark backend"):
         choose_backend(tmp_path, "dlib")
+    with pytest.raises(F2AError, match="unknown landmark backend 'dlib'; known: "):  # not a bare KeyError
+        load_backend(tmp_path, "dlib", domain="human")
     assert choose_backend(tmp_path).name == "template"
 
 

@@ -84,7 +84,7 @@ def load_backend(models: SearchPath = None, name: str | None = None,
     """`choose_backend` + `load`. When the backend chosen by itself (no name given) fails to load (a bad
     weights file, say), the template fit takes over and the second value says why; detection goes on.
     A named backend that does not serve `domain` is not used for it: that domain's first available is."""
-    if name is not None and not serves(name, domain):
+    if name is not None and name in REGISTRY and not serves(name, domain):  # unknown: choose_backend says so
         name = None
     backend = choose_backend(models, name, domain)
     try:
