@@ -37,12 +37,24 @@ def partials(parent: Path, out: Path) -> list[Path]:
 
 
 def file_names(folder: Path) -> frozenset[str] | None:
-    """The files under `folder` (relative paths), or None when it does not exist (or vanished mid-walk)."""
+    """The files under `folder` (relative paths), or None when it does not exist (or vanished mid-walk).
+
+    Walked through directory descriptors (os.fwalk): once `folder` is opened, the listing is of that one
+    folder even if the export swaps another in under its name meanwhile. A walk by path names (rglob) could
+    list half the old export and half the new one across the swap, a mixture no single folder ever held."""
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
     try:
         if not folder.is_dir():
             return None
-        return frozenset(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    except OSError:  # renamed away while being listed: counts as a look at nothing
+        names = set()
+        for dirpath, _dirs, files, _fd in os.fwalk(folder, onerror=fail):
+            rel = os.path.relpath(dirpath, folder)
+            names.update(os.path.normpath(os.path.join(rel, f)) for f in files)
+        return frozenset(names)
+    except OSError:  # renamed away while being opened: counts as a look at nothing
         return None
 
 
