@@ -12,13 +12,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
+from studio_window import open_studio
 
 from f2a_studio.core.ibug68 import group_of
 from f2a_studio.core.models import FaceSource
 from f2a_studio.gui.canvas.view import Tool
 from f2a_studio.gui.demo import make_demo_project
 from f2a_studio.gui.main_window import MainWindow
-from f2a_studio.gui.settings import StudioSettings
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -27,12 +27,7 @@ NO_MOD = Qt.KeyboardModifier.NoModifier
 @pytest.fixture()
 def window(qtbot, tmp_path: Path):
     project = make_demo_project(tmp_path / "p", cuts=2, faces_per_cut=(1, 2), size=(600, 800), durability="normal")
-    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
+    win = open_studio(qtbot, tmp_path, project)
     win.cache.wait_idle()
     qtbot.wait(10)
     yield win

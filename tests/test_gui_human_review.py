@@ -20,6 +20,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from skimage.data import astronaut
+from studio_window import open_studio
 
 from f2a_studio.core.imageio import load_image
 from f2a_studio.core.importer import import_sources
@@ -28,7 +29,6 @@ from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.pipeline import DetectOptions, detect_images
 from f2a_studio.gui.demo import make_demo_project
 from f2a_studio.gui.main_window import MainWindow
-from f2a_studio.gui.settings import StudioSettings
 
 WAIT_MS = 60_000  # an upper bound on a background fit or render, not a timing check
 
@@ -58,12 +58,7 @@ def project_with_a_photo(root: Path, photos: Path) -> tuple[Path, int]:
 @pytest.fixture()
 def window(qtbot, tmp_path: Path):
     project, face_id = project_with_a_photo(tmp_path / "p", tmp_path / "photos")
-    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
+    win = open_studio(qtbot, tmp_path, project)
     win.photo_face_id = face_id
     yield win
     win.close()

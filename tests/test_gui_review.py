@@ -11,6 +11,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from studio_window import open_studio
 
 from f2a_studio.core.models import FaceStatus, Sex
 from f2a_studio.core.store import ProjectStore
@@ -34,12 +35,7 @@ def project(demo_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def window(qtbot, project: Path, tmp_path: Path):
-    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
+    win = open_studio(qtbot, tmp_path, project)
     yield win
     win.close()
 
@@ -223,12 +219,7 @@ def test_space_goes_to_the_face_a_person_is_most_needed_on_and_says_why(qtbot, p
         for f in faces:
             store.update_face(replace(f, score=0.95, sex=Sex.FEMALE, sex_prob=0.99), actor="model")
         store.update_face(replace(store.face(faces[-1].id), sex_prob=0.52), actor="model")
-    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
+    win = open_studio(qtbot, tmp_path, project)
     messages: list[str] = []
     win.navigator.message.connect(messages.append)
     win.actions["review_next"].trigger()  # Space

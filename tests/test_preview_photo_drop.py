@@ -26,12 +26,11 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 from skimage.data import astronaut
+from studio_window import open_studio
 
 from f2a_studio.core.models import Box
 from f2a_studio.gui.demo import make_demo_project
-from f2a_studio.gui.main_window import MainWindow
 from f2a_studio.gui.panels.preview import tile_pixmap
-from f2a_studio.gui.settings import StudioSettings
 from f2a_studio.preview import GeneratorKind, PreviewRequest
 from f2a_studio.preview.frames import aligned_face, square_photo
 
@@ -75,12 +74,7 @@ def shown(label) -> QImage:
 @pytest.fixture()
 def window(qtbot, tmp_path: Path):
     project = make_demo_project(tmp_path / "p", cuts=1, faces_per_cut=(1,), size=(400, 500), durability="normal")
-    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
-    qtbot.addWidget(win)
-    win.resize(1400, 900)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
+    win = open_studio(qtbot, tmp_path, project)
     panel = win.preview
     weights = cyclegan_checkpoint(tmp_path / "run" / "checkpoints")
     panel.load_model(0, weights)  # as the Open… button does
