@@ -260,29 +260,44 @@ def _note(name: str, value: object) -> None:
     print(json.dumps({name: value}), file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from f2a_studio.core.search_path import model_search_path
-    from f2a_studio.detect.finders.learned_io import find_model
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def devset_arguments(description: str) -> argparse.ArgumentParser:
+    """The options every devset benchmark takes: --model, --fold, --seed, --threads, --out."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--model", type=Path, default=None, help="folder with finder-learned.* (default: search path)")
     ap.add_argument("--fold", type=int, action="append", choices=(1, 2))
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: default_steps)")
-    ap.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate (default 1e-3)")
-    ap.add_argument("--no-animeface", action="store_true")
     ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def base_model(args: argparse.Namespace) -> Path:
+    """--model, or the learned finder the search path holds."""
+    from f2a_studio.core.search_path import model_search_path
+    from f2a_studio.detect.finders.learned_io import find_model
+
     base = args.model or find_model(model_search_path())
     if base is None:
         raise SystemExit("no finder-learned.* found; pass --model")
-    over = ({"steps": args.steps} if args.steps else {}) | ({"lr": args.lr} if args.lr else {})
-    report = run(base, args.fold or [1], args.seed, args.threads, not args.no_animeface, over)
+    return base
+
+
+def print_report(report: dict, out: Path | None) -> None:
     text = json.dumps(report, indent=1, ensure_ascii=False)
     print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    if out:
+        out.write_text(text + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = devset_arguments(__doc__.split("\n\n")[0])
+    ap.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: default_steps)")
+    ap.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate (default 1e-3)")
+    ap.add_argument("--no-animeface", action="store_true")
+    args = ap.parse_args(argv)
+    over = ({"steps": args.steps} if args.steps else {}) | ({"lr": args.lr} if args.lr else {})
+    print_report(run(base_model(args), args.fold or [1], args.seed, args.threads, not args.no_animeface, over),
+                 args.out)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,7 @@ The issue's real-page target: recall ≥ 0.65 at precision ≥ 0.85. Without the
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -34,10 +32,13 @@ from benchmarks.finder_devset import (
     _drop_ignored,
     _note,
     animeface_preds,
+    base_model,
+    devset_arguments,
     devset_items,
     finetune,
     images_folder,
     learned_preds,
+    print_report,
     score,
     split,
 )
@@ -136,24 +137,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
 
 
 def main(argv: list[str] | None = None) -> None:
-    from f2a_studio.core.search_path import model_search_path
-    from f2a_studio.detect.finders.learned_io import find_model
-
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", type=Path, default=None, help="folder with finder-learned.* (default: search path)")
-    ap.add_argument("--fold", type=int, action="append", choices=(1, 2))
-    ap.add_argument("--seed", type=int, default=2024)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args(argv)
-    base = args.model or find_model(model_search_path())
-    if base is None:
-        raise SystemExit("no finder-learned.* found; pass --model")
-    report = run(base, args.fold or [1, 2], args.seed, args.threads)
-    text = json.dumps(report, indent=1, ensure_ascii=False)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
+    args = devset_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
+    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads), args.out)
 
 
 if __name__ == "__main__":
