@@ -46,3 +46,15 @@ def strip_with_panels(
         spans.append((y, y + h))
         y += h + gutter
     return pixels, spans
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module's tests (`pytestmark = pytest.mark.usefixtures("one_torch_thread")`):
+    the machine's cores are shared, and small convolutions gain nothing from more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -41,13 +41,7 @@ from f2a_studio.synth.scene import make_panel
 STYLE = "round_simple"  # one style per project, like a title
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One thread: the machine's cores are shared, and small convolutions gain nothing from more."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
 
 
 def _project(root: Path, n_cuts: int, seed: int = 0, rejected_every: int = 0) -> ProjectStore:

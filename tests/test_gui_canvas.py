@@ -27,7 +27,7 @@ NO_MOD = Qt.KeyboardModifier.NoModifier
 @pytest.fixture()
 def window(qtbot, tmp_path: Path):
     project = make_demo_project(tmp_path / "p", cuts=2, faces_per_cut=(1, 2), size=(600, 800), durability="normal")
-    win = open_studio(qtbot, tmp_path, project)
+    win = open_studio(qtbot, tmp_path / "settings.ini", project)
     win.cache.wait_idle()
     qtbot.wait(10)
     yield win

@@ -58,7 +58,7 @@ def project_with_a_photo(root: Path, photos: Path) -> tuple[Path, int]:
 @pytest.fixture()
 def window(qtbot, tmp_path: Path):
     project, face_id = project_with_a_photo(tmp_path / "p", tmp_path / "photos")
-    win = open_studio(qtbot, tmp_path, project)
+    win = open_studio(qtbot, tmp_path / "settings.ini", project)
     win.photo_face_id = face_id
     yield win
     win.close()

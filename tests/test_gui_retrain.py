@@ -16,6 +16,7 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
+from studio_window import answering
 
 from f2a_studio.core.jobs import CancelToken, JobCancelled
 from f2a_studio.core.models import FaceStatus, Sex
@@ -233,19 +234,13 @@ def test_closing_the_studio_asks_before_stopping_a_retrain(qtbot, window: MainWi
     window.learn_menu.options = replace(TINY, steps=100000)
     asked: list[str] = []
 
-    def answer(reply):
-        def question(*args, **kwargs):
-            asked.append(args[2])
-            return reply
-        return question
-
     assert window.learn_menu.retrain(("sex",))
     qtbot.waitUntil(lambda: bool(trainer_pids("train-sex")), timeout=60000)
     pids = trainer_pids("train-sex")
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    monkeypatch.setattr(QMessageBox, "question", answering(QMessageBox.StandardButton.No, asked))
     assert not window.close()  # the user keeps the retrain: the studio stays open
     assert window.isVisible() and window.learn_menu.running and "being retrained" in asked[-1]
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr(QMessageBox, "question", answering(QMessageBox.StandardButton.Yes, asked))
     assert window.close()
     assert not window.jobs.busy and not running(pids) and len(asked) == 2
 

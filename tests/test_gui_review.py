@@ -35,7 +35,7 @@ def project(demo_template: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture()
 def window(qtbot, project: Path, tmp_path: Path):
-    win = open_studio(qtbot, tmp_path, project)
+    win = open_studio(qtbot, tmp_path / "settings.ini", project)
     yield win
     win.close()
 
@@ -219,7 +219,7 @@ def test_space_goes_to_the_face_a_person_is_most_needed_on_and_says_why(qtbot, p
         for f in faces:
             store.update_face(replace(f, score=0.95, sex=Sex.FEMALE, sex_prob=0.99), actor="model")
         store.update_face(replace(store.face(faces[-1].id), sex_prob=0.52), actor="model")
-    win = open_studio(qtbot, tmp_path, project)
+    win = open_studio(qtbot, tmp_path / "settings.ini", project)
     messages: list[str] = []
     win.navigator.message.connect(messages.append)
     win.actions["review_next"].trigger()  # Space

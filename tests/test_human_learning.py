@@ -32,12 +32,7 @@ PHOTOS = 6
 UPSCALE = 4  # LFW patches are 25 px: 100 px faces, as benchmarks/human_bench.py
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
 
 
 def add_labelled_photos(store: ProjectStore, folder: Path) -> list[Face]:

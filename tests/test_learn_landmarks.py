@@ -35,12 +35,7 @@ from tests.learn_projects import synthetic_project
 TINY = LandmarkNetConfig(widths=(4, 8, 8, 8), hidden=16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
 
 
 def _saved(folder: Path, seed: int = 0) -> Path:

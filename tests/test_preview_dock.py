@@ -15,6 +15,7 @@ from preview_nets import UnetGenerator
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
+from studio_window import open_studio
 
 from f2a_studio.core.keypoints import aligned_keypoint_image
 from f2a_studio.core.models import FaceStatus
@@ -37,14 +38,7 @@ def tiny_engine(size: int = 64) -> Engine:
 
 def open_window(qtbot, tmp_path: Path) -> MainWindow:
     project = make_demo_project(tmp_path / "p", cuts=2, faces_per_cut=(1, 2), size=(600, 800), durability="normal")
-    win = MainWindow(StudioSettings.in_file(tmp_path / "settings.ini"))
-    qtbot.addWidget(win)
-    win.resize(1500, 950)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
-    win.cache.wait_idle()
-    return win
+    return open_studio(qtbot, tmp_path / "settings.ini", project, size=(1500, 950), wait_idle=True)
 
 
 @pytest.fixture()

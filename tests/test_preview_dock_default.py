@@ -11,10 +11,11 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QImage
+from studio_window import open_studio
 
 from f2a_studio.gui.main_window import MainWindow
 from f2a_studio.gui.panels.preview import NONE_LABEL, TILE, tile_pixmap
-from f2a_studio.gui.settings import NO_PREVIEW_MODEL, StudioSettings
+from f2a_studio.gui.settings import NO_PREVIEW_MODEL
 from f2a_studio.preview import GeneratorKind, PreviewRequest
 from f2a_studio.preview.catalog import DEFAULT_MODEL, find_generators
 
@@ -58,14 +59,7 @@ def shipped_face_model() -> Path:
 
 
 def open_window(qtbot, project: Path, settings: Path) -> MainWindow:
-    win = MainWindow(StudioSettings.in_file(settings))
-    qtbot.addWidget(win)
-    win.resize(1500, 950)
-    win.show()
-    qtbot.waitExposed(win)
-    assert win.open_project(project, quiet=True)
-    win.cache.wait_idle()
-    return win
+    return open_studio(qtbot, settings, project, size=(1500, 950), wait_idle=True)
 
 
 @pytest.fixture()

@@ -74,7 +74,7 @@ def shown(label) -> QImage:
 @pytest.fixture()
 def window(qtbot, tmp_path: Path):
     project = make_demo_project(tmp_path / "p", cuts=1, faces_per_cut=(1,), size=(400, 500), durability="normal")
-    win = open_studio(qtbot, tmp_path, project)
+    win = open_studio(qtbot, tmp_path / "settings.ini", project)
     panel = win.preview
     weights = cyclegan_checkpoint(tmp_path / "run" / "checkpoints")
     panel.load_model(0, weights)  # as the Open… button does

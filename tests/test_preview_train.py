@@ -12,6 +12,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from studio_window import answering
+
 from f2a_studio.gui.dialogs.train_dialog import LossPlot, read_losses
 
 needs_trainer = pytest.mark.skipif(importlib.util.find_spec("trainer.cli") is None,
@@ -92,16 +94,10 @@ def test_closing_the_studio_asks_before_stopping_a_run(qtbot, tmp_path: Path, mo
     dialog.data.setText(str(export))
     asked: list[str] = []
 
-    def answer(reply):
-        def question(*args, **kwargs):
-            asked.append(args[2])
-            return reply
-        return question
-
     assert dialog.start()
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.No))
+    monkeypatch.setattr(QMessageBox, "question", answering(QMessageBox.StandardButton.No, asked))
     assert not win.close()  # the user keeps the run: the studio stays open
     assert win.isVisible() and dialog.running and "training run is in progress" in asked[-1]
-    monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
+    monkeypatch.setattr(QMessageBox, "question", answering(QMessageBox.StandardButton.Yes, asked))
     assert win.close()
     assert not dialog.running and len(asked) == 2

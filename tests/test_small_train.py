@@ -41,12 +41,7 @@ SEX_TINY = SexNetConfig(size=32, widths=(4, 8, 8, 8))
 LM_TINY = LandmarkNetConfig(size=32, widths=(4, 8), hidden=8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
 
 
 @pytest.fixture(scope="module")
