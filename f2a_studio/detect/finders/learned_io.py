@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from f2a_studio.core.errors import F2AError
-from f2a_studio.core.files import write_bytes_atomic
+from f2a_studio.core.files import read_prefix, write_bytes_atomic
 
 WEIGHTS_NAME = "finder-learned.safetensors"
 CARD_NAME = "finder-learned.json"
@@ -84,7 +84,7 @@ def load_state(folder: Path) -> dict[str, Any]:
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
         # the first bytes explain the failure only after it: a safetensors file starts with its header length,
         # a multiple of 8 whose first byte is 0x80 for one file in 32 (a header of 128, 384 … bytes)
-        head = weights.read_bytes()[:2] if weights.is_file() else b""
+        head = read_prefix(weights, 2) if weights.is_file() else b""  # not the whole file
         if head == b"PK" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
             raise FinderModelError(
                 f"{weights}: this is a pickled torch checkpoint; the learned finder only loads safetensors "
