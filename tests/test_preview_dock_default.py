@@ -162,3 +162,22 @@ def test_a_project_with_its_own_checkpoint_opens_with_it(qtbot, project: Path, t
         assert win.settings.preview_model == ""
     finally:
         win.close()
+
+
+def test_closing_while_a_generator_loads_hides_the_window_before_waiting_for_the_load(
+        qtbot, project: Path, tmp_path: Path, monkeypatch) -> None:
+    from f2a_studio.gui.panels import preview as preview_panel
+
+    seen: list[bool] = []  # was the window on screen when the close began to wait for a slot's loads?
+    real_join = preview_panel._Slot.join
+
+    def observed_join(slot, timeout_s: float = 60.0) -> None:
+        seen.append(win.isVisible())
+        real_join(slot, timeout_s)
+
+    monkeypatch.setattr(preview_panel._Slot, "join", observed_join)
+    win = open_window(qtbot, project, tmp_path / "settings.ini")
+    win.preview.load_model(0, str(shipped(DEFAULT_MODEL)))  # a fresh load: closed at once, while it runs
+    win.close()
+    assert seen and not any(seen)  # the person saw the window go before any wait
+    assert not any(t.is_alive() for slot in win.preview.slots for t in slot._loaders)  # and the loads were drained

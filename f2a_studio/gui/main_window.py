@@ -11,7 +11,7 @@ import importlib.util
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -510,6 +510,10 @@ class MainWindow(QMainWindow):
             return
         self.settings.save_window_state(self.saveGeometry(), self.saveState())
         self.settings.sync()
+        # gone from the screen at once: what follows may wait seconds for a generator still loading (a process
+        # that exits while torch is importing aborts), and everything a person did is already saved
+        self.hide()
+        QApplication.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         self.close_project()
         self.preview.shutdown()
         self.cache.shutdown()
