@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +48,20 @@ def progress_bar() -> Progress:
         transient=False,
         disable=not console.is_terminal,
     )
+
+
+def progress_callback(bar: Progress, task) -> Callable[[int, int | None, str], None]:
+    """A job's progress callback: the bar on a terminal, and progress lines on stderr when a parent process
+    asked for them (core.progress_lines: the studio's retrain shows a trainer's steps)."""
+    from f2a_studio.core.progress_lines import LineEmitter
+
+    emit = LineEmitter()
+
+    def on_progress(done: int, total: int | None, text: str) -> None:
+        bar.update(task, completed=done, total=total, current=text)
+        emit(done, total, text)
+
+    return on_progress
 
 
 def open_store(project: Path, *, create: bool = False, read_only: bool = False) -> ProjectStore:
@@ -164,10 +179,7 @@ def sample(
         raise _fail("--scenes must be at least 1")
     try:
         with progress_bar() as bar:
-            task = bar.add_task("drawing", total=None, current="")
-
-            def on_progress(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, current=what)
+            on_progress = progress_callback(bar, bar.add_task("drawing", total=None, current=""))
 
             summary = make_sample_project(project, scenes=scenes, seed=seed, progress=on_progress)
     except F2AError as exc:
@@ -358,10 +370,7 @@ def export_cmd(
             raise _fail("no face passes the filters; nothing to export (see --dry-run for the reasons)", 1)
         signal.signal(signal.SIGTERM, _interrupt)
         with progress_bar() as bar:
-            task = bar.add_task("exporting", total=None, current="")
-
-            def on_progress(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, current=what)
+            on_progress = progress_callback(bar, bar.add_task("exporting", total=None, current=""))
 
             result = run_export(plan, out, overwrite=overwrite, progress=on_progress)
     except (F2AError, ValueError) as exc:

@@ -87,18 +87,14 @@ def train_finder_cmd(
     with metrics on held-back cuts. Interrupted (Ctrl-C), it resumes where it stopped when run again."""
     import torch
 
-    from f2a_studio.cli import _fail, console, open_store, progress_bar  # here: cli.py imports this module
+    from f2a_studio.cli import _fail, console, open_store, progress_bar, progress_callback  # cli imports us
     from f2a_studio.detect.finders.learned_project import MIN_FACES, FinetuneOptions, finetune_project
 
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
     options = FinetuneOptions(title=title, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces)
     try:
         with open_store(project, read_only=True) as store, progress_bar() as bar:
-            task = bar.add_task("training finder", total=None, current="")
-
-            def on_progress(done: int, total: int, text: str) -> None:
-                bar.update(task, completed=done, total=total, current=text)
-
+            on_progress = progress_callback(bar, bar.add_task("training finder", total=None, current=""))
             try:
                 card = finetune_project(store, options, progress=on_progress)
             except KeyboardInterrupt:

@@ -56,7 +56,7 @@ def import_labels_cmd(
     """Import face boxes from other labelling tools as accepted, human-drawn faces; landmarks are fitted
     by the landmark model. Reports every box it skipped and why; a malformed file imports nothing.
     Importing the same files again adds nothing."""
-    from f2a_studio.cli import _fail, open_store, progress_bar
+    from f2a_studio.cli import _fail, open_store, progress_bar, progress_callback
     from f2a_studio.export.label_import import import_labels, read_labels
 
     if fmt not in FORMATS:
@@ -67,10 +67,7 @@ def import_labels_cmd(
     try:
         labels = read_labels(sources, fmt, labels=label or (), images_dir=images)  # all checked before a write
         with open_store(project, create=True) as store, progress_bar() as bar:
-            task = bar.add_task("importing labels", total=None, current="")
-
-            def on_progress(done: int, total: int, what: str) -> None:
-                bar.update(task, completed=done, total=total, current=what)
+            on_progress = progress_callback(bar, bar.add_task("importing labels", total=None, current=""))
 
             report = import_labels(store, labels, progress=on_progress)
     except F2AError as exc:

@@ -24,7 +24,7 @@ def _train(project: Path, what: str, stem: str, run, threads: int, read_only: bo
     leaves a resume file in checkpoints/ (detect.small_train); the next run continues from it and says so."""
     import torch
 
-    from f2a_studio.cli import _fail, console, open_store, progress_bar  # here: cli.py imports this module
+    from f2a_studio.cli import _fail, console, open_store, progress_bar, progress_callback  # cli imports us
     from f2a_studio.detect.small_train import resume_note, resume_path, stop_on_sigterm
 
     torch.set_num_threads(max(1, threads))
@@ -34,11 +34,7 @@ def _train(project: Path, what: str, stem: str, run, threads: int, read_only: bo
             if note:
                 console.print(note, highlight=False)
             with progress_bar() as bar, stop_on_sigterm() as stop:
-                task = bar.add_task(f"training {what}", total=None, current="")
-
-                def on_progress(done: int, total: int, text: str) -> None:
-                    bar.update(task, completed=done, total=total, current=text)
-
+                on_progress = progress_callback(bar, bar.add_task(f"training {what}", total=None, current=""))
                 try:
                     return run(store, on_progress, stop)
                 except KeyboardInterrupt:

@@ -134,9 +134,13 @@ def check_sex_retrain(qtbot, win: MainWindow, action_id: str) -> RetrainReport:
     faces = store.all_faces()
     before = rows(store)
     win.learn_menu.options = TINY
+    texts: list[str] = []
+    win.jobs.progress.connect(lambda _done, _total, text: texts.append(text))
     report, cancelled = retrain_from_menu(qtbot, win, action_id)
     assert not cancelled
     assert report.state("sex") == "trained", report.summary()
+    # inside the trainer's stage the studio showed the trainer's own steps (its progress lines on stderr)
+    assert any(t.startswith("training the sex model: 2/2, loss ") for t in texts), texts
     assert (store.checkpoints_dir / f"{SEX_STEM}.safetensors").is_file()
     after = rows(store)
     for i, face in enumerate(faces):

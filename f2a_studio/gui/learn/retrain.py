@@ -30,11 +30,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from f2a_studio.core import progress_lines
 from f2a_studio.core.errors import StaleEditError
 from f2a_studio.core.jobs import CancelToken
 from f2a_studio.core.models import Domain, FaceStatus
@@ -145,20 +147,56 @@ def _env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def run_command(args: Sequence[str], cancel: CancelToken, env: Mapping[str, str],
-                cwd: Path | None = None) -> tuple[int, str, str]:
+                cwd: Path | None = None, on_progress: ProgressFn | None = None) -> tuple[int, str, str]:
     """Run to the end or until cancelled (then raise JobCancelled after stopping the process).
-    `cwd`: the project folder, so `python -m` never picks up a package from wherever the studio started."""
+    `cwd`: the project folder, so `python -m` never picks up a package from wherever the studio started.
+    `on_progress`: called, in this thread, with the newest progress line the command wrote on stderr
+    (core.progress_lines); those lines are left out of the stderr returned."""
     cancel.raise_if_cancelled()
     proc = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=_env(env), cwd=cwd, start_new_session=True)
-    while True:
-        try:
-            out, err = proc.communicate(timeout=POLL_S)
-            return proc.returncode, out, err
-        except subprocess.TimeoutExpired:
-            if cancel.cancelled:
-                _stop(proc)
+                            env=_env({**env, progress_lines.ENV: "1"} if on_progress else env), cwd=cwd,
+                            start_new_session=True)
+    out: list[str] = []
+    err: list[str] = []
+    newest: list[progress_lines.ProgressLine] = []  # written by the stderr reader, taken by the loop below
+    lock = threading.Lock()
+
+    def read_err() -> None:
+        for line in proc.stderr:  # type: ignore[union-attr]
+            parsed = progress_lines.parse_line(line.rstrip("\n"))
+            if parsed is None:
+                err.append(line)
+            else:
+                with lock:
+                    newest[:] = [parsed]
+
+    readers = [threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True),  # type: ignore[arg-type]
+               threading.Thread(target=read_err, daemon=True)]
+    for reader in readers:
+        reader.start()
+
+    def forward() -> None:
+        with lock:
+            taken = newest[:]
+            newest.clear()
+        if taken and on_progress is not None:
+            on_progress(taken[0].done, taken[0].total or 0, taken[0].text)
+
+    try:
+        while True:
+            try:
+                proc.wait(timeout=POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                forward()  # the job's progress callback may itself raise JobCancelled
                 cancel.raise_if_cancelled()
+    finally:
+        if proc.poll() is None:  # cancelled, or anything else raised here: the command must not run on
+            _stop(proc)
+        for reader in readers:
+            reader.join()
+    forward()
+    return proc.returncode, "".join(out), "".join(err)
 
 
 def _signal_group(proc: subprocess.Popen, sig: int) -> None:
@@ -170,10 +208,10 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 def _stop(proc: subprocess.Popen) -> None:
     _signal_group(proc, signal.SIGINT)  # the trainers save their resume state on Ctrl-C
     try:
-        proc.communicate(timeout=STOP_GRACE_S)
+        proc.wait(timeout=STOP_GRACE_S)
     except subprocess.TimeoutExpired:
         _signal_group(proc, signal.SIGKILL)
-        proc.communicate()
+        proc.wait()
 
 
 def command_exists(name: str) -> bool:
@@ -312,7 +350,12 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
             if name not in opts.models:
                 continue
             stage(i, f"training the {name} model")
-            rc, out, err = run_command(trainer_args(command, root, opts), cancel, opts.env, root)
+
+            def trainer_progress(done: int, of: int, text: str, i: int = i, name: str = name) -> None:
+                steps = f"{done}/{of}" if of else f"{done}"
+                stage(i, f"training the {name} model: {steps}" + (f", {text}" if text else ""))
+
+            rc, out, err = run_command(trainer_args(command, root, opts), cancel, opts.env, root, trainer_progress)
             report.steps.append(outcome_of(name, rc, out, err))
         if opts.calibrate and "finder" in opts.models and command_exists("calibrate"):
             stage(3, "calibrating the finder")
