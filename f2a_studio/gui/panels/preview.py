@@ -194,6 +194,7 @@ class PreviewPanel(QWidget):
         picture.setFixedSize(TILE, TILE)
         picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         picture.setStyleSheet("background: #202020; color: #9a9a9a;")
+        picture.setWordWrap(True)  # "select a face with landmarks" is wider than a tile
         title = QLabel(caption)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         column.addWidget(picture)
