@@ -16,7 +16,8 @@ Synthetic faces drawn in the style held out from pretraining (detect.synth_faces
   the learned model's spread under box jitter, detect.disagreement; the learned-vs-template gap it replaced
   is reported beside it), in random order (mean of 5 shuffles) and lowest finder score
   first (every face here has the same score: that order is the id order).
-The real development set (devset/ labels + /work/devset-images) is used when both are there; else skipped.
+``devset``: the same landmark rows and the shipped sex classifier on REAL faces (benchmarks/landmarks_devset.py:
+devset/points.json's hand-placed points, true boxes); skipped when the pictures are not there.
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
                     "target_ratio_to_random": 0.6}
     out["queue"]["ratio_to_random"] = round(out["queue"]["uncertainty_queue"] / max(1.0, np.mean(shuffles)), 3)
     out["queue"]["template_gap_ratio_to_random"] = round(needed(queue_before) / max(1.0, np.mean(shuffles)), 3)
-    out["devset"] = _devset()
+    out["devset"] = _devset(models)
     out["seconds"] = round(time.monotonic() - t0, 1)
     return out
 
@@ -179,13 +180,13 @@ def _pred(p: float):
     return SexPrediction(float(p), "learned")
 
 
-def _devset() -> dict:
-    labels = Path(__file__).resolve().parents[1] / "devset"
-    images = Path("/work/devset-images")
-    if not labels.is_dir() or not images.is_dir():
-        return {"skipped": f"needs devset/ labels ({'present' if labels.is_dir() else 'absent'}) and "
-                           f"{images} ({'present' if images.is_dir() else 'absent'})"}
-    return {"skipped": "the devset has face boxes only (no sex labels or hand-placed points) on this branch"}
+def _devset(models: Path | None = None) -> dict:
+    """The real-devset part (benchmarks/landmarks_devset.py: hand-placed points and sex, true boxes); it
+    reports ``{"skipped": ...}`` without the pictures. The per-face rows stay in that script's own output."""
+    from benchmarks import landmarks_devset
+
+    result = landmarks_devset.run(models=models)
+    return {k: v for k, v in result.items() if k != "per_face"}
 
 
 def main(argv: list[str] | None = None) -> int:
