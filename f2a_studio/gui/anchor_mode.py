@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QMouseEvent
 from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainTextEdit, QTextEdit
 
 from f2a_studio.core.errors import NotFoundError
@@ -57,6 +57,7 @@ class AnchorFit:
 class AnchorMode(QObject):
     hintChanged = Signal(str)  # what to do next ("" once the mode ends)
     message = Signal(str)
+    undoRequested = Signal(int)  # -1 undo, +1 redo: the mode has ended and stored its clicks first
     _arrived = Signal(object)  # a Future, from the worker thread: queued to the GUI thread
 
     def __init__(self, session: Session, navigator: Navigator, view: CanvasView) -> None:
@@ -286,6 +287,10 @@ class AnchorMode(QObject):
         return False
 
     def _key_handler(self, event: QKeyEvent) -> Callable[[], None] | None:
+        if event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo):
+            # the window's Undo may still be disabled while the first click's fit is under way: end first
+            step = -1 if event.matches(QKeySequence.StandardKey.Undo) else 1
+            return lambda: (self.end(), self.undoRequested.emit(step))
         key = event.key()
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         plain = mods == Qt.KeyboardModifier.NoModifier

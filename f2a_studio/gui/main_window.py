@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         self.anchor_mode = AnchorMode(session, self.navigator, self.view)
         self.anchor_mode.hintChanged.connect(self._anchor_hint)
         self.anchor_mode.message.connect(lambda text: self.status.showMessage(text, 4000))
+        self.anchor_mode.undoRequested.connect(self.undo_redo)
         self._zoom_to_face_toggled(self.actions["zoom_to_face"].isChecked())
         self.history.setStack(session.undo_stack)
         session.errorRaised.connect(self._show_error)
