@@ -13,8 +13,8 @@ from f2a_studio.gui.keymap import KEYMAP, SPECS
 MENUS = ("File", "Edit", "Review", "View", "Detect", "Learn", "Help")
 TOOLBAR = (
     "open_project", "import_files", None, "undo", "redo", None, "accept", "reject", "sex_female", "sex_male",
-    "sex_unknown", "draw_box", "delete", None, "review_next", None, "fit", "fit_width", "actual_size", None,
-    "detect_scene", "detect_all", None, "theme_dark",
+    "sex_unknown", "draw_box", "place_anchors", "delete", None, "review_next", None, "fit", "fit_width",
+    "actual_size", None, "detect_scene", "detect_all", None, "theme_dark",
 )
 
 

@@ -42,6 +42,9 @@ KEYMAP: tuple[ActionSpec, ...] = (
                "Drag on the image to add a face", edits=True),
     ActionSpec("refit_landmarks", "Refit &Landmarks", ("L",), "mdi6.face-recognition", "Edit",
                "Fit the 68 landmarks and pose to the box again (points you moved stay)", edits=True),
+    ActionSpec("place_anchors", "Place &Anchors", ("P",), "mdi6.crosshairs-gps", "Edit",
+               "Click the eye centres, nose tip, mouth corners and chin; the 68 points follow each click "
+               "(1–6 choose, Tab skips, Backspace removes the last, Esc/Enter ends)", edits=True),
     ActionSpec("toggle_visibility", "Toggle Point &Visibility", ("V",), "mdi6.eye-off-outline", "Edit",
                "Selected landmarks: visible ↔ occluded", edits=True),
     ActionSpec("nudge_left", "Nudge Left", ("Left",), None, "Edit", edits=True),
@@ -104,4 +107,13 @@ MOUSE_HELP: tuple[tuple[str, str], ...] = (
     ("Wheel / Shift+wheel", "scroll the cut (smoothly) / sideways"),
     ("Ctrl+wheel", "zoom around the cursor"),
     ("Middle-drag", "pan"),
+)
+
+# Keys that mean something else while Place Anchors is on (gui/anchor_mode.py); the `?` dialog lists them.
+ANCHOR_HELP: tuple[tuple[str, str], ...] = (
+    ("Click", "place the next anchor; the face's points are refitted at once"),
+    ("1 – 6", "the next click places: left eye, right eye, nose tip, left / right mouth corner, chin"),
+    ("Tab / Shift+Tab", "skip to the next / previous anchor"),
+    ("Backspace", "remove the anchor placed last"),
+    ("Esc / Enter / P", "end (what was placed stays; Ctrl+Z takes the whole session back)"),
 )

@@ -30,6 +30,7 @@ from f2a_studio.core.models import FaceStatus, Sex
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.gui import theme
 from f2a_studio.gui.actions import Actions
+from f2a_studio.gui.anchor_mode import AnchorMode
 from f2a_studio.gui.canvas import CanvasView, CutScene, Layers
 from f2a_studio.gui.canvas.view import Tool
 from f2a_studio.gui.editor import Editor
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.navigator: Navigator | None = None
         self.editor: Editor | None = None
+        self.anchor_mode: AnchorMode | None = None
         self.setWindowTitle("F2A Studio")
 
         self.scene = CutScene(self)
@@ -167,6 +169,7 @@ class MainWindow(QMainWindow):
             "toggle_visibility": lambda: self._edit(lambda e: e.toggle_visibility()),
             "refit_landmarks": lambda: self._edit(lambda e: e.refit_landmarks()),
             "draw_box": lambda: self.view.set_tool(Tool.DRAW_BOX),
+            "place_anchors": self.toggle_anchor_mode,
             "next_face": lambda: self._nav(lambda n: n.step_face(1)),
             "prev_face": lambda: self._nav(lambda n: n.step_face(-1)),
             "review_next": lambda: self._nav(lambda n: n.review_next()),
@@ -245,6 +248,10 @@ class MainWindow(QMainWindow):
         self.session = session
         self.navigator = Navigator(session, self.scene, self.view, self.cache)
         self.editor = Editor(session, self.navigator, self.view)
+        self.anchor_mode = AnchorMode(session, self.navigator, self.view)
+        self.anchor_mode.hintChanged.connect(self._anchor_hint)
+        self.anchor_mode.message.connect(lambda text: self.status.showMessage(text, 4000))
+        self.anchor_mode.undoRequested.connect(self.undo_redo)
         self._zoom_to_face_toggled(self.actions["zoom_to_face"].isChecked())
         self.history.setStack(session.undo_stack)
         session.errorRaised.connect(self._show_error)
@@ -320,6 +327,9 @@ class MainWindow(QMainWindow):
         self.jobs.wait()
         assert self.navigator is not None and self.editor is not None
         self.preview.detach()
+        if self.anchor_mode is not None:
+            self.anchor_mode.shutdown()
+            self.anchor_mode = None
         self.navigator.disconnect_all()
         self.editor.disconnect_all()
         self.navigator.close_cut()
@@ -361,6 +371,8 @@ class MainWindow(QMainWindow):
         """Undo/redo one step and show the face it touched (switching cuts if needed)."""
         if self.session is None or self.session.read_only:
             return
+        if self.anchor_mode is not None:
+            self.anchor_mode.end()  # its clicks are stored (and merged) first: the undo takes the session back
         stack = self.session.undo_stack
         if step < 0 and stack.canUndo():
             command = stack.command(stack.index() - 1)
@@ -373,6 +385,16 @@ class MainWindow(QMainWindow):
         face_id = getattr(command, "face_id", None)
         if face_id is not None and self.navigator is not None and face_id != self.navigator.face_id:
             self.navigator.select_face(face_id)
+
+    def toggle_anchor_mode(self) -> None:
+        if self.anchor_mode is not None and self.anchor_mode.toggle():
+            self.view.setFocus()
+
+    def _anchor_hint(self, text: str) -> None:
+        if text:
+            self.status.showMessage(text)
+        else:
+            self.status.clearMessage()
 
     def clear_selection(self) -> None:
         self.view.set_tool(Tool.EDIT)

@@ -1,4 +1,4 @@
-"""The `?` dialog: every shortcut from keymap.KEYMAP plus the mouse gestures."""
+"""The `?` dialog: every shortcut from keymap.KEYMAP, the mouse gestures and the keys of Place Anchors."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from f2a_studio.gui.keymap import KEYMAP, MOUSE_HELP
+from f2a_studio.gui.keymap import ANCHOR_HELP, KEYMAP, MOUSE_HELP
 
 
 def keymap_rows() -> list[tuple[str, str, str]]:
@@ -24,6 +24,7 @@ def keymap_rows() -> list[tuple[str, str, str]]:
             keys = " / ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in spec.keys)
             rows.append((spec.menu, keys, spec.text.replace("&", "")))
     rows.extend(("Mouse", gesture, what) for gesture, what in MOUSE_HELP)
+    rows.extend(("Place Anchors", keys, what) for keys, what in ANCHOR_HELP)
     return rows
 
 
