@@ -140,6 +140,10 @@ def test_keys_choose_skip_and_remove_and_esc_keeps_what_was_placed(studio, qtbot
     anchors = true_anchors(truth)
     zoom = win.view.zoom
     win.actions["place_anchors"].trigger()
+    notice = win.view.notice
+    qtbot.waitUntil(notice.isVisible, timeout=WAIT_MS)
+    shade = notice.grab().toImage().pixelColor(notice.width() - 4, notice.height() // 2)
+    assert shade.blue() > shade.red()  # a hint in the neutral (blue) box, not the red box of a cut's problem
     key(win, Qt.Key.Key_6)  # 6: the chin next (not the window's "1:1"-style keys while the mode is on)
     assert mode.next == "chin" and win.view.zoom == zoom
     chin = click(win, *anchors["chin"])

@@ -250,7 +250,7 @@ class AnchorMode(QObject):
             scene.addItem(mark)
             self._marks.append(mark)
         text = self.hint()
-        self.view.show_notice(text)
+        self.view.show_notice(text, "hint")
         self.hintChanged.emit(text)
 
     def _clear_marks(self) -> None:

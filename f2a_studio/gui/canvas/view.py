@@ -198,7 +198,7 @@ class CanvasView(QGraphicsView):
         if self._auto_fit and self.size() != self._fitted_for:
             self.fit_cut()
         if self.notice.isVisible():
-            self.show_notice(self.notice.text())
+            self.show_notice(self.notice.text(), self.notice.property("kind") or "problem")
 
     def reveal(self, rect: QRectF) -> None:
         """Scroll so `rect` (scene) is in view, zooming out only if it cannot fit."""
@@ -311,10 +311,16 @@ class CanvasView(QGraphicsView):
 
     # ------------------------------------------------------------ notice over the canvas
 
-    def show_notice(self, text: str | None) -> None:
+    def show_notice(self, text: str | None, kind: str = "problem") -> None:
+        """A box over the top of the canvas: `kind` "problem" (red: the cut cannot be shown) or "hint"
+        (neutral: what a mode expects next)."""
         if not text:
             self.notice.hide()
             return
+        if self.notice.property("kind") != kind:
+            self.notice.setProperty("kind", kind)
+            self.notice.style().unpolish(self.notice)  # a dynamic property is restyled only when re-polished
+            self.notice.style().polish(self.notice)
         self.notice.setText(text)
         width = max(200, self.viewport().width() - 40)
         self.notice.setFixedSize(width, self.notice.heightForWidth(width))
