@@ -168,11 +168,12 @@ def card_for(net: LandmarkNet, cfg: LmTrainConfig, data: dict, metrics: dict, se
 # -- synthetic pretraining ---------------------------------------------------------------------------------
 
 
-def synth_samples(seed: int, n: int, styles: Sequence[str], size: int = 128) -> list[LmSample]:
+def synth_samples(seed: int, n: int, styles: Sequence[str], size: int = 128, variation=None) -> list[LmSample]:
+    """``variation``: a synth.variation.Variation (None: the generator's default faces)."""
     from f2a_studio.detect.synth_faces import synth_faces
 
     out = []
-    for f in synth_faces(seed, n, styles, size):
+    for f in synth_faces(seed, n, styles, size, variation):
         t = f.truth
         vis = np.asarray(t.visibility)
         out.append(LmSample(f.image, t.box, t.points(), np.ones(68, bool), (vis == 2).astype(np.float64),
@@ -193,14 +194,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hold-out", default=HELD_OUT, choices=sorted(STYLES))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--big-eyes", type=float, nargs=2, metavar=("FEMALE", "MALE"), default=(0.0, 0.0),
+                    help="Probability of a big-eyed character per sex (synth.variation.big_eyed), e.g. 0.5 0.1.")
+    ap.add_argument("--init", type=Path, help="Start from the model in this folder (fine-tune) instead of afresh.")
+    ap.add_argument("--lr", type=float, default=LmTrainConfig.lr)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     styles = [s for s in STYLES if s != args.hold_out]
     t0 = time.monotonic()
-    samples = synth_samples(args.seed, args.faces, styles)
-    net = LandmarkNet(LandmarkNetConfig())
-    cfg = LmTrainConfig(steps=args.steps, seed=args.seed)
+    from f2a_studio.synth.variation import BIG_EYED, Variation
+
+    variation = Variation(big_eyes=tuple(args.big_eyes))
+    samples = synth_samples(args.seed, args.faces, styles, variation=variation)
+    started_from = "random weights"
+    if args.init:  # fine-tune: the card names the model it started from
+        net, init_card = load_net(args.init)
+        net.train()
+        started_from = f"{args.init} (weights sha256 {init_card.get('weights_sha256', 'unknown')})"
+    else:
+        net = LandmarkNet(LandmarkNetConfig())
+    cfg = LmTrainConfig(steps=args.steps, seed=args.seed, lr=args.lr)
     resume = resume_path(args.out, STEM)
     print(resume_note(resume) or "", end="", flush=True)
     with stop_on_sigterm() as stop:
@@ -210,8 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stopped after step {result.steps_done}: run the same command again to continue", flush=True)
         return 1
     metrics = {"fresh_training_styles": evaluate(net, synth_samples(args.seed + 1000, 200, styles)),
-               "held_out_style": evaluate(net, synth_samples(args.seed + 1000, 200, [args.hold_out]))}
-    card = card_for(net, cfg, {"synthetic_faces": args.faces, "styles": styles, "held_out_style": args.hold_out},
+               "held_out_style": evaluate(net, synth_samples(args.seed + 1000, 200, [args.hold_out])),
+               "held_out_style_big_eyed": evaluate(net, synth_samples(args.seed + 1000, 200, [args.hold_out],
+                                                                      variation=BIG_EYED))}
+    data = {"synthetic_faces": args.faces, "styles": styles, "held_out_style": args.hold_out,
+            "big_eyes": list(args.big_eyes), "started_from": started_from}
+    card = card_for(net, cfg, data,
                     metrics, time.monotonic() - t0,
                     "python -m f2a_studio.detect.landmarks.learned_train " + " ".join(sys.argv[1:]))
     print(save_model(args.out, STEM, net.state_dict(), card), metrics, flush=True)

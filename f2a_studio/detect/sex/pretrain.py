@@ -26,10 +26,12 @@ from f2a_studio.synth.styles import STYLES
 
 
 def synth_sex_data(seed: int, n: int, styles: Sequence[str], cfg: SexNetConfig | None = None,
-                   jitter: float = 1.0) -> SexData:
+                   jitter: float = 1.0, variation=None) -> SexData:
+    """Aligned crops of ``synth_faces(seed, n, styles, variation=variation)`` (the same faces), aligned by
+    their truth points under ``jitter`` (an imperfect fit's error, as at inference)."""
     cfg = cfg or SexNetConfig()
     crops, female = [], []
-    for i, f in enumerate(synth_faces(seed, n, styles)):
+    for i, f in enumerate(synth_faces(seed, n, styles, variation=variation)):
         rng = np.random.default_rng([seed, i, 11])
         pts = jittered_points(f.truth.points(), rng, jitter) if jitter else f.truth.points()
         lm = np.column_stack([pts, np.full(68, 2.0)])
