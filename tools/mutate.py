@@ -50,8 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES: dict[str, tuple[str, list[str]]] = {
     "store": ("f2a_studio/core/store.py", ["tests/test_store_contract.py", "tests/test_store.py",
                                          "tests/test_store_crash.py"]),
-    "importer": ("f2a_studio/core/importer.py", ["tests/test_import.py"]),
-    "atomic": ("f2a_studio/export/atomic.py", ["tests/test_export_atomic.py", "tests/test_export_safety.py"]),
+    "importer": ("f2a_studio/core/importer.py", ["tests/test_import_paths.py", "tests/test_import.py"]),
+    "atomic": ("f2a_studio/export/atomic.py", ["tests/test_export_atomic_unit.py", "tests/test_export_atomic.py",
+                                             "tests/test_export_safety.py"]),
     "runner": ("f2a_studio/export/runner.py", ["tests/test_export_atomic.py", "tests/test_export_safety.py",
                                               "tests/test_export_formats.py"]),
     "coco_import": ("f2a_studio/export/coco_import.py", ["tests/test_export_coco.py"]),

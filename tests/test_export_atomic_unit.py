@@ -1,0 +1,147 @@
+"""AtomicExport on its own, in the corners the export runs do not reach: an export with no file at all, the
+temp folder reserved before the first write, a relative OUT, a parent folder that cannot be created, and the
+stale-partial sweep (dead pid removed, live pid and foreign names left, a moved-aside old export put back).
+Fast: no project, no plan, no subprocess."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from f2a_studio.export.atomic import (
+    MANIFEST_NAME,
+    OLD_TAG,
+    PARTIAL_TAG,
+    AtomicExport,
+    check_target,
+    describe_os_error,
+    is_export,
+    remove_stale_partials,
+)
+from f2a_studio.export.errors import ExportError
+
+MANIFEST = json.dumps({"f2a_export": 1, "generator": "f2a-studio 1.0", "files": []}).encode()
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped (so no process holds it now)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_an_export_with_no_file_lands_as_an_empty_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with AtomicExport(out):
+        pass
+    assert out.is_dir() and list(out.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temp folder left beside it
+
+
+def test_the_temp_folder_is_made_and_named_for_this_process_on_entry(tmp_path: Path) -> None:
+    """Made before any write: its pid-stamped name is what keeps another export's sweep off it."""
+    out = tmp_path / "out"
+    sink = AtomicExport(out).__enter__()
+    try:
+        assert sink.temp is not None and sink.temp.is_dir() and list(sink.temp.iterdir()) == []
+        assert sink.temp.parent == tmp_path
+        assert sink.temp.name.startswith(f".out{PARTIAL_TAG}{os.getpid()}-")
+        assert remove_stale_partials(out) == [] and sink.temp.is_dir()  # this process is alive
+    finally:
+        sink.discard()
+    assert list(tmp_path.iterdir()) == [] and sink.temp is None
+
+
+def test_a_relative_out_lands_under_the_working_folder_of_the_start(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with AtomicExport("exports/out") as sink:  # a str, as a command line gives it
+        sink.write("a.txt", b"a")
+        assert sink.out == tmp_path / "exports" / "out"
+    assert (tmp_path / "exports" / "out" / "a.txt").read_bytes() == b"a"
+
+
+def test_a_parent_that_cannot_be_made_is_named_in_the_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file where a folder should be")
+    out = blocker / "sub" / "out"
+    with pytest.raises(ExportError) as caught:
+        AtomicExport(out).__enter__()
+    assert str(caught.value).endswith(f"(while creating {out.parent}); nothing was written")
+    assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_the_sweep_removes_a_dead_exports_partial_and_keeps_a_live_one_and_foreign_names(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    dead = tmp_path / f".out{PARTIAL_TAG}{dead_pid()}-abcd1234"
+    live = tmp_path / f".out{PARTIAL_TAG}{os.getpid()}-abcd1234"
+    other = tmp_path / f".other{PARTIAL_TAG}{dead_pid()}-abcd1234"  # another OUT's partial
+    for folder in (dead, live, other):
+        (folder / "sub").mkdir(parents=True)
+    assert remove_stale_partials(out) == [dead]
+    assert not dead.exists() and live.is_dir() and other.is_dir()
+
+
+def test_the_sweep_puts_back_an_old_export_a_killed_overwrite_had_moved_aside(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    aside = tmp_path / f".out{PARTIAL_TAG}{dead_pid()}{OLD_TAG}"
+    aside.mkdir()
+    (aside / MANIFEST_NAME).write_bytes(MANIFEST)
+    assert remove_stale_partials(out) == []  # not removed: renamed back
+    assert (out / MANIFEST_NAME).read_bytes() == MANIFEST and not aside.exists()
+
+
+def test_a_moved_aside_folder_is_not_put_back_over_a_new_out_nor_when_it_is_no_export(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    aside = tmp_path / f".out{PARTIAL_TAG}{dead_pid()}{OLD_TAG}"
+    aside.mkdir()
+    (aside / MANIFEST_NAME).write_bytes(MANIFEST)
+    assert remove_stale_partials(out) == [aside] and list(out.iterdir()) == []
+    out.rmdir()
+    aside.mkdir()
+    (aside / "notes.txt").write_text("no manifest")
+    assert remove_stale_partials(out) == [aside] and not out.exists()
+
+
+@pytest.mark.parametrize(("manifest", "expected"), [
+    ({"f2a_export": 1, "generator": "f2a-studio", "files": []}, True),
+    ({"f2a_export": 2, "generator": "f2a-studio 0.9", "files": []}, True),
+    ({"f2a_export": 0, "generator": "f2a-studio", "files": []}, False),
+    ({"f2a_export": True, "generator": "f2a-studio", "files": []}, False),
+    ({"f2a_export": 1, "generator": "f2a-studio-fork", "files": []}, False),
+    ({"f2a_export": 1, "generator": "f2a-studio", "files": {}}, False),
+    ([1, 2], False),
+])
+def test_only_an_f2a_manifest_marks_an_export(tmp_path: Path, manifest: object, expected: bool) -> None:
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    assert is_export(tmp_path) is expected
+
+
+def test_check_target_accepts_nothing_or_an_empty_folder_and_refuses_a_file(tmp_path: Path) -> None:
+    check_target(tmp_path / "missing", overwrite=False)
+    (tmp_path / "empty").mkdir()
+    check_target(tmp_path / "empty", overwrite=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ExportError, match="it is a file, not a folder"):
+        check_target(tmp_path / "file", overwrite=True)
+
+
+@pytest.mark.parametrize(("code", "why"), [
+    (errno.ENOSPC, "no space left on the disk (the disk is full)"),
+    (errno.EDQUOT, "no space left on the disk (the disk is full)"),
+    (errno.EROFS, "the target is on a read-only file system"),
+    (errno.EACCES, "permission denied: the target folder is not writable"),
+    (errno.EPERM, "permission denied: the target folder is not writable"),
+    (errno.EFBIG, "file too large for the target (file size limit reached)"),
+    (errno.EIO, os.strerror(errno.EIO)),
+])
+def test_an_os_error_is_told_by_its_cause(code: int, why: str) -> None:
+    text = describe_os_error(OSError(code, os.strerror(code)), Path("/x/out"), "writing a.png")
+    assert text == f"cannot export to /x/out: {why} (while writing a.png); nothing was written"

@@ -1,0 +1,99 @@
+"""Import paths the batch tests do not reach: the megapixel count, folders and FIFOs named like images,
+animated-file notes, cut numbers from file names, which slices join, slice sets already imported or with an
+undecodable slice, and the write-error wording. Every expected figure is worked out from the pictures made here."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import noise_image, write_png
+from PIL import Image
+
+from f2a_studio.core.importer import _joinable, _project_write_error, import_sources
+from f2a_studio.core.store import ProjectStore
+
+RNG = np.random.default_rng(16)
+
+
+def test_megapixels_count_the_pixels_imported_and_nothing_for_files_already_in(store: ProjectStore,
+                                                                                tmp_path: Path) -> None:
+    a = write_png(tmp_path / "a.png", noise_image(RNG, 50, 60))
+    b = write_png(tmp_path / "b.png", noise_image(RNG, 30, 70))
+    first = import_sources(store, [a, b], workers=1)
+    assert first.megapixels == pytest.approx((50 * 60 + 30 * 70) / 1e6)
+    again = import_sources(store, [a, b], workers=1)  # both seen: nothing decoded, nothing counted
+    assert again.megapixels == 0.0 and again.already_present == 2 and again.added == []
+
+
+def test_a_folder_named_like_an_image_is_searched_and_a_fifo_named_like_one_is_reported(store: ProjectStore,
+                                                                                         tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    inner = write_png(src / "album.png" / "inner.png", noise_image(RNG, 40, 40))
+    fifo = src / "pipe.png"
+    os.mkfifo(fifo)
+    report = import_sources(store, [src], workers=1)
+    assert [r.source_path for r in report.added] == [str(inner)]
+    assert [p.path for p in report.problems] == [str(fifo)]  # named, never opened (it would block)
+
+
+def test_only_an_animated_file_gets_a_note_about_its_frames(store: ProjectStore, tmp_path: Path) -> None:
+    still = write_png(tmp_path / "still.png", noise_image(RNG, 40, 50))
+    frames = [Image.fromarray(noise_image(RNG, 40, 50)) for _ in range(2)]
+    gif = tmp_path / "moving.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    report = import_sources(store, [still, gif], workers=1)
+    assert len(report.added) == 2
+    assert [(n.path, n.reason) for n in report.notes] == [
+        (str(gif), "animated (2 frames): only the first frame was imported")]
+
+
+def test_a_single_cut_file_keeps_the_cut_number_its_name_gives(store: ProjectStore, tmp_path: Path) -> None:
+    path = write_png(tmp_path / "597447_13_cut_007.png", noise_image(RNG, 60, 50))
+    (record,) = import_sources(store, [path], workers=1).added
+    assert (record.title_id, record.episode, record.cut_index) == ("597447", "13", 7)
+
+
+@pytest.mark.parametrize(("shapes", "joins"), [
+    ([(100, 50, 3), (100, 50, 3), (30, 50, 3)], True),  # portrait slices, a short last one
+    ([(50, 50, 3), (50, 50, 3)], True),  # square slices: as tall as wide is enough
+    ([(100, 50, 3), (100, 60, 3)], False),  # two widths
+    ([(40, 50, 3), (100, 50, 3)], False),  # a landscape picture before the last: a scene, not a slice
+])
+def test_which_slices_join_into_one_strip(shapes: list[tuple[int, int, int]], joins: bool) -> None:
+    assert _joinable(shapes) is joins
+
+
+def test_a_slice_set_imported_twice_counts_every_slice_as_present(store: ProjectStore, tmp_path: Path) -> None:
+    src = tmp_path / "ep"
+    slices = [write_png(src / f"{k}.png", noise_image(RNG, 120, 80)) for k in (1, 2)]
+    first = import_sources(store, [src], workers=1)
+    assert len(first.added) == 1 and first.files_done == 2  # one noise strip: no gutter, one cut
+    again = import_sources(store, [src], workers=1)
+    assert again.added == [] and again.already_present == 2 and again.files_done == len(slices)
+
+
+def test_a_slice_set_with_an_undecodable_slice_imports_the_others_one_by_one(store: ProjectStore,
+                                                                            tmp_path: Path) -> None:
+    src = tmp_path / "ep"
+    good = write_png(src / "1.png", noise_image(RNG, 120, 80))
+    bad = src / "2.png"
+    bad.write_bytes(b"not a picture at all")
+    report = import_sources(store, [src], workers=1)
+    assert [r.source_path for r in report.added] == [str(good)]
+    assert [p.path for p in report.problems] == [str(bad)]
+
+
+@pytest.mark.parametrize(("code", "why"), [
+    (errno.ENOSPC, "the disk is full"),
+    (errno.EROFS, "the project folder is read-only"),
+    (errno.EACCES, "the project folder is read-only"),
+    (errno.EPERM, "the project folder is read-only"),
+    (errno.EIO, os.strerror(errno.EIO)),
+])
+def test_a_failed_write_into_the_project_names_its_cause(store: ProjectStore, code: int, why: str) -> None:
+    error = _project_write_error(store, OSError(code, os.strerror(code)))
+    assert str(error) == f"cannot write into project {store.root}: {why}"
