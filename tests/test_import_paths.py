@@ -72,6 +72,7 @@ def test_a_slice_set_imported_twice_counts_every_slice_as_present(store: Project
     slices = [write_png(src / f"{k}.png", noise_image(RNG, 120, 80)) for k in (1, 2)]
     first = import_sources(store, [src], workers=1)
     assert len(first.added) == 1 and first.files_done == 2  # one noise strip: no gutter, one cut
+    assert first.added[0].source_path == str(slices[0])  # the cut starts in the first slice
     again = import_sources(store, [src], workers=1)
     assert again.added == [] and again.already_present == 2 and again.files_done == len(slices)
 
@@ -97,3 +98,43 @@ def test_a_slice_set_with_an_undecodable_slice_imports_the_others_one_by_one(sto
 def test_a_failed_write_into_the_project_names_its_cause(store: ProjectStore, code: int, why: str) -> None:
     error = _project_write_error(store, OSError(code, os.strerror(code)))
     assert str(error) == f"cannot write into project {store.root}: {why}"
+
+
+def test_re_encoded_slices_of_cuts_already_in_count_as_present(store: ProjectStore, tmp_path: Path) -> None:
+    """The same pixels saved again (other PNG bytes, so sources not seen before): decoded, found by content."""
+    pixels = [noise_image(RNG, 120, 80) for _ in range(2)]
+    for k, px in enumerate(pixels, start=1):
+        write_png(tmp_path / "ep" / f"{k}.png", px)
+        (tmp_path / "again").mkdir(exist_ok=True)
+        Image.fromarray(px).save(tmp_path / "again" / f"{k}.png", compress_level=0)
+    assert len(import_sources(store, [tmp_path / "ep"], workers=1).added) == 1
+    again = import_sources(store, [tmp_path / "again"], workers=1)
+    assert again.added == [] and again.already_present == 1  # the one joined cut
+
+
+def test_an_opaque_slice_joined_with_a_transparent_one_gets_an_opaque_alpha(store: ProjectStore,
+                                                                           tmp_path: Path) -> None:
+    rgba = noise_image(RNG, 120, 80, channels=4)
+    rgba[..., 3] = 100
+    write_png(tmp_path / "ep" / "1.png", noise_image(RNG, 120, 80))
+    write_png(tmp_path / "ep" / "2.png", rgba)
+    (record,) = import_sources(store, [tmp_path / "ep"], workers=1).added
+    cut = np.asarray(Image.open(store.cut_file(record)))
+    assert record.has_alpha and cut.shape == (240, 80, 4)
+    assert (cut[:120, :, 3] == 255).all() and (cut[120:, :, 3] == 100).all()
+
+
+def test_two_identical_panels_in_one_strip_make_one_cut_and_count_one_present(store: ProjectStore,
+                                                                            tmp_path: Path) -> None:
+    panel = noise_image(RNG, 150, 200)
+    strip = np.full((60 + 2 * (150 + 60), 200, 3), 255, np.uint8)
+    strip[60:210], strip[270:420] = panel, panel
+    report = import_sources(store, [write_png(tmp_path / "strip.png", strip)], workers=1)
+    assert len(report.added) == 1 and report.already_present == 1
+
+
+def test_a_human_photo_without_landmarks_beside_it_imports_with_no_note(store: ProjectStore,
+                                                                       tmp_path: Path) -> None:
+    photo = write_png(tmp_path / "person.png", noise_image(RNG, 64, 48))
+    report = import_sources(store, [photo], workers=1, domain="human")
+    assert len(report.added) == 1 and report.notes == [] and store.faces(report.added[0].id) == []
