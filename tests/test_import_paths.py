@@ -15,6 +15,7 @@ from PIL import Image
 
 from f2a_studio.core.importer import _joinable, _project_write_error, import_sources
 from f2a_studio.core.store import ProjectStore
+from f2a_studio.core.strips import SplitOptions
 
 RNG = np.random.default_rng(16)
 
@@ -138,3 +139,11 @@ def test_a_human_photo_without_landmarks_beside_it_imports_with_no_note(store: P
     photo = write_png(tmp_path / "person.png", noise_image(RNG, 64, 48))
     report = import_sources(store, [photo], workers=1, domain="human")
     assert len(report.added) == 1 and report.notes == [] and store.faces(report.added[0].id) == []
+
+
+def test_without_splitting_numbered_slices_stay_separate_pictures(store: ProjectStore, tmp_path: Path) -> None:
+    """--no-split (min_aspect infinite): every file is one cut as it is, so slices are not joined either."""
+    slices = [write_png(tmp_path / "ep" / f"{k}.png", noise_image(RNG, 120, 80)) for k in (1, 2)]
+    report = import_sources(store, [tmp_path / "ep"], workers=1, split=SplitOptions(min_aspect=float("inf")))
+    assert sorted(r.source_path for r in report.added) == sorted(map(str, slices))
+    assert all((r.width, r.height) == (80, 120) for r in report.added)
