@@ -14,6 +14,7 @@ from conftest import noise_image, write_png
 from PIL import Image
 
 from f2a_studio.core.importer import _joinable, _project_write_error, import_sources
+from f2a_studio.core.jobs import CancelToken
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.core.strips import SplitOptions
 
@@ -147,3 +148,44 @@ def test_without_splitting_numbered_slices_stay_separate_pictures(store: Project
     report = import_sources(store, [tmp_path / "ep"], workers=1, split=SplitOptions(min_aspect=float("inf")))
     assert sorted(r.source_path for r in report.added) == sorted(map(str, slices))
     assert all((r.width, r.height) == (80, 120) for r in report.added)
+
+
+def test_progress_counts_each_unit_and_ends_at_the_total(store: ProjectStore, tmp_path: Path) -> None:
+    paths = [write_png(tmp_path / f"{name}.png", noise_image(RNG, 40, 40)) for name in ("a", "b", "c")]
+    calls: list[tuple[int, int, str]] = []
+    import_sources(store, paths, workers=1, progress=lambda done, total, what: calls.append((done, total, what)))
+    assert calls == [(0, 3, str(paths[0])), (1, 3, str(paths[1])), (2, 3, str(paths[2])), (3, 3, "")]
+
+
+def test_a_cancel_stops_before_the_next_unit_is_written_and_says_so(store: ProjectStore, tmp_path: Path) -> None:
+    paths = [write_png(tmp_path / f"{name}.png", noise_image(RNG, 40, 40)) for name in ("a", "b")]
+    token = CancelToken()
+    calls: list[int] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        calls.append(done)
+        if done == 1:
+            token.cancel()  # after the first file is in
+
+    report = import_sources(store, paths, workers=1, progress=progress, cancel=token)
+    assert report.cancelled is True and [r.source_path for r in report.added] == [str(paths[0])]
+    assert calls == [0, 1] and report.files_done == 1  # no "all done" call after a cancel
+    assert store.image_count() == 1
+
+
+def test_title_and_episode_given_name_every_cut_of_the_batch(store: ProjectStore, tmp_path: Path) -> None:
+    path = write_png(tmp_path / "597447_13_cut_002.png", noise_image(RNG, 40, 40))
+    (record,) = import_sources(store, [path], workers=1, title="Night Shift", episode="07").added
+    assert (record.episode, record.cut_index) == ("7", 2)  # "07" reads as episode 7; the cut number stays
+    assert record.title_id != "597447" and "Night" in record.title_id
+
+
+def test_a_human_photo_with_landmarks_beside_it_gets_that_face(store: ProjectStore, tmp_path: Path) -> None:
+    photo = write_png(tmp_path / "person.png", noise_image(RNG, 100, 100))
+    points = [(20.0 + (k % 17) * 3.0, 30.0 + (k // 17) * 10.0) for k in range(68)]  # x 20..68, y 30..60
+    body = "\n".join(f"{x:.1f} {y:.1f}" for x, y in points)
+    photo.with_suffix(".pts").write_text(f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
+    report = import_sources(store, [photo], workers=1, domain="human")
+    (face,) = store.faces(report.added[0].id)
+    assert report.notes == [] and len(face.landmarks) == 68
+    assert [(round(p[0], 1), round(p[1], 1)) for p in face.landmarks[:2]] == [(20.0, 30.0), (23.0, 30.0)]
