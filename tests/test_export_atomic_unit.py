@@ -145,3 +145,47 @@ def test_check_target_accepts_nothing_or_an_empty_folder_and_refuses_a_file(tmp_
 def test_an_os_error_is_told_by_its_cause(code: int, why: str) -> None:
     text = describe_os_error(OSError(code, os.strerror(code)), Path("/x/out"), "writing a.png")
     assert text == f"cannot export to /x/out: {why} (while writing a.png); nothing was written"
+
+
+def test_files_go_into_nested_folders_and_a_parent_already_made_by_a_deeper_file(tmp_path: Path) -> None:
+    """`faces/train/a.png` makes two folders; `faces/b.png` then lands in a folder that exists already."""
+    out = tmp_path / "out"
+    with AtomicExport(out) as sink:
+        sink.write("faces/train/a.png", b"a")
+        sink.write("faces/b.png", b"b")
+        sink.write("faces/train/c.png", b"c")
+    assert (out / "faces" / "train" / "a.png").read_bytes() == b"a"
+    assert (out / "faces" / "b.png").read_bytes() == b"b" and (out / "faces" / "train" / "c.png").exists()
+
+
+def test_an_os_error_raised_inside_the_export_becomes_an_export_error_and_leaves_nothing(tmp_path: Path) -> None:
+    """A render reading a cut file, not the sink itself, fails: the user gets the cause, OUT never appears."""
+    out = tmp_path / "out"
+    with pytest.raises(ExportError) as caught, AtomicExport(out) as sink:
+        sink.write("a.txt", b"a")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert "no space left on the disk" in str(caught.value) and "(while writing the export)" in str(caught.value)
+    assert isinstance(caught.value.__cause__, OSError)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_foreign_folder_appearing_at_out_during_the_export_is_not_replaced(tmp_path: Path) -> None:
+    """The target is checked again at the rename: someone else's files put at OUT meanwhile stay, and the
+    export fails saying why instead of reporting success."""
+    out = tmp_path / "out"
+    with pytest.raises(ExportError, match="holds no earlier F2A export"), AtomicExport(out) as sink:
+        sink.write(MANIFEST_NAME, MANIFEST)
+        out.mkdir()
+        (out / "thesis.tex").write_text("mine")
+    assert [p.name for p in out.iterdir()] == ["thesis.tex"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the temp folder is gone too
+
+
+def test_a_discarded_export_refuses_further_writes(tmp_path: Path) -> None:
+    sink = AtomicExport(tmp_path / "out").__enter__()
+    sink.write("a.txt", b"a")
+    sink.discard()
+    with pytest.raises(ExportError, match="not open"):
+        sink.write("b.txt", b"b")
+    sink.discard()  # twice is harmless
+    assert list(tmp_path.iterdir()) == []
