@@ -28,6 +28,7 @@ def files_under(folder: Path) -> list[Path]:
 
 def test_faces_per_second_is_faces_over_seconds_and_zero_for_no_time() -> None:
     assert ExportResult(Path("/o"), "pix2pix", {"faces": 10}, 3, 2.0).faces_per_second == 5.0
+    assert ExportResult(Path("/o"), "pix2pix", {"faces": 10}, 3, 0.5).faces_per_second == 20.0  # under a second
     assert ExportResult(Path("/o"), "pix2pix", {"faces": 10}, 3, 0.0).faces_per_second == 0.0
 
 
