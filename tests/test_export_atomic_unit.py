@@ -189,3 +189,7 @@ def test_a_discarded_export_refuses_further_writes(tmp_path: Path) -> None:
         sink.write("b.txt", b"b")
     sink.discard()  # twice is harmless
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_sweep_of_a_parent_that_does_not_exist_removes_nothing(tmp_path: Path) -> None:
+    assert remove_stale_partials(tmp_path / "missing" / "out") == []

@@ -418,3 +418,15 @@ def test_space_zooms_to_the_least_confident_face(window: Parts) -> None:
     port = window.view.viewport().rect()
     shown = window.view.mapFromScene(box_rect(MIDDLE)).boundingRect()
     assert abs(shown.height() - 0.5 * min(port.width(), port.height())) <= 2
+
+
+def test_with_face_zoom_off_space_keeps_a_zoom_the_user_chose(window: Parts) -> None:
+    """face_fill 0 means "do not zoom to faces": a view zoomed in by hand stays at that zoom, only scrolled."""
+    nav, n = window.navigator, ids(window)
+    nav.open_cut(n["a"])
+    chosen = 4 * window.view.zoom
+    window.view.set_zoom(chosen)
+    nav.face_fill = 0.0
+    nav.select_face(n["bottom"], focus=True)
+    assert window.view.zoom == pytest.approx(chosen)
+    assert seen(window).contains(box_rect(BOTTOM))  # revealed all the same

@@ -5,6 +5,7 @@ undecodable slice, and the write-error wording. Every expected figure is worked 
 from __future__ import annotations
 
 import errno
+import json
 import os
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import noise_image, write_png
 from PIL import Image
+from privileges import run_without_dac
 
 from f2a_studio.core.importer import _joinable, _project_write_error, import_sources
 from f2a_studio.core.jobs import CancelToken
@@ -189,3 +191,18 @@ def test_a_human_photo_with_landmarks_beside_it_gets_that_face(store: ProjectSto
     (face,) = store.faces(report.added[0].id)
     assert report.notes == [] and len(face.landmarks) == 68
     assert [(round(p[0], 1), round(p[1], 1)) for p in face.landmarks[:2]] == [(20.0, 30.0), (23.0, 30.0)]
+
+
+def test_an_unreadable_slice_sends_its_set_one_by_one_and_is_named(tmp_path: Path) -> None:
+    """Hashing the slices fails on the unreadable one: the others import alone, the bad one is reported."""
+    src = tmp_path / "ep"
+    good = write_png(src / "1.png", noise_image(RNG, 120, 80))
+    secret = write_png(src / "2.png", noise_image(RNG, 120, 80))
+    secret.chmod(0o000)
+    result = run_without_dac(["-m", "f2a_studio.cli", "import", str(tmp_path / "proj"), str(src), "--json"])
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] == 1 and report["problems"] == [
+        {"path": str(secret), "reason": "permission denied: the file cannot be read"}]
+    with ProjectStore.open(tmp_path / "proj", read_only=True) as reader:
+        assert [r.source_path for r in reader.images()] == [str(good)]
