@@ -4,14 +4,20 @@ test_export_data; every expected count follows from it (24 accepted faces) or fr
 
 from __future__ import annotations
 
+import json
 import threading
+from dataclasses import replace
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
-from test_export_data import project_fixture  # noqa: F401  (fixture)
+from test_export_data import draw_panel, project_fixture  # noqa: F401  (fixture)
 
+from f2a_studio.core.models import Domain
 from f2a_studio.core.store import ProjectStore
-from f2a_studio.export import ExportCancelled, ExportOptions, plan_export, run_export
+from f2a_studio.export import ExportCancelled, ExportError, ExportOptions, plan_export, run_export
+from f2a_studio.export.plan import PlannedFace
 from f2a_studio.export.runner import ExportResult, build_tasks
 
 FACES = 24  # project_fixture: 2 titles × 3 episodes × 2 cuts × 2 faces
@@ -71,3 +77,35 @@ def test_coco_renders_no_face_files_and_writes_no_landmarks_file(project, tmp_pa
     names = {p.name for p in files_under(tmp_path / "out")}
     assert "landmarks.json" not in names and "manifest.json" in names
     assert calls[0] == 0 and calls[-1] == FACES
+
+
+def test_landmarks_json_lists_each_human_photo_without_a_box_and_with_no_sex_guess(project, tmp_path: Path) -> None:
+    """cyclegan with human photos: their trainA/valA/testA files get landmark records too; a photo has no detector
+    box, and no sex estimate (0.5, "unknown")."""
+    photos = tmp_path / "humans"
+    photos.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(3):
+        pixels, truths = draw_panel(rng, 1)
+        cv2.imwrite(str(photos / f"person{i}.jpg"), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
+        pts = "\n".join(f"{x:.3f} {y:.3f}" for x, y in truths[0].points())
+        (photos / f"person{i}.pts").write_text(f"version: 1\nn_points: 68\n{{\n{pts}\n}}\n")
+    plan = plan_for(project.root, format="cyclegan", size=64, workers=0, human_photos=str(photos))
+    assert len(plan.human.items) == 3
+    run_export(plan, tmp_path / "out")
+    doc = json.loads((tmp_path / "out" / "landmarks.json").read_text())
+    human = [e for e in doc["faces"] if e["path"].split("/")[0].endswith("A")]  # trainA, valA, testA
+    assert sorted(e["path"].split("/")[1] for e in human) == ["person0.png", "person1.png", "person2.png"]
+    assert all(e["p_female"] == 0.5 and "box" not in e and len(e["landmarks"]) == 68 for e in human)
+    assert len(doc["faces"]) == FACES + 3
+
+
+def test_a_hand_made_plan_with_a_human_face_in_a_format_without_a_human_side_is_refused(project,
+                                                                                       tmp_path: Path) -> None:
+    """plan_export keeps human faces out of pix2pix; a plan built otherwise must not write one as anime."""
+    plan = plan_for(project.root, size=64, workers=0)
+    first = plan.items[0]
+    plan.items[0] = PlannedFace(first.face, replace(first.image, domain=Domain.HUMAN), first.split)
+    with pytest.raises(ExportError, match="the pix2pix format has no place for human photos"):
+        run_export(plan, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
