@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,9 +119,11 @@ def test_a_moved_aside_folder_is_not_put_back_over_a_new_out_nor_when_it_is_no_e
     ({"f2a_export": 1, "generator": "f2a-studio-fork", "files": []}, False),
     ({"f2a_export": 1, "generator": "f2a-studio", "files": {}}, False),
     ([1, 2], False),
+    (None, False),  # no manifest.json at all
 ])
 def test_only_an_f2a_manifest_marks_an_export(tmp_path: Path, manifest: object, expected: bool) -> None:
-    (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
+    if manifest is not None:
+        (tmp_path / MANIFEST_NAME).write_text(json.dumps(manifest))
     assert is_export(tmp_path) is expected
 
 
@@ -193,3 +196,34 @@ def test_a_discarded_export_refuses_further_writes(tmp_path: Path) -> None:
 
 def test_the_sweep_of_a_parent_that_does_not_exist_removes_nothing(tmp_path: Path) -> None:
     assert remove_stale_partials(tmp_path / "missing" / "out") == []
+
+
+def _chattr(flag: str, path: Path) -> bool:
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True)
+    return done.returncode == 0
+
+
+def test_a_failed_final_rename_puts_the_old_export_back_and_fails(tmp_path: Path) -> None:
+    """The new export cannot be renamed in (here: its temp folder made immutable, so renaming it fails with
+    EPERM once the old export is already moved aside): the old export goes back to OUT as it was, the
+    export fails naming the rename, and nothing else is left beside OUT."""
+    out = tmp_path / "out"
+    with AtomicExport(out) as first:
+        first.write(MANIFEST_NAME, MANIFEST)
+        first.write("old.txt", b"old")
+    sink = AtomicExport(out, overwrite=True).__enter__()
+    sink.write(MANIFEST_NAME, MANIFEST)
+    sink.write("new.txt", b"new")
+    temp = sink.temp
+    if not _chattr("+i", temp):
+        pytest.skip("chattr +i is not available here (needs root and a file system with the flag)")
+    try:
+        with pytest.raises(ExportError, match="renaming the finished export to out"):
+            sink.__exit__(None, None, None)
+    finally:
+        _chattr("-i", temp)
+    assert sorted(p.name for p in out.iterdir()) == sorted([MANIFEST_NAME, "old.txt"])
+    assert (out / "old.txt").read_bytes() == b"old"
+    sink.discard()
+    shutil.rmtree(temp, ignore_errors=True)  # discard could not remove it while it was immutable
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
