@@ -227,3 +227,22 @@ def test_a_failed_final_rename_puts_the_old_export_back_and_fails(tmp_path: Path
     sink.discard()
     shutil.rmtree(temp, ignore_errors=True)  # discard could not remove it while it was immutable
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_stale_partial_that_cannot_be_removed_does_not_stop_the_export(tmp_path: Path) -> None:
+    """A dead export's leftover holding a file nobody may delete (immutable here): the sweep skips what it
+    cannot remove and the new export goes ahead."""
+    out = tmp_path / "out"
+    stale = tmp_path / f".out{PARTIAL_TAG}{dead_pid()}-abcd1234"
+    stale.mkdir()
+    stuck = stale / "stuck.png"
+    stuck.write_bytes(b"x")
+    if not _chattr("+i", stuck):
+        pytest.skip("chattr +i is not available here (needs root and a file system with the flag)")
+    try:
+        with AtomicExport(out) as sink:
+            sink.write("a.txt", b"a")
+        assert (out / "a.txt").read_bytes() == b"a"
+        assert stuck.exists()  # left where it was, for a person to look at
+    finally:
+        _chattr("-i", stuck)
