@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -109,3 +110,24 @@ def test_a_hand_made_plan_with_a_human_face_in_a_format_without_a_human_side_is_
     with pytest.raises(ExportError, match="the pix2pix format has no place for human photos"):
         run_export(plan, tmp_path / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cancel_while_the_last_cut_is_written_still_cancels(project, tmp_path: Path) -> None:
+    """Cancel pressed as the last faces come in: no more render follows, yet the export must not finish."""
+    cancel = threading.Event()
+
+    def progress(done: int, total: int, what: str) -> None:
+        if done == total:
+            cancel.set()
+
+    with pytest.raises(ExportCancelled):
+        run_export(plan_for(project.root, size=64, workers=0), tmp_path / "out", cancel=cancel, progress=progress)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_seconds_reported_lie_within_the_call(project, tmp_path: Path) -> None:
+    started = time.perf_counter()
+    result = run_export(plan_for(project.root, size=64, workers=0), tmp_path / "out")
+    elapsed = time.perf_counter() - started
+    assert 0 < result.seconds <= elapsed
+    assert result.faces_per_second == pytest.approx(FACES / result.seconds)
