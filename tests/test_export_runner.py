@@ -93,7 +93,10 @@ def test_landmarks_json_lists_each_human_photo_without_a_box_and_with_no_sex_gue
         (photos / f"person{i}.pts").write_text(f"version: 1\nn_points: 68\n{{\n{pts}\n}}\n")
     plan = plan_for(project.root, format="cyclegan", size=64, workers=0, human_photos=str(photos))
     assert len(plan.human.items) == 3
-    run_export(plan, tmp_path / "out")
+    totals: set[int] = set()
+    last: list[int] = []
+    run_export(plan, tmp_path / "out", progress=lambda d, t, w: (totals.add(t), last.append(d)))
+    assert totals == {FACES + 3} and last[-1] == FACES + 3  # the photos count as faces done
     doc = json.loads((tmp_path / "out" / "landmarks.json").read_text())
     human = [e for e in doc["faces"] if e["path"].split("/")[0].endswith("A")]  # trainA, valA, testA
     assert sorted(e["path"].split("/")[1] for e in human) == ["person0.png", "person1.png", "person2.png"]
