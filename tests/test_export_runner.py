@@ -134,3 +134,14 @@ def test_the_seconds_reported_lie_within_the_call(project, tmp_path: Path) -> No
     elapsed = time.perf_counter() - started
     assert 0 < result.seconds <= elapsed
     assert result.faces_per_second == pytest.approx(FACES / result.seconds)
+
+
+def test_a_human_face_of_the_project_goes_to_the_a_side_in_cyclegan(project, tmp_path: Path) -> None:
+    """A face on a human photo imported into the project is written where cyclegan keeps human faces."""
+    plan = plan_for(project.root, format="cyclegan", size=64, workers=0)
+    first = plan.items[0]
+    plan.items[0] = PlannedFace(first.face, replace(first.image, domain=Domain.HUMAN), first.split)
+    run_export(plan, tmp_path / "out")
+    human = tmp_path / "out" / f"{first.split}A" / f"{plan.items[0].stem}.png"
+    assert human.is_file()
+    assert not (tmp_path / "out" / f"{first.split}B" / f"{plan.items[0].stem}.png").exists()
