@@ -65,7 +65,11 @@ def test_guided_pass_finds_the_same_faces_as_the_full_pass_on_fewer_pixels() -> 
     guided = Analyzer(AnalyzeOptions(landmarks="template"))
     assert full.guide is None and guided.guide is not None  # the shipped learned finder model guides
     full_faces, guided_faces = full.analyze(image).faces, guided.analyze(image).faces
-    assert [f.box for f in guided_faces] == [f.box for f in full_faces]
+    # the same faces, one for one (a window starts at another origin than a tile, so animeface's own box
+    # can move by a pixel or two)
+    assert len(guided_faces) == len(full_faces)
+    for face in full_faces:
+        assert max(g.box.iou(face.box) for g in guided_faces) > 0.7, face.box
     for truth in (small, large):
         assert any(f.box.iou(truth) > 0.4 for f in guided_faces), truth
     # the up-scaled pass looked at a fraction of the image: its windows cover the small face, not the strip
