@@ -174,6 +174,7 @@ def measure(images: list[dict], with_profile: bool) -> dict:
                                        "ratio_to_single_pass": round(wall / mp / single_spmp, 3),
                                        "at_0.3": _score(images, kept), "every_candidate": _score(images, every),
                                        "errors": errors}
+        print(f"speed_bench: {small}_{workers}w {rows[f'{small}_{workers}w']}", file=sys.stderr, flush=True)
     out["rows"] = rows
     if with_profile:
         out["profile"] = profile(images)
