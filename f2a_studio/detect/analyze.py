@@ -42,7 +42,7 @@ class AnalyzeOptions:
     plugins: tuple[str, ...] = ()  # modules imported first (they register finders; see finders/)
     search_path: tuple[str, ...] | None = None  # None: core.search_path's default
     # the up-scaled small-face pass: "guided" looks only around the learned finder's small proposals
-    # (detect/guide.py; 2-3x faster per image at the same recall, benchmarks/speed_bench.py), "full"
+    # (detect/guide.py; that pass 2.4-3.7x cheaper at the same recall, benchmarks/speed_bench.py), "full"
     # over the whole image (the pipeline before; also what runs when no learned finder model is found)
     small_faces: str = "guided"
 
