@@ -192,7 +192,8 @@ def sample(
         from f2a_studio.detect.pipeline import DetectOptions
 
         defaults = DetectOptions()
-        detect(project, workers=0, threshold=defaults.threshold, timeout=defaults.timeout_s, redo=False, as_json=False)
+        detect(project, workers=0, threshold=defaults.threshold, timeout=defaults.timeout_s, redo=False, as_json=False,
+               small_faces=defaults.small_faces)
 
 
 @app.command()
@@ -224,6 +225,9 @@ def faces(
     domain: Annotated[str, typer.Option("--domain", help="anime: pictures and strips (animeface, the learned "
                                         "finder); human: face photos (the photo finder, MediaPipe or the "
                                         "template landmarks; no sex guess).")] = "anime",
+    small_faces: Annotated[str, typer.Option("--small-faces", help="The up-scaled pass for faces too small "
+                                             "for animeface: guided (only around the learned finder's small "
+                                             "proposals; faster) or full (over the whole image).")] = "guided",
 ) -> None:
     """Detect faces in image files: one JSON object per image (a JSON array unless --jsonl), with boxes,
     score, parts, colours, 68 landmarks [x, y, v] and pose in original pixels. A file that cannot be done
@@ -240,7 +244,7 @@ def faces(
     try:
         if project is not None and not is_project(project):
             raise F2AError(f"{project} is not an F2A project (no project.f2a.sqlite); --project names a project folder")
-        options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
+        options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout, small_faces=small_faces)
         results = []
         ok = 0
         for result in detect_files(images, options, domain=chosen.value, project=project):
@@ -267,13 +271,16 @@ def detect(
     timeout: Annotated[float, typer.Option(help="Time limit per image in seconds.")] = 120.0,
     redo: Annotated[bool, typer.Option("--redo", help="Detect every image again, not only new ones.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+    small_faces: Annotated[str, typer.Option("--small-faces", help="The up-scaled pass for faces too small "
+                                             "for animeface: guided (only around the learned finder's small "
+                                             "proposals; faster) or full (over the whole image).")] = "guided",
 ) -> None:
     """Find faces in every cut not detected yet (an interrupted run resumes); faces a person made or
     edited are never overwritten."""
     from f2a_studio.detect import DetectOptions, detect_images
 
     try:
-        options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout)
+        options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout, small_faces=small_faces)
         with open_store(project) as store, progress_bar() as bar:
             task = bar.add_task("detecting", total=None, current="")
 

@@ -19,6 +19,7 @@ from f2a_studio.detect.finder import Detector, find_raw, find_whole
 from f2a_studio.detect.finders import choose_finders, finders_for_domain, load_finders, load_plugins
 from f2a_studio.detect.finders.base import FinderHit, ModelFile
 from f2a_studio.detect.finders.calibration import Features, HitCalibration, calibration_for
+from f2a_studio.detect.guide import GuideOptions, proposal_windows
 from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
@@ -27,6 +28,7 @@ from f2a_studio.detect.pose import estimate_pose
 from f2a_studio.detect.sex import apply_prediction, choose_sex_backend
 
 DEFAULT_THRESHOLD = 0.3
+SMALL_FACE_PASSES = ("guided", "full")  # see AnalyzeOptions.small_faces
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,14 @@ class AnalyzeOptions:
     finders: tuple[str, ...] | None = None  # finder names; None: every available one
     plugins: tuple[str, ...] = ()  # modules imported first (they register finders; see finders/)
     search_path: tuple[str, ...] | None = None  # None: core.search_path's default
+    # the up-scaled small-face pass: "guided" looks only around the learned finder's small proposals
+    # (detect/guide.py; that pass 2.4-3.7x cheaper at the same recall, benchmarks/speed_bench.py), "full"
+    # over the whole image (the pipeline before; also what runs when no learned finder model is found)
+    small_faces: str = "guided"
+
+    def __post_init__(self) -> None:
+        if self.small_faces not in SMALL_FACE_PASSES:
+            raise ValueError(f"small_faces must be one of {', '.join(SMALL_FACE_PASSES)}, got {self.small_faces!r}")
 
     def folders(self) -> list[Path]:
         if self.models_dir:
@@ -101,6 +111,8 @@ class Analyzer:
             "anime": (self.landmarks, self.landmark_note)}
         chosen = choose_sex_backend(folders)
         self.sex, self.sex_notes = chosen.backend, chosen.notes
+        self.guide = _load_guide(options.small_faces, folders)
+        self.guide_options = GuideOptions()
 
     def landmarks_for(self, domain: str) -> tuple[LandmarkBackend, str | None]:
         """The landmark backend for images of `domain` (the registry filters on it) and its fallback note."""
@@ -136,10 +148,14 @@ class Analyzer:
             notes.append(f"no face finder for {domain} images among those chosen "
                          f"({', '.join(f.name for f in self.finders)})")
         scored = []
+        windows = None
+        if self.guide is not None and any(f.tiled for f in finders):
+            proposals = self.guide.find_boxes(pixels, threshold=self.guide_options.min_score)
+            windows = proposal_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
         for f in finders:
             if f.tiled:
                 found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,
-                                 detect=f.find)
+                                 detect=f.find, small_windows=windows)
             else:
                 found = find_whole(pixels, f.find)
             if found.skipped_tiles:
@@ -202,3 +218,20 @@ class Analyzer:
             raw_score=round(float(c.hit.raw_score), 6),
             score_features=c.features,
         )
+
+
+def _load_guide(small_faces: str, folders: list[Path]):
+    """The learned finder that tells the small-face pass where to look (its own instance: it proposes
+    windows even where it is not one of the chosen finders), or None for the full pass (asked for, or no
+    learned finder model on the search path)."""
+    if small_faces != "guided":
+        return None
+    from f2a_studio.detect.finders import FINDERS
+
+    cls = FINDERS.get("learned")
+    if cls is None or not cls.available(folders):
+        return None
+    guide = cls(folders)
+    guide.load()
+    return guide
+

@@ -7,7 +7,7 @@ hit (across finders), not the one a finder likes most.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import cv2
@@ -15,7 +15,8 @@ import numpy as np
 
 from f2a_studio.core.models import Box, Parts, Point
 from f2a_studio.detect.finders.base import FinderHit
-from f2a_studio.detect.tiling import ScaleBand, default_bands, plan_tiles
+from f2a_studio.detect.guide import Window, window_tiles
+from f2a_studio.detect.tiling import ScaleBand, Tile, default_bands, plan_tiles
 
 Detector = Callable[[np.ndarray], list[FinderHit]]
 
@@ -58,6 +59,7 @@ def find_raw(
     bands: list[ScaleBand] | None = None,
     detect: Detector | None = None,
     budget_s: float | None = None,
+    small_windows: Sequence[Window] | None = None,
 ) -> FindResult:
     """Every acceptable hit of `detect` (default: the animeface finder) on every tile, in image pixels,
     not yet merged.
@@ -65,6 +67,9 @@ def find_raw(
     The native and coarse passes always run; the up-scaled small-face pass (4x the pixels, and slow on
     screentone) runs last and tile by tile only while `budget_s` seconds have not passed, so a huge
     textured strip yields its normal-size faces instead of hitting the hard time limit with nothing.
+
+    `small_windows` (image pixels, detect/guide.py): the up-scaled pass looks only inside these instead
+    of over the whole image (None: the whole image; empty: nowhere).
     """
     detect = detect or _default_detector()
     start = time.monotonic()
@@ -72,7 +77,7 @@ def find_raw(
     bands = bands if bands is not None else default_bands(width, height, min_face_px)
     bands = sorted(bands, key=lambda b: (b.scale > 1.0, -b.scale))  # native, coarse, then up-scaled
     result = FindResult()
-    for tile in plan_tiles(width, height, bands):
+    for tile in _tiles(width, height, bands, small_windows):
         result.tiles += 1
         if tile.scale > 1.0 and budget_s is not None and time.monotonic() - start > budget_s:
             result.skipped_tiles += 1
@@ -86,6 +91,18 @@ def find_raw(
             if tile.accepts(mapped.box):
                 result.hits.append(mapped)
     return result
+
+
+def _tiles(width: int, height: int, bands: list[ScaleBand], small_windows: Sequence[Window] | None) -> list[Tile]:
+    if small_windows is None:
+        return plan_tiles(width, height, bands)
+    out: list[Tile] = []
+    for band in bands:
+        if band.scale > 1.0:
+            out.extend(window_tiles(small_windows, band, width, height))
+        else:
+            out.extend(plan_tiles(width, height, [band]))
+    return out
 
 
 def find_whole(pixels: np.ndarray, detect: Detector) -> FindResult:

@@ -22,8 +22,15 @@ from f2a_studio.core.models import Domain, FaceSource, ImageRecord
 from f2a_studio.core.pts_faces import PTS_FINDER
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.core.store import ProjectStore
-from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, AnalyzeOptions
-from f2a_studio.detect.finders import choose_finders, finder_problems, load_plugins, plugin_modules, preload_modules
+from f2a_studio.detect.analyze import DEFAULT_THRESHOLD, SMALL_FACE_PASSES, AnalyzeOptions
+from f2a_studio.detect.finders import (
+    FINDERS,
+    choose_finders,
+    finder_problems,
+    load_plugins,
+    plugin_modules,
+    preload_modules,
+)
 from f2a_studio.detect.pool import Outcome, Task, TaskResult, WorkerPool
 from f2a_studio.detect.results import DetectReport, ImageResult
 from f2a_studio.detect.worker import ImageTask, init_worker, run_task
@@ -48,10 +55,13 @@ class DetectOptions:
     start_method: str | None = None  # multiprocessing start method; None: forkserver, else spawn
     finders: tuple[str, ...] | None = None  # face finders to run (see detect/finders); None: every available
     plugins: tuple[str, ...] = ()  # modules that register more finders (added to $F2A_PLUGINS)
+    small_faces: str = "guided"  # the up-scaled pass: "guided" by the learned finder or "full" (analyze.py)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
             raise F2AError(f"threshold must be within 0..1, got {self.threshold}")
+        if self.small_faces not in SMALL_FACE_PASSES:
+            raise F2AError(f"small_faces must be one of {', '.join(SMALL_FACE_PASSES)}, got {self.small_faces!r}")
         if self.workers < 0:
             raise F2AError(f"workers must be 0 (automatic) or more, got {self.workers}")
         if self.timeout_s <= 0:
@@ -73,7 +83,7 @@ class DetectOptions:
         finders = tuple(choose_finders(self.finders, folders))
         # the up-scaled pass stops taking new tiles at half the hard limit (see finder.find_raw)
         return AnalyzeOptions(self.threshold, self.min_face_px, self.timeout_s * 0.5, self.landmarks,
-                              self.models_dir, finders, plugins, tuple(map(str, folders)))
+                              self.models_dir, finders, plugins, tuple(map(str, folders)), self.small_faces)
 
 
 def _check_backend(analyze: AnalyzeOptions) -> None:
@@ -84,7 +94,8 @@ def _check_backend(analyze: AnalyzeOptions) -> None:
 
 def _pool(options: DetectOptions, analyze: AnalyzeOptions, tasks: int) -> WorkerPool:
     init = functools.partial(init_worker, analyze)
-    preload = ("f2a_studio.detect.worker", *analyze.plugins, *preload_modules(analyze.finders or ()))
+    guide = ("learned",) if analyze.small_faces == "guided" and "learned" in FINDERS else ()
+    preload = ("f2a_studio.detect.worker", *analyze.plugins, *preload_modules((*(analyze.finders or ()), *guide)))
     return WorkerPool(run_task, max(1, min(options.worker_count, tasks)), init=init,
                       start_method=options.start_method, preload=preload)
 
