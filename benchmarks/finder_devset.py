@@ -193,11 +193,15 @@ def animeface_preds(units: Sequence[Unit]) -> list[Preds]:
     return out
 
 
-def finetune(base_dir: Path, units: Sequence[Unit], *, seed: int, threads: int, **overrides):
+def finetune(base_dir: Path, units: Sequence[Unit], *, seed: int, threads: int, hard_negatives: bool = False,
+             **overrides):
     """The model in ``base_dir`` fine-tuned on ``units`` with learned_train.train (the code `f2a train-finder`
-    runs) at the schedule learned_project.default_steps gives; ``overrides`` change TrainConfig fields."""
+    runs) at the schedule learned_project.default_steps gives; ``overrides`` change TrainConfig fields.
+    ``hard_negatives``: first add the starting model's confident false alarms as negatives (as train-finder
+    does; detect/finders/hard_negatives.py)."""
     import torch
 
+    from f2a_studio.detect.finders.hard_negatives import with_hard_negatives
     from f2a_studio.detect.finders.learned import LearnedFinder
     from f2a_studio.detect.finders.learned_project import default_steps
     from f2a_studio.detect.finders.learned_train import TrainConfig, to_network_scale, train
@@ -210,8 +214,12 @@ def finetune(base_dir: Path, units: Sequence[Unit], *, seed: int, threads: int, 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     start, cpu = time.perf_counter(), time.process_time()
+    mined = 0
+    if hard_negatives:
+        samples, mined = with_hard_negatives(finder, samples)
     train(finder.net, samples, cfg)
-    info = {"faces": n, "units": len(units), "steps": cfg.steps, "train_s": round(time.perf_counter() - start, 1),
+    info = {"faces": n, "units": len(units), "hard_negatives": mined,
+            "steps": cfg.steps, "train_s": round(time.perf_counter() - start, 1),
             "train_cpu_s": round(time.process_time() - cpu, 1), "threads": threads, "config": cfg.to_json()}
     return LearnedFinder.from_network(finder.net, finder.inference), info
 
