@@ -193,11 +193,15 @@ def animeface_preds(units: Sequence[Unit]) -> list[Preds]:
     return out
 
 
-def finetune(base_dir: Path, units: Sequence[Unit], *, seed: int, threads: int, **overrides):
+def finetune(base_dir: Path, units: Sequence[Unit], *, seed: int, threads: int, hard_negatives: bool = False,
+             **overrides):
     """The model in ``base_dir`` fine-tuned on ``units`` with learned_train.train (the code `f2a train-finder`
-    runs) at the schedule learned_project.default_steps gives; ``overrides`` change TrainConfig fields."""
+    runs) at the schedule learned_project.default_steps gives; ``overrides`` change TrainConfig fields.
+    ``hard_negatives``: first add the starting model's confident false alarms as negatives (as train-finder
+    does; detect/finders/hard_negatives.py)."""
     import torch
 
+    from f2a_studio.detect.finders.hard_negatives import with_hard_negatives
     from f2a_studio.detect.finders.learned import LearnedFinder
     from f2a_studio.detect.finders.learned_project import default_steps
     from f2a_studio.detect.finders.learned_train import TrainConfig, to_network_scale, train
@@ -210,14 +214,18 @@ def finetune(base_dir: Path, units: Sequence[Unit], *, seed: int, threads: int, 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     start, cpu = time.perf_counter(), time.process_time()
+    mined = 0
+    if hard_negatives:
+        samples, mined = with_hard_negatives(finder, samples)
     train(finder.net, samples, cfg)
-    info = {"faces": n, "units": len(units), "steps": cfg.steps, "train_s": round(time.perf_counter() - start, 1),
+    info = {"faces": n, "units": len(units), "hard_negatives": mined,
+            "steps": cfg.steps, "train_s": round(time.perf_counter() - start, 1),
             "train_cpu_s": round(time.process_time() - cpu, 1), "threads": threads, "config": cfg.to_json()}
     return LearnedFinder.from_network(finder.net, finder.inference), info
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1,), seed: int = 2024, threads: int = 2,
-        animeface: bool = True, finetune_overrides: dict | None = None) -> dict:
+        animeface: bool = True, finetune_overrides: dict | None = None, hard_negatives: bool = False) -> dict:
     """Every row on the devset for each fold: animeface, pretrained, fine-tuned on half of each title."""
     import torch
 
@@ -245,7 +253,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1,), seed: int = 2024, threads: 
         rows["learned_pretrained"] = score(test_units, preds) | {"s_per_mp": round(secs / mp, 3)}
         _note(f"fold{fold}_pretrained", rows["learned_pretrained"]["overall"])
         train_units = [u for u in train_units if len(u.boxes)]
-        finder, info = finetune(base_dir, train_units, seed=seed, threads=threads, **(finetune_overrides or {}))
+        finder, info = finetune(base_dir, train_units, seed=seed, threads=threads, hard_negatives=hard_negatives,
+                                **(finetune_overrides or {}))
         preds, secs = learned_preds(finder, test_units)
         rows["learned_finetuned_half"] = score(test_units, preds) | {"s_per_mp": round(secs / mp, 3), "train": info}
         _note(f"fold{fold}_finetuned", rows["learned_finetuned_half"]["overall"])
@@ -293,11 +302,15 @@ def main(argv: list[str] | None = None) -> None:
     ap = devset_arguments(__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=None, help="fine-tuning steps (default: default_steps)")
     ap.add_argument("--lr", type=float, default=None, help="fine-tuning learning rate (default 1e-3)")
+    ap.add_argument("--batch", type=int, default=None, help="fine-tuning batch (default 8)")
     ap.add_argument("--no-animeface", action="store_true")
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="fine-tune with the starting model's confident false alarms as negatives")
     args = ap.parse_args(argv)
-    over = ({"steps": args.steps} if args.steps else {}) | ({"lr": args.lr} if args.lr else {})
-    print_report(run(base_model(args), args.fold or [1], args.seed, args.threads, not args.no_animeface, over),
-                 args.out)
+    over = ({"steps": args.steps} if args.steps else {}) | ({"lr": args.lr} if args.lr else {}) | (
+        {"batch": args.batch} if args.batch else {})
+    print_report(run(base_model(args), args.fold or [1], args.seed, args.threads, not args.no_animeface, over,
+                     args.hard_negatives), args.out)
 
 
 if __name__ == "__main__":

@@ -92,7 +92,8 @@ def rows_at(units: Sequence[Unit], preds: Sequence[Preds]) -> dict:
             "by_kind_at_0.5": {k: v["default"] for k, v in at_half["by_kind"].items()}}
 
 
-def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2) -> dict:
+def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
+        hard_negatives: bool = False) -> dict:
     items = devset_items()
     if items is None:
         return {"skipped": "no devset labels (devset/labels.json)"}
@@ -100,11 +101,11 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
     items = [it for it in items if (folder / it.file).is_file()]
     if not items:
         return {"skipped": f"devset pictures absent from {folder} (run devset/rebuild.py)"}
-    report: dict = {"model": str(base_dir), "pictures": len(items), "folds": {}}
+    report: dict = {"model": str(base_dir), "pictures": len(items), "hard_negatives": hard_negatives, "folds": {}}
     for fold in folds:
         train_units, test_units = split(items, folder, fold)
         tune_units, held_units = held_back([u for u in train_units if len(u.boxes)])
-        finder, info = finetune(base_dir, tune_units, seed=seed, threads=threads)
+        finder, info = finetune(base_dir, tune_units, seed=seed, threads=threads, hard_negatives=hard_negatives)
         learned_map = fit_map(held_units, learned_preds(finder, held_units)[0], "learned, held-back fifth")
         anime_map = fit_map(train_units, animeface_preds(train_units), "animeface, training half")
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
@@ -137,8 +138,11 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = devset_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
-    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads), args.out)
+    ap = devset_arguments(__doc__.split("\n\n")[0])
+    ap.add_argument("--hard-negatives", action="store_true",
+                    help="fine-tune with the starting model's confident false alarms as negatives")
+    args = ap.parse_args(argv)
+    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.hard_negatives), args.out)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ What a person decided is the only truth used:
 * a *reviewed* cut has at least one face a person decided on (accepted, rejected or drawn) and no face
   still waiting for review; only reviewed cuts are used, since elsewhere an unboxed face may be a miss;
 * faces: accepted ones and hand-drawn ones a person did not reject; negatives: rejected detections
-  (weighted 3x in the loss) and every unboxed area of a reviewed cut;
+  (weighted 3x in the loss), the starting model's own confident false alarms on the training cuts (hard
+  negatives, weighted as rejected ones; detect/finders/hard_negatives.py) and every unboxed area of a
+  reviewed cut;
 * a fixed part of the reviewed cuts (those whose content hash falls in the lowest 20%: the same cut
   stays held back however often one retrains) is never trained on; the metrics are measured there,
   before and after fine-tuning.
@@ -98,6 +100,7 @@ class FinetuneOptions:
     lr: float = 1e-3
     base: Sequence[Path] | None = None  # where the pretrained finder is looked for (default search path)
     net: object | None = None  # a NetConfig to start from scratch when no pretrained finder is found
+    hard_negatives: bool = True  # train on the starting model's confident false alarms as negatives
 
 
 def default_steps(n_faces: int) -> int:
@@ -137,6 +140,7 @@ def finetune_project(
     """Fine-tune and write the checkpoint; returns the card written (with its metrics)."""
     import torch
 
+    from f2a_studio.detect.finders.hard_negatives import with_hard_negatives
     from f2a_studio.detect.finders.learned import LearnedFinder
     from f2a_studio.detect.finders.learned_io import (
         CARD_NAME,
@@ -176,6 +180,9 @@ def finetune_project(
         to_network_scale(_load_cut(store, c), np.array(c.faces), np.array(c.rejected), inf) for c in train_cuts
     ]
     held_px = [(_load_cut(store, c), c.faces) for c in held]
+    mined = 0
+    if options.hard_negatives:
+        samples, mined = with_hard_negatives(LearnedFinder.from_network(net, inf), samples)
 
     def held_back_scores(finder: LearnedFinder):
         return score_predictions([(finder.find_boxes(px, threshold=0.05), faces) for px, faces in held_px])
@@ -190,8 +197,10 @@ def finetune_project(
     )
     out = output_dir(store, options.title)
     out.mkdir(parents=True, exist_ok=True)
+    mined_key = [np.round(s.rejected, 2).tolist() for s in samples]  # the mined boxes are part of the data
     run = hashlib.sha256(
-        repr((sorted((c.image.hash, c.faces, c.rejected) for c in train_cuts), cfg, str(base_dir))).encode()
+        repr((sorted((c.image.hash, c.faces, c.rejected) for c in train_cuts), cfg, str(base_dir),
+              mined_key)).encode()
     ).hexdigest()[:16]
     torch.manual_seed(options.seed)
     t0 = time.monotonic()
@@ -215,6 +224,7 @@ def finetune_project(
             "train_cuts": len(train_cuts),
             "train_faces": n_train,
             "train_rejected": sum(len(c.rejected) for c in train_cuts),
+            "train_hard_negatives": mined,
             "held_back_cuts": [c.image.name for c in held],
             "held_back_faces": sum(len(c.faces) for c in held),
             "title": options.title,
