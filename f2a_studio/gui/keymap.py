@@ -58,8 +58,9 @@ KEYMAP: tuple[ActionSpec, ...] = (
     # Review
     ActionSpec("next_face", "&Next Face", ("Tab",), "mdi6.arrow-right-bold", "Review"),
     ActionSpec("prev_face", "&Previous Face", ("Shift+Tab", "Backtab"), "mdi6.arrow-left-bold", "Review"),
-    ActionSpec("review_next", "Next &Unreviewed (lowest score first)", ("Space",), "mdi6.debug-step-over",
-               "Review", "The review queue: the least confident unreviewed face in the project"),
+    ActionSpec("review_next", "Next &Unreviewed (most uncertain first)", ("Space",), "mdi6.debug-step-over",
+               "Review", "The review queue: the unreviewed face where a person is most needed (finder score, sex "
+               "uncertainty, landmark disagreement; the Face panel says why)"),
     ActionSpec("next_cut", "Next &Cut", ("PgDown",), "mdi6.chevron-down", "Review"),
     ActionSpec("prev_cut", "Previous C&ut", ("PgUp",), "mdi6.chevron-up", "Review"),
     ActionSpec("clear_selection", "Clear Selection", ("Esc",), None, "Review"),
