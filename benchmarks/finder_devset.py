@@ -77,6 +77,18 @@ def images_folder() -> Path:
     return Path(os.environ.get("F2A_DEVSET_IMAGES", "/work/devset-images"))
 
 
+def present_items() -> tuple[list[Item], Path] | str:
+    """The labelled pictures that are on disk and their folder, or why there are none (a "skipped" text)."""
+    items = devset_items()
+    if items is None:
+        return "no devset labels (devset/labels.json)"
+    folder = images_folder()
+    items = [it for it in items if (folder / it.file).is_file()]
+    if not items:
+        return f"devset pictures absent from {folder} (run devset/rebuild.py)"
+    return items, folder
+
+
 def _half(item: Item, pixels: np.ndarray, first: bool) -> Unit:
     """The first (top/left) or second half of a picture cut across its longer side."""
     h, w = pixels.shape[:2]

@@ -34,10 +34,9 @@ from benchmarks.finder_devset import (
     animeface_preds,
     base_model,
     devset_arguments,
-    devset_items,
     finetune,
-    images_folder,
     learned_preds,
+    present_items,
     print_report,
     score,
     split,
@@ -94,13 +93,10 @@ def rows_at(units: Sequence[Unit], preds: Sequence[Preds]) -> dict:
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
         hard_negatives: bool = False) -> dict:
-    items = devset_items()
-    if items is None:
-        return {"skipped": "no devset labels (devset/labels.json)"}
-    folder = images_folder()
-    items = [it for it in items if (folder / it.file).is_file()]
-    if not items:
-        return {"skipped": f"devset pictures absent from {folder} (run devset/rebuild.py)"}
+    present = present_items()
+    if isinstance(present, str):
+        return {"skipped": present}
+    items, folder = present
     report: dict = {"model": str(base_dir), "pictures": len(items), "hard_negatives": hard_negatives, "folds": {}}
     for fold in folds:
         train_units, test_units = split(items, folder, fold)

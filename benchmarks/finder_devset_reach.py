@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from benchmarks.finder_devset import IOU, base_model, devset_arguments, devset_items, images_folder, print_report, split
+from benchmarks.finder_devset import IOU, base_model, devset_arguments, present_items, print_report, split
 from benchmarks.finder_devset_merged import merge
 
 BUCKETS = ((0, 24, "<24"), (24, 64, "24-64"), (64, 128, "64-128"), (128, 1e9, ">=128"))
@@ -31,13 +31,10 @@ def run(base_dir, folds=(1, 2), threads: int = 1) -> dict:
     from f2a_studio.detect.finders.learned import LearnedFinder
     from f2a_studio.detect.finders.learned_train import match
 
-    items = devset_items()
-    if items is None:
-        return {"skipped": "no devset labels (devset/labels.json)"}
-    folder = images_folder()
-    items = [it for it in items if (folder / it.file).is_file()]
-    if not items:
-        return {"skipped": f"devset pictures absent from {folder} (run devset/rebuild.py)"}
+    present = present_items()
+    if isinstance(present, str):
+        return {"skipped": present}
+    items, folder = present
     torch.set_num_threads(threads)
     finder = LearnedFinder([base_dir])
     finder.load()
