@@ -17,6 +17,7 @@ from test_export_data import draw_panel, project_fixture  # noqa: F401  (fixture
 from f2a_studio.core.errors import ValidationError
 from f2a_studio.core.export_landmarks import LANDMARKS_NAME, read_landmarks
 from f2a_studio.core.manifest import ManifestError
+from f2a_studio.core.pts import write_pts
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import (
     ExportOptions,
@@ -159,9 +160,8 @@ def test_cyclegan_domains_with_human_photos_from_pts_files(project, tmp_path):
     for i in range(5):
         pixels, truths = draw_panel(rng, 1)
         cv2.imwrite(str(photos / f"person{i}.jpg"), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
-        pts = "\n".join(f"{x:.3f} {y:.3f}" for x, y in truths[0].points())
         if i < 4:
-            (photos / f"person{i}.pts").write_text(f"version: 1\nn_points: 68\n{{\n{pts}\n}}\n")
+            write_pts(photos / f"person{i}.pts", truths[0].points())
     (photos / "person3.pts").write_text("version: 1\nn_points: 2\n{\n1 2\n3 4\n}\n")  # broken
     out, plan = export(project, tmp_path, "cg", format="cyclegan", size=64, workers=0, human_photos=str(photos),
                        ratios=(0.5, 0.0, 0.5))

@@ -16,6 +16,7 @@ import pytest
 from test_export_data import draw_panel, project_fixture  # noqa: F401  (fixture)
 
 from f2a_studio.core.models import Domain
+from f2a_studio.core.pts import write_pts
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.export import ExportCancelled, ExportError, ExportOptions, plan_export, run_export
 from f2a_studio.export.plan import PlannedFace
@@ -89,8 +90,7 @@ def test_landmarks_json_lists_each_human_photo_without_a_box_and_with_no_sex_gue
     for i in range(3):
         pixels, truths = draw_panel(rng, 1)
         cv2.imwrite(str(photos / f"person{i}.jpg"), cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR))
-        pts = "\n".join(f"{x:.3f} {y:.3f}" for x, y in truths[0].points())
-        (photos / f"person{i}.pts").write_text(f"version: 1\nn_points: 68\n{{\n{pts}\n}}\n")
+        write_pts(photos / f"person{i}.pts", truths[0].points())
     plan = plan_for(project.root, format="cyclegan", size=64, workers=0, human_photos=str(photos))
     assert len(plan.human.items) == 3
     totals: set[int] = set()

@@ -12,6 +12,7 @@ from skimage.data import astronaut
 
 from f2a_studio.core.importer import import_sources
 from f2a_studio.core.models import Box, Domain, FaceStatus
+from f2a_studio.core.pts import write_pts
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.finders import FINDERS, finders_for_domain
 from f2a_studio.detect.pipeline import DetectOptions, detect_images
@@ -22,8 +23,7 @@ def photos(folder: Path) -> Path:
     write_png(folder / "wall.png", np.full((200, 300, 3), 120, np.uint8))  # no face
     small = astronaut()[::2, ::2].copy()  # other pixels, with a person's landmarks beside it
     write_png(folder / "small.png", small)
-    pts = "\n".join(f"{60 + i % 17 * 4} {40 + i // 17 * 10}" for i in range(68))
-    (folder / "small.pts").write_text(f"version: 1\nn_points: 68\n{{\n{pts}\n}}\n")
+    write_pts(folder / "small.pts", [(60 + i % 17 * 4, 40 + i // 17 * 10) for i in range(68)])
     return folder
 
 

@@ -22,6 +22,7 @@ from f2a_studio.core.imageio import load_image
 from f2a_studio.core.importer import import_sources
 from f2a_studio.core.models import Box, Domain, Face, FaceSource, FaceStatus, Sex
 from f2a_studio.core.provenance import human_faces
+from f2a_studio.core.pts import write_pts
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.cropnet import model_paths, save_model
 from f2a_studio.detect.face_model import load_face_model
@@ -44,8 +45,7 @@ def add_labelled_photos(store: ProjectStore, folder: Path) -> list[Face]:
                           interpolation=cv2.INTER_CUBIC)
         write_png(folder / f"lfw_{i:02d}.png", np.dstack([grey] * 3))
         points = place_by_box(model, Box(15, 20, 70, 70))
-        body = "\n".join(f"{x:.2f} {y:.2f}" for x, y in points)
-        (folder / f"lfw_{i:02d}.pts").write_text(f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
+        write_pts(folder / f"lfw_{i:02d}.pts", points)
     report = import_sources(store, [folder], domain="human")
     assert len(report.added) == PHOTOS
     out = []

@@ -17,6 +17,7 @@ from privileges import run_without_dac
 
 from f2a_studio.core.importer import _joinable, _project_write_error, import_sources
 from f2a_studio.core.jobs import CancelToken
+from f2a_studio.core.pts import write_pts
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.core.strips import SplitOptions
 
@@ -185,8 +186,7 @@ def test_title_and_episode_given_name_every_cut_of_the_batch(store: ProjectStore
 def test_a_human_photo_with_landmarks_beside_it_gets_that_face(store: ProjectStore, tmp_path: Path) -> None:
     photo = write_png(tmp_path / "person.png", noise_image(RNG, 100, 100))
     points = [(20.0 + (k % 17) * 3.0, 30.0 + (k // 17) * 10.0) for k in range(68)]  # x 20..68, y 30..60
-    body = "\n".join(f"{x:.1f} {y:.1f}" for x, y in points)
-    photo.with_suffix(".pts").write_text(f"version: 1\nn_points: 68\n{{\n{body}\n}}\n")
+    write_pts(photo.with_suffix(".pts"), points)
     report = import_sources(store, [photo], workers=1, domain="human")
     (face,) = store.faces(report.added[0].id)
     assert report.notes == [] and len(face.landmarks) == 68
