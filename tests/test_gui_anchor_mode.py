@@ -213,3 +213,54 @@ def test_the_key_help_and_the_menu_show_place_anchors(studio) -> None:
     action = win.actions["place_anchors"]
     assert action in win.actions.menus["Edit"].actions() and action in win.toolbar.actions()
     assert action.shortcut().toString() == "P" and action.toolTip().endswith("(P)")
+
+
+def test_anchors_of_an_earlier_session_are_shown_and_can_be_moved_or_put_back(studio, qtbot, tmp_path) -> None:
+    win, project, face_id, truth = studio
+    anchors = true_anchors(truth)
+    key(win, Qt.Key.Key_P)
+    first = {}
+    for number, name in ((Qt.Key.Key_1, "left_eye"), (Qt.Key.Key_3, "nose"), (Qt.Key.Key_6, "chin")):
+        key(win, number)
+        first[name] = click(win, *anchors[name])
+    qtbot.waitUntil(win.anchor_mode.idle, timeout=WAIT_MS)
+    key(win, Qt.Key.Key_Escape)
+    win.close()
+
+    # a new window on the same file: the anchors come back from the stored human points
+    again = open_studio(qtbot, tmp_path / "settings2.ini", project)
+    try:
+        store, mode = again.session.store, again.anchor_mode
+        reopened = store.face(face_id)
+        again.navigator.open_cut(reopened.image_id)
+        assert again.navigator.select_face(face_id)
+        again.view.focus_on(again.scene.face_rect(face_id), 0.7)
+        again.view.setFocus()
+        again.actions["place_anchors"].trigger()  # (P would reach the first window's closed shortcut map)
+        assert mode.active and set(mode.anchors) == set(first)
+        for name, pos in first.items():
+            assert np.allclose(mode.anchors[name], pos, atol=1e-6)
+        assert mode.next == "right_eye"  # the first anchor not placed yet
+        assert "(3 placed before)" in again.view.notice.text()
+        marks = [i for i in again.scene.items() if isinstance(i, AnchorMark)]
+        assert sorted(m.number for m in marks) == [1, 3, 6] and all(m.earlier for m in marks)
+
+        key(again, Qt.Key.Key_1)  # place the left eye again: it moves, the other earlier anchors stay
+        assert "left eye centre again" in again.view.notice.text()
+        moved = click(again, anchors["left_eye"][0] + 4.0, anchors["left_eye"][1] + 3.0)
+        qtbot.waitUntil(mode.idle, timeout=WAIT_MS)
+        face = store.face(face_id)
+        pts = np.asarray(face.landmarks, np.float64)[:, :2]
+        assert np.allclose(pts[36:42].mean(0), moved, atol=1e-6)
+        assert np.allclose(pts[30], first["nose"]) and np.allclose(pts[8], first["chin"])
+        assert face.human_points == reopened.human_points
+        marks = {m.number: m for m in again.scene.items() if isinstance(m, AnchorMark)}
+        assert not marks[1].earlier and marks[3].earlier  # this session's mark is drawn solid
+
+        key(again, Qt.Key.Key_Backspace)  # put the left eye back where the earlier session left it
+        qtbot.waitUntil(mode.idle, timeout=WAIT_MS)
+        assert np.allclose(mode.anchors["left_eye"], first["left_eye"], atol=1e-6)
+        assert store.face(face_id).landmarks == reopened.landmarks
+        key(again, Qt.Key.Key_Escape)
+    finally:
+        again.close()

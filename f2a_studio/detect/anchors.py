@@ -38,6 +38,27 @@ def anchor_indices(anchors: Mapping[str, tuple[float, float]]) -> frozenset[int]
     return frozenset(out)
 
 
+def anchors_of(face: Face) -> dict[str, tuple[float, float]]:
+    """The anchors a person placed on `face` before, read back from its human points: an eye whose six
+    points are all a person's gives its centre, the nose tip, mouth corners and chin their point. (Points
+    a person dragged one by one count too: they are a person's placement all the same.)"""
+    if len(face.landmarks) != 68:
+        return {}
+    human = face.human_points
+    pts = np.asarray([p[:2] for p in face.landmarks], np.float64)
+    out: dict[str, tuple[float, float]] = {}
+    for name in ANCHORS:
+        if name in EYES:
+            eye = list(EYES[name][0])
+            if human.issuperset(eye):
+                cx, cy = pts[eye].mean(0)
+                out[name] = (float(cx), float(cy))
+        elif ANCHOR_POINTS[name] in human:
+            x, y = pts[ANCHOR_POINTS[name]]
+            out[name] = (float(x), float(y))
+    return out
+
+
 def _parts(anchors: Mapping[str, tuple[float, float]], box: Box, old: Parts) -> Parts:
     side = max(box.w, box.h) * 0.12
 

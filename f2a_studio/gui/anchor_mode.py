@@ -4,7 +4,9 @@ The person clicks the anchors in order (eye centres, nose tip, mouth corners, ch
 after each click the face's 68 points are refitted to the anchors placed so far (detect.anchors.corrected_face)
 and stored at once, as a person's edit whose human points are only the anchors. Keys while the mode is on:
 1–6 choose which anchor the next click places, Tab / Shift+Tab skip, Backspace removes the last placed,
-Esc / Enter end (what was placed stays). Leaving the face (Tab is taken, but Space, PgDn, a click on
+Esc / Enter end (what was placed stays). Anchors placed on the face in an earlier session (read back from
+its human points, detect.anchors.anchors_of) are shown too, in a dashed ring: placing that anchor again
+moves it, and Backspace on it puts it back where it was. Leaving the face (Tab is taken, but Space, PgDn, a click on
 another face in the browser), undo or redo, or another tool ends the mode too.
 
 Undo: one anchor session is one undo step. Each click is its own store transaction (saved as it happens,
@@ -33,7 +35,7 @@ from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QPlainT
 from f2a_studio.core.errors import NotFoundError
 from f2a_studio.core.models import Face, Landmark
 from f2a_studio.core.provenance import Provenance
-from f2a_studio.detect.anchors import ANCHORS, corrected_face
+from f2a_studio.detect.anchors import ANCHORS, anchors_of, corrected_face
 from f2a_studio.gui.canvas.anchor_marks import AnchorMark
 from f2a_studio.gui.canvas.view import CanvasView
 from f2a_studio.gui.commands import AnchorEdit
@@ -67,8 +69,9 @@ class AnchorMode(QObject):
         self.view = view
         self.face_id: int | None = None
         self.base: Face | None = None  # the face when the mode started: every fit starts from it
-        self.anchors: dict[str, tuple[float, float]] = {}
-        self.placed: list[str] = []  # placement order, for Backspace
+        self.anchors: dict[str, tuple[float, float]] = {}  # earlier anchors, then this session's over them
+        self.earlier: dict[str, tuple[float, float]] = {}  # the anchors the face had when the mode started
+        self.placed: list[str] = []  # placement order in this session, for Backspace
         self.next: str | None = None  # the anchor the next click places (None: all placed)
         self._gesture: object = None
         self._serial = itertools.count(1)
@@ -107,7 +110,9 @@ class AnchorMode(QObject):
             self.message.emit("select a face first, then Place Anchors (P)")
             return False
         self.face_id, self.base = face.id, face
-        self.anchors, self.placed, self.next = {}, [], ANCHORS[0]
+        self.earlier = anchors_of(face)
+        self.anchors, self.placed = dict(self.earlier), []
+        self.next = next((a for a in ANCHORS if a not in self.anchors), None)
         self._gesture = ("anchors", face.id, next(self._serial))
         self._pool.submit(_warm_up)  # the first fit reads the mean face: do it now, not on the first click
         app = QApplication.instance()
@@ -122,7 +127,7 @@ class AnchorMode(QObject):
         if not self.active:
             return
         self.flush()
-        face_id, count = self.face_id, len(self.anchors)
+        face_id, count = self.face_id, len(self.placed)
         self.face_id = self.base = None
         app = QApplication.instance()
         if app is not None:
@@ -186,7 +191,10 @@ class AnchorMode(QObject):
             self.message.emit("no anchor to remove")
             return
         name = self.placed.pop()
-        del self.anchors[name]
+        if name in self.earlier:  # it was moved in this session: back to where it was before
+            self.anchors[name] = self.earlier[name]
+        else:
+            del self.anchors[name]
         self.next = name
         self._submit()
         self._show()
@@ -204,7 +212,7 @@ class AnchorMode(QObject):
 
     def _submit(self) -> None:
         assert self.base is not None and self.face_id is not None
-        future = self._pool.submit(_fit, self.face_id, self.base, dict(self.anchors))
+        future = self._pool.submit(_fit, self.face_id, self.base, dict(self.anchors), bool(self.placed))
         self._pending.append(future)
         future.add_done_callback(self._arrived.emit)
 
@@ -237,16 +245,20 @@ class AnchorMode(QObject):
         if not self.active:
             return ""
         tail = "Tab skips · 1–6 choose · Backspace removes the last · Esc/Enter ends"
+        before = len(self.earlier)
+        head = f"Anchors on face {self.face_id}" + (f" ({before} placed before)" if before else "")
         if self.next is None:
-            return f"Anchors on face {self.face_id}: all 6 placed — 1–6 place one again · {tail}"
+            return f"{head}: all 6 placed — 1–6 place one again · {tail}"
         number = ANCHORS.index(self.next) + 1
-        return f"Anchors on face {self.face_id}: click the {LABELS[self.next]} ({number}/6) — {tail}"
+        again = " again" if self.next in self.anchors else ""
+        return f"{head}: click the {LABELS[self.next]}{again} ({number}/6) — {tail}"
 
     def _show(self) -> None:
         self._clear_marks()
         scene = self.view.cut_scene
         for name, pos in self.anchors.items():
-            mark = AnchorMark(ANCHORS.index(name) + 1, pos)
+            earlier = name not in self.placed  # shown as placed before, not in this session
+            mark = AnchorMark(ANCHORS.index(name) + 1, pos, earlier=earlier)
             scene.addItem(mark)
             self._marks.append(mark)
         text = self.hint()
@@ -332,9 +344,10 @@ def _warm_up() -> None:
     load_face_model()
 
 
-def _fit(face_id: int, base: Face, anchors: dict[str, tuple[float, float]]) -> AnchorFit:
-    """On the worker thread: the base face refitted to these anchors (none: the base face as it was)."""
-    if not anchors:
+def _fit(face_id: int, base: Face, anchors: dict[str, tuple[float, float]], placed: bool = True) -> AnchorFit:
+    """On the worker thread: the base face refitted to these anchors (the earlier ones included); nothing
+    placed in this session (all taken back): the base face as it was."""
+    if not anchors or not placed:
         return AnchorFit(face_id, base.landmarks, Provenance.of(base), 0)
     fixed, provenance = corrected_face(base, anchors)
     return AnchorFit(face_id, fixed.landmarks, provenance, len(anchors))

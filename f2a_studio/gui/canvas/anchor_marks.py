@@ -1,5 +1,6 @@
 """The anchors placed so far, drawn unlike any landmark: a magenta ring with a cross and the anchor's number,
-the same size on screen at every zoom (ItemIgnoresTransformations), above the faces."""
+the same size on screen at every zoom (ItemIgnoresTransformations), above the faces. Anchors from an earlier
+session have a dashed ring: the person sees what they did before and what they place now."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ _RIM = QColor("#ffffff")
 
 
 class AnchorMark(QGraphicsItem):
-    def __init__(self, number: int, pos: tuple[float, float]) -> None:
+    def __init__(self, number: int, pos: tuple[float, float], *, earlier: bool = False) -> None:
         super().__init__()
         self.number = number
+        self.earlier = earlier
         self.setPos(QPointF(*pos))
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # clicks go to the anchor mode, not to us
@@ -28,7 +30,10 @@ class AnchorMark(QGraphicsItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         for color, width in ((_RIM, 4.0), (_RING, 2.2)):
-            painter.setPen(QPen(color, width))
+            pen = QPen(color, width)
+            if self.earlier:
+                pen.setStyle(Qt.PenStyle.DashLine)
+            painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawEllipse(QPointF(0, 0), RADIUS_PX, RADIUS_PX)
             painter.drawLine(QPointF(-RADIUS_PX - 2, 0), QPointF(-3, 0))
