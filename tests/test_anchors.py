@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from f2a_studio.core.provenance import human_faces
-from f2a_studio.detect.anchors import anchor_indices, corrected_face
+from f2a_studio.detect.anchors import anchor_indices, anchors_of, corrected_face
 from f2a_studio.detect.landmarks.learned_train import nme
 from tests.learn_projects import synthetic_project
 
@@ -32,3 +32,21 @@ def test_anchors_pull_the_fit_onto_the_truth_and_only_they_become_human_points(t
         assert stored.human_points == anchor_indices(anchors) == frozenset({8, 30, 48, 54, *range(36, 48)})
         [h] = human_faces(store)
         assert h.face_id == face.id and h.points == anchor_indices(anchors) and "landmarks" in stored.human_fields
+        assert anchors_of(face) == {}  # a model's face: nothing a person placed
+        back = anchors_of(stored)  # what the Place Anchors mode shows when it opens on the face again
+        assert set(back) == set(anchors)
+        for name, pos in anchors.items():
+            assert np.allclose(back[name], pos, atol=1e-6)
+
+
+def test_an_eye_counts_as_an_anchor_only_when_all_its_six_points_are_a_persons(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    store, _truths = synthetic_project(tmp_path / "p", 1, size=128)
+    with store:
+        face = store.faces(store.images()[0].id)[0]
+    partial = replace(face, human_points=frozenset({36, 37, 38, 39, 40, 30}))
+    assert set(anchors_of(partial)) == {"nose"}
+    whole = replace(face, human_points=frozenset(range(42, 48)))
+    assert set(anchors_of(whole)) == {"right_eye"}
+    assert anchors_of(replace(face, landmarks=())) == {}
