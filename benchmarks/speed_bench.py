@@ -1,6 +1,6 @@
 """Speed of face detection per megapixel, side by side in one run, with the recall it buys (issue 11).
 
-    python -m benchmarks.speed_bench [--strips N] [--dev-every K] [--no-dev] [--out FILE]
+    python -m benchmarks.speed_bench [--strips N] [--dev-every K] [--no-dev] [--guided-only] [--out FILE]
     python -m benchmarks speed          # the same, JSON on one line (F2A_BENCH_STRIPS, F2A_BENCH_DEV_EVERY)
 
 Rows, on the same files in the same run (the box is noisy: compare the ratios, not the seconds):
@@ -160,7 +160,7 @@ def profile(images: list[dict]) -> dict:
             "landmarks": an.landmarks.name, "sex": an.sex.name}
 
 
-def measure(images: list[dict], with_profile: bool) -> dict:
+def measure(images: list[dict], with_profile: bool, rows_to_run: tuple = ROWS) -> dict:
     mp = sum(i["width"] * i["height"] for i in images) / 1e6
     single_s, single_found = single_pass_row(images)
     out: dict = {"images": len(images), "megapixels": round(mp, 2),
@@ -168,7 +168,7 @@ def measure(images: list[dict], with_profile: bool) -> dict:
     single_spmp = single_s / mp
     rows = {"single_pass": {"s_per_mp": round(single_spmp, 3), "ratio_to_single_pass": 1.0,
                             "at_0.3": _score(images, single_found)}}
-    for small, workers in ROWS:
+    for small, workers in rows_to_run:
         wall, kept, every, errors = pipeline_row(images, small, workers)
         rows[f"{small}_{workers}w"] = {"s_per_mp": round(wall / mp, 3),
                                        "ratio_to_single_pass": round(wall / mp / single_spmp, 3),
@@ -181,15 +181,16 @@ def measure(images: list[dict], with_profile: bool) -> dict:
     return out
 
 
-def run(strips: int | None = None, dev_every: int | None = None, dev: bool = True, with_profile: bool = True) -> dict:
+def run(strips: int | None = None, dev_every: int | None = None, dev: bool = True, with_profile: bool = True,
+        rows_to_run: tuple = ROWS) -> dict:
     strips = strips if strips is not None else int(os.environ.get("F2A_BENCH_STRIPS", "4"))
     dev_every = dev_every if dev_every is not None else int(os.environ.get("F2A_BENCH_DEV_EVERY", "1"))
     report: dict = {"benchmark": "speed", "seed": SEED, "threshold": THRESHOLD, "machine": machine(),
                     "load_average_before": [round(v, 2) for v in os.getloadavg()]}
     with tempfile.TemporaryDirectory(prefix="f2a-speed-bench-") as tmp:
-        report["synthetic_strips"] = measure(synthetic_set(Path(tmp), strips), with_profile)
+        report["synthetic_strips"] = measure(synthetic_set(Path(tmp), strips), with_profile, rows_to_run)
     real = devset_set(dev_every) if dev else None
-    report["devset"] = (measure(real, with_profile) | {"every": dev_every} if real
+    report["devset"] = (measure(real, with_profile, rows_to_run) | {"every": dev_every} if real
                         else {"skipped": "the devset pictures are absent (devset/rebuild.py) or --no-dev"})
     report["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     return report
@@ -201,9 +202,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dev-every", type=int, default=None, help="every K-th devset picture (default 1: all)")
     parser.add_argument("--no-dev", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--guided-only", action="store_true",
+                        help="only the default (guided) pipeline rows; the full up-scaled pass is slow on real pages")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
-    text = json.dumps(run(args.strips, args.dev_every, not args.no_dev, not args.no_profile), indent=1)
+    rows = tuple(r for r in ROWS if r[0] == "guided") if args.guided_only else ROWS
+    text = json.dumps(run(args.strips, args.dev_every, not args.no_dev, not args.no_profile, rows), indent=1)
     print(text)
     if args.out:
         tmp = args.out.with_suffix(args.out.suffix + ".tmp")

@@ -109,15 +109,27 @@ def plan_tiles(width: int, height: int, bands: list[ScaleBand]) -> list[Tile]:
         # tile size and overlap in original pixels for this scale
         size = band.tile / band.scale
         overlap = min(band.overlap / band.scale, size * 0.9)
-        xs = _starts(width, size, overlap)
-        ys = _starts(height, size, overlap)
+        w_tile, h_tile = _tight(width, size, overlap), _tight(height, size, overlap)
+        xs = _starts(width, w_tile, overlap)
+        ys = _starts(height, h_tile, overlap)
         for j, y0 in enumerate(ys):
             for i, x0 in enumerate(xs):
-                x1 = min(width, x0 + math.ceil(size))
-                y1 = min(height, y0 + math.ceil(size))
+                x1 = min(width, x0 + math.ceil(w_tile))
+                y1 = min(height, y0 + math.ceil(h_tile))
                 inner = (i > 0, j > 0, i < len(xs) - 1, j < len(ys) - 1)
                 tiles.append(Tile(x0, y0, x1, y1, band.scale, band, inner))
     return tiles
+
+
+def _tight(length: int, size: float, overlap: float) -> float:
+    """The shortest tile side that covers `length` with as many tiles as `size` needs and neighbours
+    overlapping by exactly `overlap`. Full-size tiles spread evenly overlap by far more than asked (a
+    4160 px strip in two 3072 px tiles: 1984 px, 48 % more pixels looked at than the strip has); the
+    detector's time goes with the pixels it sees (benchmarks/speed_bench.py)."""
+    if length <= size:
+        return float(length)
+    n = math.ceil((length - size) / (size - overlap)) + 1
+    return min(size, (length + (n - 1) * overlap) / n)
 
 
 def _starts(length: int, size: float, overlap: float) -> list[int]:
