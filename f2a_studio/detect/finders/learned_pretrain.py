@@ -55,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hold-out", default=HELD_OUT, choices=sorted(STYLES))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--real-look", type=float, default=0.0,
+                    help="share of crops given a printed/scanned page's look (TrainConfig.real_look)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -66,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t_data = time.monotonic() - t0
     print(f"{len(samples)} panels in {t_data:.0f} s", flush=True)
     net = FaceNet(NetConfig())
-    cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed, save_every=100)
+    cfg = TrainConfig(steps=args.steps, batch=args.batch, seed=args.seed, save_every=100, real_look=args.real_look)
     args.out.mkdir(parents=True, exist_ok=True)
     resume = args.out / "finder-learned.resume.pt"
 

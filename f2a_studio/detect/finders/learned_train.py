@@ -43,7 +43,16 @@ class TrainConfig:
     seed: int = 0
     scale_jitter: tuple[float, float] = (0.7, 1.35)
     grey_prob: float = 0.15
+    # share of crops given the look of a printed or scanned page (grey and halftone screens, gamma, blur,
+    # low resolution, noise, JPEG; detect/landmarks/augment.photometric_real): synthetic panels are clean,
+    # real pages are not. 0 leaves the crops exactly as before (no random draw is made).
+    real_look: float = 0.0
     save_every: int = 50  # steps between resume-file writes
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.real_look <= 1.0 or not 0.0 <= self.grey_prob <= 1.0:
+            raise ValueError(f"real_look and grey_prob must be probabilities in 0..1, "
+                             f"not {self.real_look} and {self.grey_prob}")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -96,6 +105,10 @@ def _crop(sample: Sample, rng: np.random.Generator, cfg: TrainConfig) -> tuple[n
         img = np.repeat(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
     gain, bias = rng.uniform(0.6, 1.25), rng.uniform(-20, 20)  # pages range from dim to bright
     img = np.clip(img.astype(np.float32) * gain + bias, 0, 255).astype(np.uint8)
+    if cfg.real_look > 0 and rng.random() < cfg.real_look:
+        from f2a_studio.detect.landmarks.augment import AugmentConfig, photometric_real
+
+        img = photometric_real(img, rng, AugmentConfig())
 
     def mapped(b: np.ndarray) -> np.ndarray:
         b = np.asarray(b, np.float64).reshape(-1, 4)
