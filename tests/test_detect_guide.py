@@ -48,11 +48,21 @@ def test_small_confident_proposals_open_merged_windows_clipped_to_the_image() ->
     assert proposal_windows([], 640, 480, options) == []
 
 
+def test_a_proposal_between_the_two_sizes_opens_a_window_only_when_the_finder_is_sure() -> None:
+    options = GuideOptions(min_score=0.05, max_face=45, confident_score=0.5, confident_max_face=64, context=2.5,
+                           min_side=100)
+    sure, unsure, too_big = (200, 200, 60, 60, 0.8), (500, 200, 60, 60, 0.3), (200, 500, 70, 70, 0.95)
+    windows = proposal_windows([sure, unsure, too_big, (500, 500, 40, 40, 0.06)], 800, 800, options)
+    assert windows == [(155, 155, 305, 305), (470, 470, 570, 570)]  # the sure 60 px one and the small one
+
+
 def test_bad_guide_settings_are_named() -> None:
     with pytest.raises(ValueError, match="min_score"):
         GuideOptions(min_score=2.0)
     with pytest.raises(ValueError, match="context"):
         GuideOptions(context=0.5)
+    with pytest.raises(ValueError, match="confident_score"):
+        GuideOptions(confident_score=-0.1)
     with pytest.raises(F2AError, match="small_faces must be one of guided, full"):
         DetectOptions(small_faces="half")
     with pytest.raises(ValueError, match="small_faces"):
