@@ -112,7 +112,7 @@ def profile(images: list[dict]) -> dict:
     import cv2
 
     from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer
-    from f2a_studio.detect.guide import proposal_windows
+    from f2a_studio.detect.guide import coarse_windows, proposal_windows
     from f2a_studio.detect.nms import nms
     from f2a_studio.detect.tiling import default_bands
 
@@ -130,10 +130,11 @@ def profile(images: list[dict]) -> dict:
         h, w = pixels.shape[:2]
         mp += w * h / 1e6
         start = time.perf_counter()
-        windows = []
+        windows, coarse = [], None
         if an.guide is not None:
             proposals = an.guide.find_boxes(pixels, threshold=an.guide_options.min_score)
             windows = proposal_windows(proposals, w, h, an.guide_options)
+            coarse = coarse_windows(proposals, w, h, an.guide_options)
         t["learned_guide"] += time.perf_counter() - start
         hits = []
         from f2a_studio.detect.finder import find_raw
@@ -142,9 +143,10 @@ def profile(images: list[dict]) -> dict:
             start = time.perf_counter()
             hits += find_raw(pixels, bands=[band], detect=an.finders[0].find).hits
             t[f"animeface_x{band.scale:g}_full"] += time.perf_counter() - start
-            if band.scale > 1.0:
+            if band.scale != 1.0:
                 start = time.perf_counter()
-                find_raw(pixels, bands=[band], detect=an.finders[0].find, small_windows=windows)
+                find_raw(pixels, bands=[band], detect=an.finders[0].find, small_windows=windows,
+                         coarse_windows=coarse)
                 t[f"animeface_x{band.scale:g}_guided"] += time.perf_counter() - start
         start = time.perf_counter()
         cands = an.candidates(pixels, hits)

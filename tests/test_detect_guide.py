@@ -16,8 +16,8 @@ from f2a_studio.core.models import Box
 from f2a_studio.detect import DetectOptions
 from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer
 from f2a_studio.detect.finder import find_raw
-from f2a_studio.detect.guide import GuideOptions, proposal_windows, window_tiles
-from f2a_studio.detect.tiling import ScaleBand
+from f2a_studio.detect.guide import GuideOptions, coarse_windows, proposal_windows, window_tiles
+from f2a_studio.detect.tiling import ScaleBand, default_bands, plan_tiles
 from f2a_studio.synth.face import draw_character, sample_character
 from f2a_studio.synth.geometry import Pose
 from tests.test_detect_cli import check_image
@@ -56,6 +56,38 @@ def test_a_proposal_between_the_two_sizes_opens_a_window_only_when_the_finder_is
     assert windows == [(155, 155, 305, 305), (470, 470, 570, 570)]  # the sure 60 px one and the small one
 
 
+def test_large_proposals_open_half_size_windows_and_none_means_the_whole_image() -> None:
+    options = GuideOptions(min_score=0.05, coarse_min_face=100, coarse_context=2.5)
+    proposals = [
+        (100, 100, 120, 120, 0.3),  # large: a 300 px window around its centre (160, 160)
+        (150, 150, 100, 100, 0.06),  # 100 px, overlapping the first: merged with it
+        (600, 600, 60, 60, 0.9),  # small, however sure: the up-scaled pass's business
+        (600, 100, 200, 200, 0.02),  # below min_score
+        (700, 700, 200, 200, 0.9),  # clipped by the image's bottom-right corner
+    ]
+    assert coarse_windows(proposals, 800, 800, options) == [(10, 10, 325, 325), (550, 550, 800, 800)]
+    assert coarse_windows([], 800, 800, options) == []
+    assert coarse_windows(proposals, 800, 800, GuideOptions(coarse_min_face=None)) is None
+
+
+def test_the_half_size_pass_looks_only_inside_its_windows() -> None:
+    image, _small, large = strip_with_a_small_and_a_large_face()
+    height, width = image.shape[:2]
+    guided = Analyzer(AnalyzeOptions(landmarks="template"))
+    proposals = guided.guide.find_boxes(image, threshold=guided.guide_options.min_score)
+    windows = coarse_windows(proposals, width, height, guided.guide_options)
+    assert windows  # the 110 px face opens one ...
+    assert any(x0 <= large.x and y0 <= large.y and large.x2 <= x1 and large.y2 <= y1 for x0, y0, x1, y1 in windows)
+    assert sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows) < 0.25 * width * height  # ... not the strip
+    up = next(b for b in guided.finders if b.name == "animeface")
+    native, coarse = (b for b in default_bands(width, height) if b.scale <= 1.0)
+    assert coarse.scale < 1.0
+    nowhere = find_raw(image, detect=up.find, small_windows=[], coarse_windows=[])
+    assert nowhere.tiles == len(plan_tiles(width, height, [native]))  # no half-size tile at all
+    inside = find_raw(image, detect=up.find, small_windows=[], coarse_windows=windows)
+    assert inside.tiles == nowhere.tiles + len(windows)
+
+
 def test_bad_guide_settings_are_named() -> None:
     with pytest.raises(ValueError, match="min_score"):
         GuideOptions(min_score=2.0)
@@ -63,6 +95,8 @@ def test_bad_guide_settings_are_named() -> None:
         GuideOptions(context=0.5)
     with pytest.raises(ValueError, match="confident_score"):
         GuideOptions(confident_score=-0.1)
+    with pytest.raises(ValueError, match="coarse_min_face"):
+        GuideOptions(coarse_min_face=0)
     with pytest.raises(F2AError, match="small_faces must be one of guided, full"):
         DetectOptions(small_faces="half")
     with pytest.raises(ValueError, match="small_faces"):

@@ -19,7 +19,7 @@ from f2a_studio.detect.finder import Detector, find_raw, find_whole
 from f2a_studio.detect.finders import choose_finders, finders_for_domain, load_finders, load_plugins
 from f2a_studio.detect.finders.base import FinderHit, ModelFile
 from f2a_studio.detect.finders.calibration import Features, HitCalibration, calibration_for
-from f2a_studio.detect.guide import GuideOptions, proposal_windows
+from f2a_studio.detect.guide import GuideOptions, coarse_windows, proposal_windows
 from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
@@ -148,14 +148,16 @@ class Analyzer:
             notes.append(f"no face finder for {domain} images among those chosen "
                          f"({', '.join(f.name for f in self.finders)})")
         scored = []
-        windows = None
+        windows = coarse = None
         if self.guide is not None and any(f.tiled for f in finders):
             proposals = self.guide.find_boxes(pixels, threshold=self.guide_options.min_score)
             windows = proposal_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
+            coarse = coarse_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
         for f in finders:
             if f.tiled:
                 found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,
-                                 detect=f.find, small_windows=windows)
+                                 detect=f.find, small_windows=windows,
+                                 coarse_windows=coarse)
             else:
                 found = find_whole(pixels, f.find)
             if found.skipped_tiles:

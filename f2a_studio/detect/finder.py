@@ -60,6 +60,7 @@ def find_raw(
     detect: Detector | None = None,
     budget_s: float | None = None,
     small_windows: Sequence[Window] | None = None,
+    coarse_windows: Sequence[Window] | None = None,
 ) -> FindResult:
     """Every acceptable hit of `detect` (default: the animeface finder) on every tile, in image pixels,
     not yet merged.
@@ -69,7 +70,8 @@ def find_raw(
     textured strip yields its normal-size faces instead of hitting the hard time limit with nothing.
 
     `small_windows` (image pixels, detect/guide.py): the up-scaled pass looks only inside these instead
-    of over the whole image (None: the whole image; empty: nowhere).
+    of over the whole image (None: the whole image; empty: nowhere); `coarse_windows` the same for the
+    half-size (scale < 1) pass.
     """
     detect = detect or _default_detector()
     start = time.monotonic()
@@ -77,7 +79,7 @@ def find_raw(
     bands = bands if bands is not None else default_bands(width, height, min_face_px)
     bands = sorted(bands, key=lambda b: (b.scale > 1.0, -b.scale))  # native, coarse, then up-scaled
     result = FindResult()
-    for tile in _tiles(width, height, bands, small_windows):
+    for tile in _tiles(width, height, bands, small_windows, coarse_windows):
         result.tiles += 1
         if tile.scale > 1.0 and budget_s is not None and time.monotonic() - start > budget_s:
             result.skipped_tiles += 1
@@ -93,15 +95,15 @@ def find_raw(
     return result
 
 
-def _tiles(width: int, height: int, bands: list[ScaleBand], small_windows: Sequence[Window] | None) -> list[Tile]:
-    if small_windows is None:
-        return plan_tiles(width, height, bands)
+def _tiles(width: int, height: int, bands: list[ScaleBand], small_windows: Sequence[Window] | None,
+           coarse_windows: Sequence[Window] | None) -> list[Tile]:
     out: list[Tile] = []
     for band in bands:
-        if band.scale > 1.0:
-            out.extend(window_tiles(small_windows, band, width, height))
-        else:
+        windows = small_windows if band.scale > 1.0 else coarse_windows if band.scale < 1.0 else None
+        if windows is None:
             out.extend(plan_tiles(width, height, [band]))
+        else:
+            out.extend(window_tiles(windows, band, width, height))
     return out
 
 

@@ -1,4 +1,5 @@
-"""Where the up-scaled (small-face) pass looks: windows around the learned finder's small proposals.
+"""Where the up-scaled (small-face) and half-size (large-face) passes look: windows around the learned
+finder's proposals.
 
 The up-scaled animeface pass sees 4x the pixels and costs about two thirds of the whole pipeline
 (benchmarks/speed_bench.py: 3.8 of 5.8 s/MP). Its only job is faces too small for the native pass, and
@@ -6,6 +7,10 @@ the learned finder (0.1 s/MP) already proposes faces of every size. So the up-sc
 windows around the learned finder's small proposals (a few times the proposal's size, merged where
 they overlap), not on the whole image. Windows are in original image pixels; a window that does not
 reach the image border has inner edges on that side (a face cut there is refused, as on a tile).
+
+The half-size pass is cheaper (a quarter of the pixels) but on a strip it still costs a fifth of all the
+animeface time for nothing: its faces are the large ones, and what it adds on real pages lies around the
+learned finder's proposals of 100 px and more (GuideOptions.coarse_min_face).
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ class GuideOptions:
     confident_max_face: float = 64.0  # ... and at most this large
     context: float = 2.5  # window side = context × the proposal's longer side ...
     min_side: float = 112.0  # ... but at least this (original px)
+    # The half-size pass, replayed the same way (session 7, its hits cached per picture): windows of 2.5×
+    # around proposals of 100 px and more kept all four devset faces it adds to the other passes (a
+    # 160 px face it alone finds had a 109 px proposal: 120 px lost it) and cut its cost on 4 synthetic
+    # strips from 2.6 s to 0.5 s; on the devset, where large proposals are everywhere, it costs the same.
+    coarse_min_face: float | None = 100.0  # None: the half-size pass covers the whole image
+    coarse_context: float = 2.5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_score <= 1.0:
@@ -47,6 +58,9 @@ class GuideOptions:
         if self.max_face <= 0 or self.confident_max_face <= 0 or self.context < 1.0 or self.min_side <= 0:
             raise ValueError(f"bad guide window sizes: max_face={self.max_face}, context={self.context}, "
                              f"min_side={self.min_side}")
+        if (self.coarse_min_face is not None and self.coarse_min_face <= 0) or self.coarse_context < 1.0:
+            raise ValueError(f"bad half-size window sizes: coarse_min_face={self.coarse_min_face}, "
+                             f"coarse_context={self.coarse_context}")
 
 
 Window = tuple[int, int, int, int]  # x0, y0, x1, y1 in original pixels
@@ -67,6 +81,29 @@ def proposal_windows(proposals: Iterable[Proposal], width: int, height: int,
         cx, cy = x + w / 2, y + h / 2
         boxes.append([max(0.0, cx - side / 2), max(0.0, cy - side / 2),
                       min(float(width), cx + side / 2), min(float(height), cy + side / 2)])
+    return _as_windows(boxes, width, height)
+
+
+def coarse_windows(proposals: Iterable[Proposal], width: int, height: int,
+                   options: GuideOptions | None = None) -> list[Window] | None:
+    """Square windows around the large proposals for the half-size pass, merged where they overlap; None
+    when that pass is to cover the whole image (`coarse_min_face` None)."""
+    options = options or GuideOptions()
+    if options.coarse_min_face is None:
+        return None
+    boxes = []
+    for x, y, w, h, score in proposals:
+        size = max(w, h)
+        if score < options.min_score or size < options.coarse_min_face:
+            continue
+        side = options.coarse_context * size
+        cx, cy = x + w / 2, y + h / 2
+        boxes.append([max(0.0, cx - side / 2), max(0.0, cy - side / 2),
+                      min(float(width), cx + side / 2), min(float(height), cy + side / 2)])
+    return _as_windows(boxes, width, height)
+
+
+def _as_windows(boxes: list[list[float]], width: int, height: int) -> list[Window]:
     merged = _merge(boxes)
     return sorted((int(x0), int(y0), min(width, int(x1 + 0.999)), min(height, int(y1 + 0.999)))
                   for x0, y0, x1, y1 in merged if x1 > x0 and y1 > y0)
@@ -92,6 +129,6 @@ def _merge(boxes: list[list[float]]) -> list[list[float]]:
 
 
 def window_tiles(windows: Sequence[Window], band: ScaleBand, width: int, height: int) -> list[Tile]:
-    """The windows as tiles of `band` (an up-scaled band): a side inside the image is an inner edge."""
+    """The windows as tiles of `band`: a side inside the image is an inner edge."""
     return [Tile(x0, y0, x1, y1, band.scale, band, (x0 > 0, y0 > 0, x1 < width, y1 < height))
             for x0, y0, x1, y1 in windows]
