@@ -307,11 +307,6 @@ def detect(
         raise typer.Exit(1)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so an export in progress removes its temp folder."""
-    raise KeyboardInterrupt
-
-
 @app.command("export")
 def export_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
@@ -347,8 +342,9 @@ def export_cmd(
 ) -> None:
     """Export a curated, reproducible dataset (deterministic split by episode, manifest.json)."""
     import signal
+    import threading
 
-    from f2a_studio.export import ExportOptions, FaceFilter, plan_export, run_export
+    from f2a_studio.export import ExportCancelled, ExportOptions, FaceFilter, plan_export, run_export
     from f2a_studio.export.runner import default_workers
 
     try:
@@ -375,11 +371,19 @@ def export_cmd(
             return
         if not plan.items and not (plan.human and plan.human.items):
             raise _fail("no face passes the filters; nothing to export (see --dry-run for the reasons)", 1)
-        signal.signal(signal.SIGTERM, _interrupt)
+        # SIGTERM cancels like the studio's Cancel: the export stops at the next file and removes its temp
+        # folder. (Raising from the handler instead can be lost: a signal that lands while a
+        # finaliser runs has its exception printed and ignored, and the export goes on.)
+        terminated = threading.Event()
+        signal.signal(signal.SIGTERM, lambda signum, frame: terminated.set())
         with progress_bar() as bar:
             on_progress = progress_callback(bar, bar.add_task("exporting", total=None, current=""))
 
-            result = run_export(plan, out, overwrite=overwrite, progress=on_progress)
+            result = run_export(plan, out, overwrite=overwrite, progress=on_progress, cancel=terminated)
+    except ExportCancelled:
+        console.print("export stopped (SIGTERM): nothing was written; an earlier export is left as it was",
+                      highlight=False)
+        raise typer.Exit(130) from None
     except (F2AError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     if plan.human is not None:

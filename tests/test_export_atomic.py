@@ -41,21 +41,30 @@ def file_names(folder: Path) -> frozenset[str] | None:
 
     Walked through directory descriptors (os.fwalk): once `folder` is opened, the listing is of that one
     folder even if the export swaps another in under its name meanwhile. A walk by path names (rglob) could
-    list half the old export and half the new one across the swap, a mixture no single folder ever held."""
+    list half the old export and half the new one across the swap, a mixture no single folder ever held.
+    A walk of the old export that was still going when the swap set it aside can see it being deleted
+    (the test was flaky on loaded machines): such a look counts as a look at nothing, and only then.
+    The old export is deleted only after it left OUT's name, so a folder still under that name after the
+    walk lost nothing during it, and a walk that saw a part of it is still caught."""
 
     def fail(exc: OSError) -> None:
         raise exc
 
     try:
-        if not folder.is_dir():
-            return None
-        names = set()
-        for dirpath, _dirs, files, _fd in os.fwalk(folder, onerror=fail):
-            rel = os.path.relpath(dirpath, folder)
-            names.update(os.path.normpath(os.path.join(rel, f)) for f in files)
-        return frozenset(names)
-    except OSError:  # renamed away while being opened: counts as a look at nothing
+        top = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # absent, or renamed away while being opened: a look at nothing
         return None
+    try:
+        names = set()
+        for dirpath, _dirs, files, _fd in os.fwalk(".", dir_fd=top, onerror=fail):
+            names.update(os.path.normpath(os.path.join(dirpath, f)) for f in files)
+        if os.stat(folder).st_ino != os.fstat(top).st_ino:
+            return None  # set aside (and perhaps being deleted) while it was walked
+        return frozenset(names)
+    except OSError:  # renamed away or deleted mid-walk
+        return None
+    finally:
+        os.close(top)
 
 
 @dataclass
