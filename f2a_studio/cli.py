@@ -226,8 +226,9 @@ def faces(
                                         "finder); human: face photos (the photo finder, MediaPipe or the "
                                         "template landmarks; no sex guess).")] = "anime",
     small_faces: Annotated[str, typer.Option("--small-faces", help="The up-scaled pass for faces too small "
-                                             "for animeface: guided (only around the learned finder's small "
-                                             "proposals; faster) or full (over the whole image).")] = "guided",
+                                             "for animeface and the half-size pass for large ones: guided "
+                                             "(only around the learned finder's proposals; faster) or full "
+                                             "(over the whole image).")] = "guided",
 ) -> None:
     """Detect faces in image files: one JSON object per image (a JSON array unless --jsonl), with boxes,
     score, parts, colours, 68 landmarks [x, y, v] and pose in original pixels. A file that cannot be done
@@ -272,8 +273,9 @@ def detect(
     redo: Annotated[bool, typer.Option("--redo", help="Detect every image again, not only new ones.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
     small_faces: Annotated[str, typer.Option("--small-faces", help="The up-scaled pass for faces too small "
-                                             "for animeface: guided (only around the learned finder's small "
-                                             "proposals; faster) or full (over the whole image).")] = "guided",
+                                             "for animeface and the half-size pass for large ones: guided "
+                                             "(only around the learned finder's proposals; faster) or full "
+                                             "(over the whole image).")] = "guided",
 ) -> None:
     """Find faces in every cut not detected yet (an interrupted run resumes); faces a person made or
     edited are never overwritten."""

@@ -43,7 +43,8 @@ class AnalyzeOptions:
     search_path: tuple[str, ...] | None = None  # None: core.search_path's default
     # the up-scaled small-face pass: "guided" looks only around the learned finder's small proposals
     # (detect/guide.py; that pass 2.4-3.7x cheaper at the same recall, benchmarks/speed_bench.py), "full"
-    # over the whole image (the pipeline before; also what runs when no learned finder model is found)
+    # over the whole image (the pipeline before; also what runs when no learned finder model is found).
+    # "guided" also keeps the half-size pass to windows around the large proposals (GuideOptions).
     small_faces: str = "guided"
 
     def __post_init__(self) -> None:
