@@ -68,6 +68,9 @@ def test_large_proposals_open_half_size_windows_and_none_means_the_whole_image()
     assert coarse_windows(proposals, 800, 800, options) == [(10, 10, 325, 325), (550, 550, 800, 800)]
     assert coarse_windows([], 800, 800, options) == []
     assert coarse_windows(proposals, 800, 800, GuideOptions(coarse_min_face=None)) is None
+    # a face filling a panel: its window would cover most of it, so the whole panel is looked at
+    assert coarse_windows([(60, 50, 150, 150, 0.9)], 300, 260, options) is None
+    assert coarse_windows([(60, 50, 150, 150, 0.9)], 1200, 1200, options) == [(0, 0, 323, 313)]
 
 
 def test_the_half_size_pass_looks_only_inside_its_windows() -> None:

@@ -49,6 +49,9 @@ class GuideOptions:
     # strips from 2.6 s to 0.5 s; on the devset, where large proposals are everywhere, it costs the same.
     coarse_min_face: float | None = 100.0  # None: the half-size pass covers the whole image
     coarse_context: float = 2.5
+    # Windows covering at least this share of the image: the whole image instead (as cheap, and a
+    # window's inner edges and crop made the half-size pass keep a worse box of a panel-filling face).
+    coarse_whole_share: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_score <= 1.0:
@@ -58,9 +61,10 @@ class GuideOptions:
         if self.max_face <= 0 or self.confident_max_face <= 0 or self.context < 1.0 or self.min_side <= 0:
             raise ValueError(f"bad guide window sizes: max_face={self.max_face}, context={self.context}, "
                              f"min_side={self.min_side}")
-        if (self.coarse_min_face is not None and self.coarse_min_face <= 0) or self.coarse_context < 1.0:
+        if (self.coarse_min_face is not None and self.coarse_min_face <= 0) or self.coarse_context < 1.0 \
+                or not 0.0 < self.coarse_whole_share <= 1.0:
             raise ValueError(f"bad half-size window sizes: coarse_min_face={self.coarse_min_face}, "
-                             f"coarse_context={self.coarse_context}")
+                             f"coarse_context={self.coarse_context}, coarse_whole_share={self.coarse_whole_share}")
 
 
 Window = tuple[int, int, int, int]  # x0, y0, x1, y1 in original pixels
@@ -87,7 +91,8 @@ def proposal_windows(proposals: Iterable[Proposal], width: int, height: int,
 def coarse_windows(proposals: Iterable[Proposal], width: int, height: int,
                    options: GuideOptions | None = None) -> list[Window] | None:
     """Square windows around the large proposals for the half-size pass, merged where they overlap; None
-    when that pass is to cover the whole image (`coarse_min_face` None)."""
+    when that pass is to cover the whole image (`coarse_min_face` None, or windows that would cover
+    `coarse_whole_share` of it)."""
     options = options or GuideOptions()
     if options.coarse_min_face is None:
         return None
@@ -100,7 +105,9 @@ def coarse_windows(proposals: Iterable[Proposal], width: int, height: int,
         cx, cy = x + w / 2, y + h / 2
         boxes.append([max(0.0, cx - side / 2), max(0.0, cy - side / 2),
                       min(float(width), cx + side / 2), min(float(height), cy + side / 2)])
-    return _as_windows(boxes, width, height)
+    windows = _as_windows(boxes, width, height)
+    covered = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows)
+    return None if covered >= options.coarse_whole_share * width * height else windows
 
 
 def _as_windows(boxes: list[list[float]], width: int, height: int) -> list[Window]:
