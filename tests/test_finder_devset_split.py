@@ -46,3 +46,27 @@ def test_the_merged_benchmark_maps_scores_and_merges_finders_by_nms() -> None:
     learned = [[(10.0, 10.0, 20.0, 20.0, 0.8), (60.0, 60.0, 20.0, 20.0, 0.2)]]
     (merged,) = merge(anime, learned)
     assert [p[4] for p in merged] == [0.8, 0.2]  # one box per face, the best score kept
+
+
+def test_the_verifier_benchmark_labels_proposals_and_learns_faces_from_crops(tmp_path, monkeypatch) -> None:
+    """benchmarks/verifier_devset: proposals labelled by IoU with the boxes (the boxes themselves added as
+    faces), a few real training steps on synthetic faces rank a face crop above a blank one, re-scoring keeps
+    one box per face; and without the devset pictures the run says it skipped."""
+    from benchmarks import verifier_devset as vd
+    from f2a_studio.synth.scene import make_character_image
+
+    rng = np.random.default_rng(4)
+    units, per_finder = [], []
+    for i in range(6):
+        panel = make_character_image(rng, 160)
+        box = list(panel.faces[0].box)
+        units.append(Unit(f"s{i}.png", "t", "synthetic", panel.image[:, :, :3].copy(), np.array([box])))
+        per_finder.append([(*box, 0.7), (2.0, 2.0, 30.0, 30.0, 0.4)])  # the face, and a corner of background
+    samples = vd.training_samples(units, [per_finder])
+    assert [s[2] for s in samples[:3]] == [1.0, 0.0, 1.0] and len(samples) == 18
+    verifier = vd.train_verifier(samples, pretrained=True, steps=30, seed=0)
+    (rescored,) = vd.rescored(verifier, units[:1], [per_finder[:1]], mix=False)
+    face, corner = sorted(rescored, key=lambda p: -p[4])
+    assert face[:4] == tuple(per_finder[0][0][:4]) and face[4] > corner[4]
+    monkeypatch.setenv("F2A_DEVSET_IMAGES", str(tmp_path))
+    assert "skipped" in vd.run(tmp_path, folds=(1,))
