@@ -20,9 +20,10 @@ matters there) and at 0.5:
 * ``verifier_from_scratch_x_score``: the same head and backbone trained from random weights (is it the
   pretrained backbone that helps, or the fine-tuning on real crops?).
 
-Session 7's first run (the shipped finder's candidates, not fine-tuned; 400 steps): recall at precision 0.85
-0.27 → 0.37 (fold 1) and 0.29 → 0.34-0.35 (fold 2); from scratch 0.29 / 0.28. Without the pictures:
-{"skipped": ...}.
+Session 7 (results/verifier_devset.json), recall at precision 0.85, fold 1 / fold 2: merged 0.333 / 0.336;
+verifier × score 0.344 / 0.457; from scratch × score 0.366 / 0.422; the verifier alone 0.18 / 0.22 (its own
+scores are overconfident: balanced batches). A first run on the shipped finder's candidates (not fine-tuned)
+gave 0.27 → 0.37 and 0.29 → 0.34. Without the pictures: {"skipped": ...}.
 """
 
 from __future__ import annotations
