@@ -81,10 +81,7 @@ def proposal_windows(proposals: Iterable[Proposal], width: int, height: int,
         limit = options.confident_max_face if score >= options.confident_score else options.max_face
         if score < options.min_score or size > max(limit, options.max_face):
             continue
-        side = max(options.context * size, options.min_side)
-        cx, cy = x + w / 2, y + h / 2
-        boxes.append([max(0.0, cx - side / 2), max(0.0, cy - side / 2),
-                      min(float(width), cx + side / 2), min(float(height), cy + side / 2)])
+        boxes.append(_square(x + w / 2, y + h / 2, max(options.context * size, options.min_side), width, height))
     return _as_windows(boxes, width, height)
 
 
@@ -96,18 +93,21 @@ def coarse_windows(proposals: Iterable[Proposal], width: int, height: int,
     options = options or GuideOptions()
     if options.coarse_min_face is None:
         return None
-    boxes = []
+    boxes: list[list[float]] = []
     for x, y, w, h, score in proposals:
         size = max(w, h)
         if score < options.min_score or size < options.coarse_min_face:
             continue
-        side = options.coarse_context * size
-        cx, cy = x + w / 2, y + h / 2
-        boxes.append([max(0.0, cx - side / 2), max(0.0, cy - side / 2),
-                      min(float(width), cx + side / 2), min(float(height), cy + side / 2)])
+        boxes.append(_square(x + w / 2, y + h / 2, options.coarse_context * size, width, height))
     windows = _as_windows(boxes, width, height)
     covered = sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in windows)
     return None if covered >= options.coarse_whole_share * width * height else windows
+
+
+def _square(cx: float, cy: float, side: float, width: int, height: int) -> list[float]:
+    """A square of `side` centred on (cx, cy), clipped to the image: [x0, y0, x1, y1]."""
+    return [max(0.0, cx - side / 2), max(0.0, cy - side / 2), min(float(width), cx + side / 2),
+            min(float(height), cy + side / 2)]
 
 
 def _as_windows(boxes: list[list[float]], width: int, height: int) -> list[Window]:
