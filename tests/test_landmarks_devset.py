@@ -112,3 +112,30 @@ def test_the_committed_hand_points_are_complete_and_inside_their_faces():
         inside = ((placed >= (x - margin, y - margin)) & (placed <= (x + w + margin, y + h + margin))).all()
         assert inside, f"{f.image}:{f.face} has a point far outside its box"
         assert f.sex in ("female", "male", "unknown")
+
+
+def test_the_fine_tuning_benchmark_turns_hand_points_into_the_studios_anchor_corrections(tmp_path):
+    """benchmarks/landmarks_devset_finetune: each title's faces alternate between the halves, a face's six
+    hand points become the sample Place Anchors would store (points through the anchors, only the anchors'
+    points learned from), a hidden point places nothing; and without the pictures the run skips."""
+    from benchmarks.landmarks_devset import HandFace
+    from benchmarks.landmarks_devset_finetune import correction, halves
+    from benchmarks.landmarks_devset_finetune import run as finetune_run
+
+    six = six_points(synthetic_68())
+    scored = np.ones(6, bool)
+    faces = [HandFace(f"img{i // 2}", i % 2, (20.0, 20.0, 100.0, 120.0), six, scored, "female", "manga",
+                      "A" if i < 5 else "B") for i in range(8)]
+    a, b = halves(faces)
+    assert sorted(a + b) == list(range(8)) and not set(a) & set(b)
+    assert [i for i in a if i < 5] == [0, 2, 4] and [i for i in a if i >= 5] == [5, 7]
+    sample = correction(faces[0], np.zeros((200, 200, 3), np.uint8))
+    assert set(np.flatnonzero(sample.mask)) == set(range(36, 48)) | {30, 48, 54, 8}
+    assert np.allclose(six_points(sample.points), six, atol=1e-6)  # the refit goes through every anchor
+    assert sample.p_female == 1.0
+    hidden = scored.copy()
+    hidden[5] = False  # the chin not visible: not an anchor
+    sample = correction(HandFace("img", 0, faces[0].box, six, hidden, "unknown", "manga", "A"),
+                        np.zeros((200, 200, 3), np.uint8))
+    assert 8 not in set(np.flatnonzero(sample.mask)) and sample.p_female == 0.5
+    assert "skipped" in finetune_run(images=tmp_path)
