@@ -49,8 +49,8 @@ class GuideOptions:
     # strips from 2.6 s to 0.5 s; on the devset, where large proposals are everywhere, it costs the same.
     coarse_min_face: float | None = 100.0  # None: the half-size pass covers the whole image
     coarse_context: float = 2.5
-    # Windows covering at least this share of the image: the whole image instead (as cheap, and a
-    # window's inner edges and crop made the half-size pass keep a worse box of a panel-filling face).
+    # Windows covering at least this share of the image: the whole image instead (as cheap, and on a
+    # panel-filling face a window's crop made the half-size pass keep another, smaller box).
     coarse_whole_share: float = 0.5
 
     def __post_init__(self) -> None:
