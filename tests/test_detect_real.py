@@ -100,9 +100,9 @@ def test_fitted_landmarks_and_colours_beat_the_raw_ones(analyzer: Analyzer) -> N
             raw_de.append(delta_e76(getattr(raw, key), truth.colors[key]))
             new_de.append(delta_e76(getattr(face.colors, key), truth.colors[key]))
     assert np.mean(fit_nme) < np.mean(raw_nme)
-    # the median colour: on two of these faces the chosen hit's eye boxes miss the iris (ΔE ~30 either
-    # way), and animeface's own colours for them change with the calls made before (it keeps state: the
-    # mean flipped with the order of the tests); on the others the fitted colour is exact
+    # the median colour: on two of these faces a fitted iris is ~30 ΔE off (a grey iris read as its lighter
+    # fill, a strand of hair over an eye), and animeface's own colours change with the calls made before it
+    # (it keeps state: the mean flipped with the order of the tests); on the others the fitted colour is exact
     assert np.median(new_de) < np.median(raw_de)
 
 
