@@ -97,13 +97,17 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     model = load_face_model()
     crops: dict[int, np.ndarray] = {}  # each face's picture, cropped around the face (the strips are large)
     offsets: dict[int, tuple[float, float]] = {}
+    decoded: dict[str, np.ndarray] = {}  # the last picture only: the faces come picture by picture
     for i, f in enumerate(faces):
-        pixels = load_image(images / files[f.image]).pixels[:, :, :3]
+        if f.image not in decoded:
+            decoded = {f.image: load_image(images / files[f.image]).pixels[:, :, :3]}
+        pixels = decoded[f.image]
         x, y, w, h = f.box
         x0, y0 = max(0, int(x - w)), max(0, int(y - h))
         crops[i] = np.ascontiguousarray(pixels[y0:int(y + 2 * h) + 1, x0:int(x + 2 * w) + 1])
         offsets[i] = (float(x0), float(y0))
     local = [_shifted(f, *offsets[i]) for i, f in enumerate(faces)]
+    corrections = {i: correction(f, crops[i]) for i, f in enumerate(local)}  # each face's anchors, made once
 
     def nmes(net, idx: Sequence[int]) -> list[float]:
         return [nme6(six_points(predict_points(net, crops[i], Box(*local[i].box), p_female(local[i]))[0]),
@@ -114,7 +118,7 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     shipped, card = load_net(PACKAGE_MODELS)
     folds = []
     for train_idx, test_idx in ((a, b), (b, a)):
-        samples = [s for s in (correction(local[i], crops[i]) for i in train_idx) if s is not None]
+        samples = [corrections[i] for i in train_idx if corrections[i] is not None]
         net, _ = load_net(PACKAGE_MODELS)
         cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(samples), 300, 1500)), lr=1e-3, shift=0.06,
                             seed=seed)
@@ -130,7 +134,7 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
         for i in test_idx:
             f = local[i]
             rows["mean_face_in_box"][i] = nme6(six_points(place_by_box(model, Box(*f.box))), f.points, f.scored)
-    out_sex = _sex_folds(local, crops, (a, b), seed)
+    out_sex = _sex_folds(local, crops, corrections, (a, b), seed)
     order = sorted(rows["shipped"])
     base = np.array([rows["mean_face_in_box"][i] for i in order])
     out: dict = {"faces": len(order), "landmark_model_sha256": card.get("weights_sha256", ""), "folds": folds,
@@ -152,8 +156,8 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     return out
 
 
-def _sex_folds(faces: Sequence[HandFace], crops: dict[int, np.ndarray], halves_: tuple[list[int], list[int]],
-               seed: int) -> dict:
+def _sex_folds(faces: Sequence[HandFace], crops: dict[int, np.ndarray], corrections: dict,
+               halves_: tuple[list[int], list[int]], seed: int) -> dict:
     from f2a_studio.core.models import Box
     from f2a_studio.core.search_path import PACKAGE_MODELS
     from f2a_studio.detect.cropnet import aligned_crop
@@ -170,7 +174,7 @@ def _sex_folds(faces: Sequence[HandFace], crops: dict[int, np.ndarray], halves_:
     def with_v(points: np.ndarray) -> np.ndarray:
         return np.concatenate([points, np.full((68, 1), 2.0)], axis=1)
 
-    corrected = {i: aligned_crop(crops[i], with_v(correction(faces[i], crops[i]).points), size, margin) for i in known}
+    corrected = {i: aligned_crop(crops[i], with_v(corrections[i].points), size, margin) for i in known}
     pipeline = {i: aligned_crop(crops[i], with_v(predict_points(lm_net, crops[i], Box(*faces[i].box), 0.5)[0]),
                                 size, margin) for i in known}
     female = {i: float(faces[i].sex == "female") for i in known}
