@@ -77,13 +77,17 @@ def calibrate_cmd(
 def train_finder_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
     title: Annotated[str | None, typer.Option(help="Only this title's cuts (a model for that title).")] = None,
-    steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Training steps of the finder and of the verifier (default: "
+                                                   "the finder's grow with the faces, the verifier's 400).")] = None,
+    verifier: Annotated[bool, typer.Option(help="Also train the crop verifier (--no-verifier: the finder only, "
+                                                "and an old verifier is removed).")] = True,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: every core).")] = None,
     min_faces: Annotated[int | None, typer.Option(help="Refuse with fewer faces than this.", hidden=True)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON on stdout.")] = False,
 ) -> None:
     """Fine-tune the learned finder on the project's accepted and hand-drawn faces (rejected detections
-    and unboxed areas of reviewed cuts are the negatives); writes PROJECT/checkpoints/finder-learned.*
+    and unboxed areas of reviewed cuts are the negatives), then train the crop verifier that re-scores
+    every candidate on the same cuts; writes PROJECT/checkpoints/finder-learned.* and verifier-learned.*
     with metrics on held-back cuts. Interrupted (Ctrl-C), it resumes where it stopped when run again."""
     import torch
 
@@ -91,7 +95,8 @@ def train_finder_cmd(
     from f2a_studio.detect.finders.learned_project import MIN_FACES, FinetuneOptions, finetune_project
 
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
-    options = FinetuneOptions(title=title, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces)
+    options = FinetuneOptions(title=title, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces,
+                              verifier=verifier)
     try:
         with open_store(project, read_only=True) as store, progress_bar() as bar:
             on_progress = progress_callback(bar, bar.add_task("training finder", total=None, current=""))
@@ -100,6 +105,9 @@ def train_finder_cmd(
             except KeyboardInterrupt:
                 console.print("interrupted: run the same command again to resume", highlight=False)
                 raise typer.Exit(130) from None
+            if card.get("interrupted"):
+                console.print("interrupted: run the same command again to resume", highlight=False)
+                raise typer.Exit(130)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -113,3 +121,15 @@ def train_finder_cmd(
         console.print(f"held-back cuts ({after['faces']} faces): recall {before['recall']:.2f} → "
                       f"{after['recall']:.2f}, precision {before['precision']:.2f} → {after['precision']:.2f} "
                       f"at score ≥ 0.3", highlight=False)
+    _print_verifier(card.get("verifier") or {})
+
+
+def _print_verifier(summary: dict) -> None:
+    from f2a_studio.cli import console
+
+    if not summary.get("trained"):
+        console.print(f"crop verifier not trained: {escape(summary.get('why', 'turned off'))}", highlight=False)
+        return
+    state = "on" if summary["on_by_default"] else "[yellow]off[/]"
+    console.print(f"crop verifier {state} ({escape(summary['why'])}) → {escape(summary['files'][0])}",
+                  highlight=False, soft_wrap=True)

@@ -1,5 +1,5 @@
-"""One image, start to finish: every finder, per-finder calibration, one NMS across finders, then
-parts, landmarks, colours, visibility, pose.
+"""One image, start to finish: every finder, per-finder calibration, the project's crop verifier (when
+it has one, detect/verifiers/), one NMS across finders, then parts, landmarks, colours, visibility, pose.
 
 This is the heavy part; it runs inside worker processes (worker.py), never in the studio's process.
 """
@@ -26,6 +26,7 @@ from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.nms import nms
 from f2a_studio.detect.pose import estimate_pose
 from f2a_studio.detect.sex import apply_prediction, choose_sex_backend
+from f2a_studio.detect.verifiers import UNVERIFIED_FEATURE, VERIFIER_FEATURE, ChosenVerifier, choose_verifier
 
 DEFAULT_THRESHOLD = 0.3
 SMALL_FACE_PASSES = ("guided", "full")  # see AnalyzeOptions.small_faces
@@ -46,6 +47,7 @@ class AnalyzeOptions:
     # over the whole image (the pipeline before; also what runs when no learned finder model is found).
     # "guided" also keeps the half-size pass to windows around the large proposals (GuideOptions).
     small_faces: str = "guided"
+    verify: bool = True  # re-score candidates with the first verifier on the search path (a project's own)
 
     def __post_init__(self) -> None:
         if self.small_faces not in SMALL_FACE_PASSES:
@@ -112,6 +114,8 @@ class Analyzer:
             "anime": (self.landmarks, self.landmark_note)}
         chosen = choose_sex_backend(folders)
         self.sex, self.sex_notes = chosen.backend, chosen.notes
+        chosen_verifier = choose_verifier(folders) if options.verify else ChosenVerifier(None)
+        self.verifier, self.verifier_notes = chosen_verifier.verifier, chosen_verifier.notes
         self.guide = _load_guide(options.small_faces, folders)
         self.guide_options = GuideOptions()
 
@@ -165,6 +169,9 @@ class Analyzer:
                 notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles "
                              f"(time budget; {f.name})")
             scored.extend(self.candidates(pixels, found.hits, f.name))
+        if domain == "anime":  # the verifier learned drawn faces; photos keep their finder's score
+            scored = self.verified(pixels, scored)
+            notes.extend(self.verifier_notes)
         kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
         kept = [c for c in kept if c.score >= threshold]
         faces = [self.finish(pixels, c, landmarks) for c in kept]
@@ -175,6 +182,23 @@ class Analyzer:
             notes.append(f"no face found in this {domain} photo ({', '.join(f.name for f in finders)})")
         return Analysis(faces, notes, landmarks.name, [c.hit.colors for c in kept],
                         tuple(f.name for f in finders))
+
+    def verified(self, pixels: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
+        """Each candidate re-scored by the verifier (none loaded: as they are). The features keep the
+        verifier's p and the score before it, and the finder's own score as the project calibration's
+        base_score when no project map put it there already (so `f2a calibrate` fits on the same scale)."""
+        from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
+
+        if self.verifier is None or not candidates:
+            return candidates
+        p_face = self.verifier.p_face(pixels, [c.hit.box.to_list() for c in candidates])
+        out = []
+        for c, p in zip(candidates, p_face, strict=True):
+            named = dict(c.features)
+            extra = [] if BASE_FEATURE in named else [(BASE_FEATURE, float(c.score))]
+            extra += [(UNVERIFIED_FEATURE, float(c.score)), (VERIFIER_FEATURE, round(float(p), 6))]
+            out.append(replace(c, score=self.verifier.rescore(float(p), c.score), features=(*c.features, *extra)))
+        return out
 
     def with_sex(self, pixels: np.ndarray, kept: list[Candidate], faces: list[Face]) -> list[Face]:
         """Predicted sex on each face (marked predicted: a detector's face has no human field), and the

@@ -12,6 +12,10 @@ What a person decided is the only truth used:
   before and after fine-tuning.
 The checkpoint goes to PROJECT/checkpoints/ (with ``--title``: checkpoints/titles/<title>/), the first
 folder of the model search path; an interrupted run resumes from the resume file beside it.
+Then the crop verifier is trained on the same cuts with the new finder's proposals (detect/verifiers/
+project.py) and written beside it; the finder's card says what became of it ("verifier"). Stopped
+during the verifier, a second call finds the finder written by the same run (its card's run key) and
+trains the verifier only.
 """
 
 from __future__ import annotations
@@ -101,6 +105,8 @@ class FinetuneOptions:
     base: Sequence[Path] | None = None  # where the pretrained finder is looked for (default search path)
     net: object | None = None  # a NetConfig to start from scratch when no pretrained finder is found
     hard_negatives: bool = True  # train on the starting model's confident false alarms as negatives
+    verifier: bool = True  # then train the crop verifier on the same cuts (detect/verifiers/project.py)
+    verifier_steps: int | None = None  # default: `steps` when given, else the verifier's own default
 
 
 def default_steps(n_faces: int) -> int:
@@ -143,9 +149,10 @@ def finetune_project(
     from f2a_studio.detect.finders.hard_negatives import with_hard_negatives
     from f2a_studio.detect.finders.learned import LearnedFinder
     from f2a_studio.detect.finders.learned_io import (
-        CARD_NAME,
         InferenceConfig,
-            find_model,
+        find_model,
+        load_state,
+        model_paths,
         read_card,
         save_model,
     )
@@ -204,9 +211,15 @@ def finetune_project(
     ).hexdigest()[:16]
     torch.manual_seed(options.seed)
     t0 = time.monotonic()
-    result = train(net, samples, cfg, resume=out / RESUME_NAME, progress=progress, should_stop=should_stop, run=run)
-    if result.steps_done < cfg.steps:
-        return {"interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
+    if _trained_by_this_run(out, run):  # an earlier call finished the finder and stopped in the verifier
+        net.load_state_dict(load_state(out), strict=True)
+        resumed_from = "finished before"
+    else:
+        result = train(net, samples, cfg, resume=out / RESUME_NAME, progress=progress, should_stop=should_stop,
+                       run=run)
+        if result.steps_done < cfg.steps:
+            return {"interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
+        resumed_from = result.resumed_from
     scored_after = held_back_scores(LearnedFinder.from_network(net, inf)) if held_px else None
     after = evaluate(scored_after) if scored_after is not None else None
     calibration, calibration_note = held_back_calibration(scored_after)
@@ -229,7 +242,8 @@ def finetune_project(
             "held_back_faces": sum(len(c.faces) for c in held),
             "title": options.title,
         },
-        "train": cfg.to_json() | {"seconds": round(time.monotonic() - t0, 1), "resumed_from": result.resumed_from},
+        "train": cfg.to_json() | {"seconds": round(time.monotonic() - t0, 1), "resumed_from": resumed_from,
+                                  "run": run},
         "metrics_iou_0.3": {"held_back_before": before, "held_back_after": after},
         "on_by_default": True,  # the project's own model: f2a detect and the studio use it beside animeface
     }
@@ -238,5 +252,52 @@ def finetune_project(
     else:
         card["calibration_note"] = calibration_note
     save_model(out, net.state_dict(), card, inf)
-    card["files"] = [str(out / "finder-learned.safetensors"), str(out / CARD_NAME)]
+    verifier = _train_verifier(store, train_cuts, held, LearnedFinder.from_network(net, inf), card, out, options,
+                               progress, should_stop)
+    if verifier.get("interrupted"):  # the finder is written; running again trains the verifier only
+        return {"interrupted": True, "stage": "verifier", "steps_done": verifier["steps_done"],
+                "steps": verifier["steps"]}
+    card = _with_verifier(out, verifier)
+    card["files"] = [str(p) for p in model_paths(out)]
+    return card
+
+
+def _trained_by_this_run(out: Path, run: str) -> bool:
+    """Whether the finder in ``out`` was written by a run of these very data and settings (its card's
+    run key, and weights that are the ones the card names)."""
+    from f2a_studio.detect.finders.learned_io import FinderModelError, model_paths, read_card, sha256_file
+
+    weights, card_path = model_paths(out)
+    if not (weights.is_file() and card_path.is_file()):
+        return False
+    try:
+        card = read_card(out)
+    except FinderModelError:
+        return False
+    return card.get("train", {}).get("run") == run and card.get("weights_sha256") == sha256_file(weights)
+
+
+def _train_verifier(store, train_cuts, held, finder, card: dict, out: Path, options: FinetuneOptions,
+                    progress: Progress | None, should_stop: Callable[[], bool] | None) -> dict:
+    from f2a_studio.detect.finders.calibration import ScoreMap
+    from f2a_studio.detect.finders.learned_io import read_card
+    from f2a_studio.detect.verifiers.project import VerifierOptions, train_project_verifier
+
+    block = card.get("calibration")
+    finder_map = ScoreMap.from_json(block, "the new finder's held-back calibration") if block else None
+    steps = options.verifier_steps or options.steps
+    stage = (lambda done, total, text: progress(done, total, f"verifier {text}")) if progress else None
+    return train_project_verifier(store, train_cuts, held, finder, finder_map, read_card(out)["weights_sha256"],
+                                  out, VerifierOptions(options.verifier, steps, options.seed), stage, should_stop)
+
+
+def _with_verifier(out: Path, verifier: dict) -> dict:
+    """The finder's card with what became of the verifier, rewritten in place (the weights are unchanged)."""
+    import json
+
+    from f2a_studio.core.files import write_bytes_atomic
+    from f2a_studio.detect.finders.learned_io import model_paths, read_card
+
+    card = read_card(out) | {"verifier": verifier}
+    write_bytes_atomic(model_paths(out)[1], (json.dumps(card, indent=1) + "\n").encode("utf-8"))
     return card

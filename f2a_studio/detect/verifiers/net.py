@@ -1,0 +1,47 @@
+"""The crop verifier's network: a small CNN on the landmark model's 64 px box crop, one logit for "a face".
+
+The head flattens the last 4×4 map instead of pooling it (unlike the sex classifier): whether a face
+sits *in the middle* of the crop, at the box's size, is what tells a face box from a box on hair, a hand
+or a balloon beside one, and global pooling would throw that position away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from f2a_studio.detect.cropnet import backbone
+
+ARCHITECTURE = "f2a-verifiernet-v1"
+
+
+@dataclass(frozen=True)
+class VerifierNetConfig:
+    size: int = 64  # crop side: BOX_EXPAND box sides around the candidate's box (detect.cropnet.box_matrix)
+    widths: tuple[int, ...] = (16, 32, 48, 64)  # four stride-2 stages: a 4×4 map at 64 px
+    hidden: int = 64
+
+    def to_json(self) -> dict[str, Any]:
+        return {"architecture": ARCHITECTURE, **asdict(self)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> VerifierNetConfig:
+        return cls(int(data["size"]), tuple(int(w) for w in data["widths"]), int(data["hidden"]))
+
+
+class VerifierNet(nn.Module):
+    def __init__(self, cfg: VerifierNetConfig = VerifierNetConfig()) -> None:
+        super().__init__()
+        if cfg.size % 2 ** len(cfg.widths):
+            raise ValueError(f"verifier crop side {cfg.size} must be a multiple of {2 ** len(cfg.widths)}")
+        self.cfg = cfg
+        self.features = backbone(cfg.widths)
+        cells = (cfg.size // 2 ** len(cfg.widths)) ** 2
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(cfg.widths[-1] * cells, cfg.hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(cfg.hidden, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # N×3×S×S in 0..1 → N logits ("a face")
+        return self.head(self.features(x - 0.5))[:, 0]

@@ -1,0 +1,227 @@
+"""The crop verifier (detect/verifiers/): training on context crops, `f2a train-finder` writing it beside the
+project's finder, the analysis re-scoring candidates with it, and what happens with bad or unhelpful files.
+
+Real networks at the real (small) size, real training steps on synthetic panels, real project files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from f2a_studio.core.store import ProjectStore
+from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer
+from f2a_studio.detect.cropnet import model_paths
+from f2a_studio.detect.finders.learned_io import CARD_NAME
+from f2a_studio.detect.finders.learned_project import finetune_project
+from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
+from f2a_studio.detect.verifiers import UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
+from f2a_studio.detect.verifiers.learned import STEM, LearnedVerifier, combined
+from f2a_studio.detect.verifiers.net import VerifierNet
+from f2a_studio.detect.verifiers.project import background_boxes, ranked
+from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
+from f2a_studio.synth.scene import make_panel
+from tests.test_finder_learned import _options, _project
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
+
+
+def _panels_data(seed: int, n: int) -> tuple[VerifierData, list]:
+    """Faces and face-sized background boxes of `n` synthetic panels as verifier data."""
+    rng = np.random.default_rng(seed)
+    parts, pictures = [], []
+    for i in range(n):
+        panel = make_panel(rng, 256, 256, n_faces=2, style="anime", border=False)
+        faces = [f.box for f in panel.faces]
+        others = background_boxes(panel.image, faces, f"{seed}:{i}")
+        parts.append(context_crops(panel.image, [*faces, *others], [1.0] * len(faces) + [0.0] * len(others), 64))
+        pictures.append((panel.image, faces, others))
+    return VerifierData.concat(parts, 64), pictures
+
+
+def test_the_verifier_learns_to_tell_faces_from_background_on_unseen_panels() -> None:
+    data, _ = _panels_data(0, 24)
+    assert data.faces > 20 and data.others > 20 and data.contexts.shape[1:] == (96, 96, 3)
+    torch.manual_seed(0)
+    net = VerifierNet()
+    train_verifier(net, data, VerifierTrainConfig(steps=150))
+    verifier = LearnedVerifier(Path("."))
+    verifier.net = net.eval()
+    _, unseen = _panels_data(1, 8)
+    p_faces = np.concatenate([verifier.p_face(img, faces) for img, faces, _ in unseen])
+    p_others = np.concatenate([verifier.p_face(img, others) for img, _, others in unseen])
+    # ranking: a random face scores above a random background box far more often than chance
+    auc = float(np.mean(p_faces[:, None] > p_others[None, :]))
+    assert auc > 0.85, (auc, p_faces.mean(), p_others.mean())
+
+
+def test_background_boxes_touch_no_face_and_are_the_same_on_a_rerun() -> None:
+    image = np.zeros((300, 200, 3), np.uint8)
+    faces = [(20.0, 30.0, 50.0, 50.0), (100.0, 200.0, 60.0, 60.0)]
+    boxes = background_boxes(image, faces, "cut-a")
+    assert boxes and boxes == background_boxes(image, faces, "cut-a")
+    for x, y, w, h in boxes:
+        assert x >= 0 and y >= 0 and x + w <= 200 and y + h <= 300
+        for fx, fy, fw, fh in faces:
+            assert x + w <= fx or fx + fw <= x or y + h <= fy or fy + fh <= y
+    assert boxes != background_boxes(image, faces, "cut-b")
+
+
+def test_ranking_metric_counts_only_faces_found_before_the_false_alarms() -> None:
+    faces = [(0.0, 0.0, 10.0, 10.0), (50.0, 50.0, 10.0, 10.0)]
+    good = [(0.0, 0.0, 10.0, 10.0, 0.9), (50.0, 50.0, 10.0, 10.0, 0.8), (100.0, 0.0, 10.0, 10.0, 0.1)]
+    bad = [(0.0, 0.0, 10.0, 10.0, 0.1), (50.0, 50.0, 10.0, 10.0, 0.2), (100.0, 0.0, 10.0, 10.0, 0.9)]
+    assert ranked([(good, faces)])["average_precision"] == 1.0
+    assert ranked([(good, faces)])["recall_at_p85"] == 1.0
+    worse = ranked([(bad, faces)])
+    assert worse["average_precision"] < 0.6 and worse["recall_at_p85"] == 0.0
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A tiny project fine-tuned by train-finder (finder, then verifier)."""
+    root = tmp_path_factory.mktemp("verifier") / "p"
+    _project(root, 24, rejected_every=4).close()  # 5 held-back faces: enough to fit the verifier's map
+    torch.manual_seed(0)
+    with ProjectStore.open(root) as store:
+        card = finetune_project(store, _options(steps=300, verifier_steps=150))
+    return root, card
+
+
+def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained: tuple[Path, dict]) -> None:
+    root, card = trained
+    summary = card["verifier"]
+    assert summary["trained"], summary
+    weights, card_path = model_paths(root / "checkpoints", STEM)
+    assert weights.is_file() and card_path.is_file()
+    vcard = json.loads(card_path.read_text())
+    assert vcard["data"]["faces"] > 0 and vcard["data"]["others"] >= 8 and vcard["data"]["rejected"] > 0
+    finder_card = json.loads((root / "checkpoints" / CARD_NAME).read_text())
+    assert vcard["finder_sha256"] == finder_card["weights_sha256"]  # fitted on this very finder's scores
+    assert finder_card["verifier"]["trained"]  # the finder's card says what became of it
+    m = vcard["metrics_iou_0.3"]
+    assert m["held_back_with"]["faces"] == m["held_back_without"]["faces"] > 0
+    knots = vcard["calibration"]["knots"]
+    assert len(knots) >= 2 and all(a[1] <= b[1] for a, b in itertools.pairwise(knots))
+    helped = m["held_back_with"]["average_precision"] >= m["held_back_without"]["average_precision"]
+    assert vcard["on_by_default"] == helped
+
+
+def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path, dict]) -> None:
+    root, _ = trained
+    folders = [str(root / "checkpoints")]
+    options = AnalyzeOptions(search_path=tuple(folders), threshold=0.0, finders=("learned",))
+    plain = Analyzer(options)
+    assert plain.verifier is None or plain.verifier.on_by_default
+    verifier = choose_verifier([root / "checkpoints"], name="learned").verifier  # named: on or not
+    assert verifier is not None and verifier.calibration is not None
+    with ProjectStore.open(root, read_only=True) as store:
+        image = store.images()[0]
+        from f2a_studio.core.imageio import load_image
+
+        pixels = load_image(store.cut_file(image)).pixels[:, :, :3]
+    hits = plain.finders[0].find(pixels)
+    assert hits, "the fine-tuned finder proposes something on its own training cut"
+    before = plain.candidates(pixels, hits, "learned")
+    plain.verifier = verifier
+    after = plain.verified(pixels, before)
+    p = verifier.p_face(pixels, [c.hit.box.to_list() for c in before])
+    for b, a, pi in zip(before, after, p, strict=True):
+        named = dict(a.features)
+        assert named[VERIFIER_FEATURE] == pytest.approx(pi, abs=1e-6)
+        assert named[UNVERIFIED_FEATURE] == pytest.approx(b.score)
+        assert named[BASE_FEATURE] == pytest.approx(b.score)  # f2a calibrate still fits on the finder's scale
+        assert a.score == pytest.approx(verifier.calibration(combined(pi, b.score)))
+    faces = plain.analyze(pixels).faces
+    assert faces and all(VERIFIER_FEATURE in dict(f.score_features) for f in faces)
+
+
+def test_photos_are_not_verified(trained: tuple[Path, dict]) -> None:
+    from skimage.data import astronaut
+
+    from f2a_studio.core.search_path import model_search_path
+
+    root, _ = trained
+    analyzer = Analyzer(AnalyzeOptions(search_path=tuple(map(str, model_search_path(root)))))
+    analyzer.verifier = choose_verifier([root / "checkpoints"], name="learned").verifier
+    faces = analyzer.analyze(astronaut(), domain="human").faces
+    assert faces and faces[0].finder == "photo"
+    assert all(VERIFIER_FEATURE not in dict(f.score_features) for f in faces)
+
+
+def test_a_corrupt_or_unhelpful_verifier_is_passed_over_with_a_message(trained: tuple[Path, dict],
+                                                                        tmp_path: Path) -> None:
+    root, _ = trained
+    folder = tmp_path / "models"
+    shutil.copytree(root / "checkpoints", folder, ignore=shutil.ignore_patterns("*.resume.pt"))
+    weights, card_path = model_paths(folder, STEM)
+    card = json.loads(card_path.read_text())
+    card_path.write_text(json.dumps(card | {"on_by_default": True}))
+    assert choose_verifier([folder]).verifier is not None
+    card_path.write_text(json.dumps(card | {"on_by_default": False}))
+    chosen = choose_verifier([folder])
+    assert chosen.verifier is None and not chosen.notes  # its card says it did not help: silently unused
+    assert choose_verifier([folder], name="learned").verifier is not None
+    card_path.write_text(json.dumps(card | {"on_by_default": True}))
+    weights.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json")
+    chosen = choose_verifier([folder])
+    assert chosen.verifier is None and len(chosen.notes) == 1
+    assert str(weights) in chosen.notes[0] and "not a valid safetensors file" in chosen.notes[0]
+    analyzer = Analyzer(AnalyzeOptions(search_path=(str(folder),), threshold=0.0, finders=("learned",)))
+    assert analyzer.verifier is None
+    notes = analyzer.analyze(np.full((128, 128, 3), 255, np.uint8)).notes
+    assert any("crop verifier skipped" in n for n in notes)
+
+
+def test_too_few_non_faces_trains_no_verifier_and_removes_an_old_one(trained: tuple[Path, dict],
+                                                                     tmp_path: Path) -> None:
+    from f2a_studio.detect.verifiers.project import train_project_verifier
+
+    root, _ = trained
+    out = tmp_path / "ckpt"
+    shutil.copytree(root / "checkpoints", out, ignore=shutil.ignore_patterns("*.resume.pt"))
+    with ProjectStore.open(root, read_only=True) as store:
+        summary = train_project_verifier(store, [], [], finder=None, finder_map=None, finder_sha256="", out=out)
+    assert summary["trained"] is False
+    assert "needs at least" in summary["why"] and "old verifier was removed" in summary["why"]
+    assert not any(p.exists() for p in model_paths(out, STEM))
+
+
+def test_stopped_in_the_verifier_a_rerun_trains_the_verifier_only_and_ends_the_same(tmp_path: Path) -> None:
+    copies = []
+    for name in ("a", "b"):
+        _project(tmp_path / name, 10, rejected_every=3).close()
+        copies.append(tmp_path / name)
+    opts = _options(steps=40, verifier_steps=40)
+    with ProjectStore.open(copies[0]) as store:
+        torch.manual_seed(0)
+        whole = finetune_project(store, opts)
+        ref = model_paths(store.checkpoints_dir, STEM)[0].read_bytes()
+    with ProjectStore.open(copies[1]) as store:
+        calls = {"n": 0}
+
+        def stop_in_the_verifier() -> bool:  # 40 finder steps, then 15 of the verifier's
+            calls["n"] += 1
+            return calls["n"] > 55
+
+        torch.manual_seed(0)
+        first = finetune_project(store, opts, should_stop=stop_in_the_verifier)
+        assert first == {"interrupted": True, "stage": "verifier", "steps_done": 15, "steps": 40}
+        finder_bytes = (store.checkpoints_dir / "finder-learned.safetensors").read_bytes()
+        torch.manual_seed(0)
+        second = finetune_project(store, opts)
+        assert second["train"]["resumed_from"] == "finished before"  # the finder was not trained again
+        assert (store.checkpoints_dir / "finder-learned.safetensors").read_bytes() == finder_bytes
+        got = model_paths(store.checkpoints_dir, STEM)[0].read_bytes()
+    assert whole["verifier"]["trained"] and second["verifier"]["trained"]
+    from safetensors.torch import load
+
+    a, b = load(ref), load(got)
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
