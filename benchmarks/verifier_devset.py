@@ -18,12 +18,13 @@ there):
 * ``merged``: the two finders' calibrated scores merged by NMS (finder_devset_merged's row);
 * ``verifier``: what ``f2a train-finder`` would build from a project of these pictures: the training cuts'
   boxes, the new finder's proposals, and as "rejected" the animeface candidates a default run would have
-  stored (calibrated ≥ 0.3) that match no box; its map from the held-back fifth's candidates (the new
-  finder's and animeface's stored ones);
+  stored (calibrated ≥ 0.3) that match no box; its map (Platt) from every candidate of both finders on
+  the held-back fifth that the NMS keeps;
 * ``verifier_all_candidates``: the same, trained also on every animeface candidate (below the threshold
   too: what session 7's first measurement did);
 * ``held_back_gate``: the held-back fifth's average precision with and without the verifier, which
-  decides the card's "on_by_default".
+  decides the card's "on_by_default"; ``reliability``: the shown boxes of each row binned by score, mean
+  score against the share that are faces (a calibrated 0.5 is half faces).
 
 Session 7's first measurement (its own copy of the training, the landmark model's backbone), recall at
 precision 0.85, fold 1 / fold 2: merged 0.333 / 0.336, verifier × score 0.344 / 0.457, the same from random
@@ -117,14 +118,12 @@ def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds
 
 
 def with_map(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]):
-    """The card's map: isotonic on the held-back candidates' mixed scores (matched a box or not)."""
-    from f2a_studio.detect.finders.score_fit import isotonic_fit
-    from f2a_studio.detect.verifiers.project import _matches
+    """The card's map as train-finder fits it: Platt on the held-back candidates the NMS keeps."""
+    from f2a_studio.detect.finders.score_fit import platt_fit
+    from f2a_studio.detect.verifiers.project import after_nms
 
-    mix = mixed(verifier, held, held_cands)
-    scores = [p[4] for preds in mix for p in preds]
-    labels = [_matches(p, u.boxes.tolist()) for u, preds in zip(held, mix, strict=True) for p in preds]
-    verifier.calibration = isotonic_fit(scores, labels, source="held-back fifth").calibration
+    kept = after_nms([(c, u.boxes.tolist()) for u, c in zip(held, mixed(verifier, held, held_cands), strict=True)])
+    verifier.calibration = platt_fit(kept.scores, kept.true, source="held-back fifth").calibration
     return verifier
 
 
@@ -132,16 +131,29 @@ def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Pr
     return merge([[(*p[:4], verifier.calibration(p[4])) for p in preds] for preds in mixed(verifier, units, cands)])
 
 
+def reliability(units: Sequence[Unit], preds: Sequence[Preds]) -> list[dict]:
+    """Shown boxes binned by score: mean score against the share that are faces (does 0.5 mean half?)."""
+    import numpy as np
+
+    from f2a_studio.detect.verifiers.project import after_nms
+
+    kept = after_nms([(p, u.boxes.tolist()) for u, p in zip(units, preds, strict=True)])
+    bins = np.digitize(kept.scores, [0.1, 0.3, 0.5, 0.7, 0.9])
+    return [{"mean_score": round(float(kept.scores[bins == k].mean()), 3),
+             "faces_share": round(float(kept.true[bins == k].mean()), 3), "boxes": int((bins == k).sum())}
+            for k in range(6) if (bins == k).any()]
+
+
 def rows(units: Sequence[Unit], preds: Sequence[Preds]) -> dict:
     return rows_at(units, preds) | {"at_0.3": score(units, preds, DEFAULT_THRESHOLD)["overall"]["default"]}
 
 
 def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
-    from f2a_studio.detect.verifiers.project import ranked
+    from f2a_studio.detect.verifiers.project import ranked, worse_share
 
-    return {"without": ranked([(c, u.boxes.tolist()) for u, c in zip(held, held_cands, strict=True)]),
-            "with": ranked([(c, u.boxes.tolist()) for u, c in zip(held, mixed(verifier, held, held_cands),
-                                                                   strict=True)])}
+    without = [(c, u.boxes.tolist()) for u, c in zip(held, held_cands, strict=True)]
+    with_ = [(c, u.boxes.tolist()) for u, c in zip(held, mixed(verifier, held, held_cands), strict=True)]
+    return {"without": ranked(without), "with": ranked(with_), "worse_share": worse_share(with_, without)}
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
@@ -164,20 +176,23 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         anime_map = fit_map(train_units, anime_train, "animeface, training half").calibration
         by_name = {u.name: p for u, p in zip(train_units, anime_train, strict=True)}
         anime_tune = mapped([by_name[u.name] for u in tune_units], anime_map)
-        anime_held = animeface_stored(held_units, mapped([by_name[u.name] for u in held_units], anime_map))
         learned_tune = learned_preds(finder, tune_units)[0]  # raw: cut_data labels them, scores unused
         held_cands = candidates(held_units, mapped(learned_preds(finder, held_units)[0], learned_map.calibration),
-                                anime_held)
+                                mapped([by_name[u.name] for u in held_units], anime_map))
         test_cands = candidates(test_units, mapped(animeface_preds(test_units), anime_map),
                                 mapped(learned_preds(finder, test_units)[0], learned_map.calibration))
-        result = {"merged": rows(test_units, merge(test_cands))}
+        merged = merge(test_cands)
+        result = {"merged": rows(test_units, merged)}
+        calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates = {}, {}, {}
         variants = {"verifier": None, "verifier_all_candidates": anime_tune}
         for name, extra in variants.items():
             data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune), extra)
             verifier, train_s[name] = train(data, steps, seed)
             with_map(verifier, held_units, held_cands)
-            result[name] = rows(test_units, rescored(verifier, test_units, test_cands))
+            preds = rescored(verifier, test_units, test_cands)
+            result[name] = rows(test_units, preds)
+            calibration[name] = reliability(test_units, preds)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
             gates[name] = gate(verifier, held_units, held_cands)
         for name, row in result.items():
@@ -186,7 +201,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "faces_tune": int(sum(len(u.boxes) for u in tune_units)),
             "faces_held_back": int(sum(len(u.boxes) for u in held_units)),
             "faces_test": int(sum(len(u.boxes) for u in test_units)), "verifier_data": data_counts,
-            "verifier_train_s": train_s, "held_back_gate": gates, "fold_s": round(time.perf_counter() - started, 1),
+            "verifier_train_s": train_s, "held_back_gate": gates, "reliability": calibration,
+            "fold_s": round(time.perf_counter() - started, 1),
             "rows": {k: {kk: v[kk] for kk in ("at_0.3", "at_0.5", "oracle_p85", "threshold_oracle_p85")}
                      for k, v in result.items()}}
     return report

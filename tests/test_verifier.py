@@ -73,6 +73,36 @@ def test_background_boxes_touch_no_face_and_are_the_same_on_a_rerun() -> None:
     assert boxes != background_boxes(image, faces, "cut-b")
 
 
+def test_platt_fit_recovers_a_known_map_and_refuses_a_backward_or_thin_one() -> None:
+    from f2a_studio.core.errors import F2AError
+    from f2a_studio.detect.finders.calibration import logit
+    from f2a_studio.detect.finders.score_fit import platt_fit
+
+    rng = np.random.default_rng(0)
+    scores = rng.uniform(0.01, 0.99, 4000)
+    truth = 1 / (1 + np.exp(-(1.8 * np.array([logit(s) for s in scores]) - 0.7)))
+    labels = rng.random(4000) < truth
+    fit = platt_fit(scores, labels)
+    assert fit.calibration.a == pytest.approx(1.8, abs=0.15) and fit.calibration.b == pytest.approx(-0.7, abs=0.15)
+    assert fit.to_json()["kind"] == "platt" and fit.positives == int(labels.sum())
+    with pytest.raises(F2AError, match="does not rank faces above"):
+        platt_fit(scores, ~labels)
+    with pytest.raises(F2AError, match="needs at"):
+        platt_fit([0.9, 0.8, 0.1], [True, True, False])
+
+
+def test_the_on_off_decision_needs_the_verifier_to_be_worse_on_most_resamples() -> None:
+    from f2a_studio.detect.verifiers.project import worse_share
+
+    face = [(0.0, 0.0, 10.0, 10.0)]
+    right = ([(0.0, 0.0, 10.0, 10.0, 0.9), (50.0, 0.0, 10.0, 10.0, 0.2)], face)
+    wrong = ([(0.0, 0.0, 10.0, 10.0, 0.2), (50.0, 0.0, 10.0, 10.0, 0.9)], face)
+    assert worse_share([wrong] * 6, [right] * 6) == 1.0
+    assert worse_share([right] * 6, [wrong] * 6) == 0.0
+    mixed = worse_share([wrong, right, right, right, right, right], [right, wrong, wrong, wrong, wrong, wrong])
+    assert mixed < 0.1  # one cut going the other way does not turn it off
+
+
 def test_ranking_metric_counts_only_faces_found_before_the_false_alarms() -> None:
     faces = [(0.0, 0.0, 10.0, 10.0), (50.0, 50.0, 10.0, 10.0)]
     good = [(0.0, 0.0, 10.0, 10.0, 0.9), (50.0, 50.0, 10.0, 10.0, 0.8), (100.0, 0.0, 10.0, 10.0, 0.1)]
@@ -107,10 +137,12 @@ def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained
     assert finder_card["verifier"]["trained"]  # the finder's card says what became of it
     m = vcard["metrics_iou_0.3"]
     assert m["held_back_with"]["faces"] == m["held_back_without"]["faces"] > 0
-    knots = vcard["calibration"]["knots"]
-    assert len(knots) >= 2 and all(a[1] <= b[1] for a, b in itertools.pairwise(knots))
-    helped = m["held_back_with"]["average_precision"] >= m["held_back_without"]["average_precision"]
-    assert vcard["on_by_default"] == helped
+    assert vcard["calibration"]["kind"] == "platt" and vcard["calibration"]["a"] > 0
+    verifier = choose_verifier([root / "checkpoints"], name="learned").verifier
+    mapped = [verifier.rescore(p, 0.5) for p in np.linspace(0.0, 1.0, 11)]
+    assert all(a < b for a, b in itertools.pairwise(mapped))  # no ties: the best candidates stay apart
+    assert 0.0 <= m["worse_share"] <= 1.0
+    assert vcard["on_by_default"] == (m["worse_share"] < 0.9)
 
 
 def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path, dict]) -> None:
@@ -137,7 +169,7 @@ def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path,
         assert named[VERIFIER_FEATURE] == pytest.approx(pi, abs=1e-6)
         assert named[UNVERIFIED_FEATURE] == pytest.approx(b.score)
         assert named[BASE_FEATURE] == pytest.approx(b.score)  # f2a calibrate still fits on the finder's scale
-        assert a.score == pytest.approx(verifier.calibration(combined(pi, b.score)))
+        assert a.score == pytest.approx(verifier.calibration(combined(pi, b.score)), abs=1.01e-3)
     faces = plain.analyze(pixels).faces
     assert faces and all(VERIFIER_FEATURE in dict(f.score_features) for f in faces)
 
@@ -187,7 +219,7 @@ def test_too_few_non_faces_trains_no_verifier_and_removes_an_old_one(trained: tu
     out = tmp_path / "ckpt"
     shutil.copytree(root / "checkpoints", out, ignore=shutil.ignore_patterns("*.resume.pt"))
     with ProjectStore.open(root, read_only=True) as store:
-        summary = train_project_verifier(store, [], [], finder=None, finder_map=None, finder_sha256="", out=out)
+        summary = train_project_verifier(store, [], [], finder=None, search_path=[], finder_sha256="", out=out)
     assert summary["trained"] is False
     assert "needs at least" in summary["why"] and "old verifier was removed" in summary["why"]
     assert not any(p.exists() for p in model_paths(out, STEM))
@@ -225,3 +257,21 @@ def test_stopped_in_the_verifier_a_rerun_trains_the_verifier_only_and_ends_the_s
     a, b = load(ref), load(got)
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-5), k
+
+
+def test_the_face_panel_says_which_finder_scored_a_face_and_what_the_crop_check_said(qtbot) -> None:
+    from dataclasses import replace
+
+    from f2a_studio.core.models import Box, Face, FaceSource
+    from f2a_studio.gui.panels.inspector import Inspector
+
+    panel = Inspector()
+    qtbot.addWidget(panel)
+    detected = Face(1, Box(10, 10, 40, 40), score=0.6125, finder="animeface", id=7,
+                    score_features=((UNVERIFIED_FEATURE, 0.7), (VERIFIER_FEATURE, 0.4321)))
+    panel.show_face(detected)
+    assert panel.labels["score"].text() == "0.613  (animeface, crop check 0.43)"
+    panel.show_face(replace(detected, score_features=()))
+    assert panel.labels["score"].text() == "0.613  (animeface)"
+    panel.show_face(replace(detected, source=FaceSource.HUMAN, finder="", score=1.0))
+    assert panel.labels["score"].text() == "1.000"

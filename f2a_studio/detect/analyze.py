@@ -147,28 +147,11 @@ class Analyzer:
         pixels = np.ascontiguousarray(pixels[:, :, :3])
         landmarks, landmark_note = self.landmarks_for(domain)
         notes = [landmark_note] if landmark_note else []  # a landmark fallback, if any
-        names = finders_for_domain([f.name for f in self.finders], domain)
-        finders = [f for f in self.finders if f.name in names]
+        finders = self.finders_for(domain)
         if not finders:
             notes.append(f"no face finder for {domain} images among those chosen "
                          f"({', '.join(f.name for f in self.finders)})")
-        scored = []
-        windows = coarse = None
-        if self.guide is not None and any(f.tiled for f in finders):
-            proposals = self.guide.find_boxes(pixels, threshold=self.guide_options.min_score)
-            windows = proposal_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
-            coarse = coarse_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
-        for f in finders:
-            if f.tiled:
-                found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,
-                                 detect=f.find, small_windows=windows,
-                                 coarse_windows=coarse)
-            else:
-                found = find_whole(pixels, f.find)
-            if found.skipped_tiles:
-                notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles "
-                             f"(time budget; {f.name})")
-            scored.extend(self.candidates(pixels, found.hits, f.name))
+        scored = self.scored_candidates(pixels, finders, notes)
         if domain == "anime":  # the verifier learned drawn faces; photos keep their finder's score
             scored = self.verified(pixels, scored)
             notes.extend(self.verifier_notes)
@@ -182,6 +165,31 @@ class Analyzer:
             notes.append(f"no face found in this {domain} photo ({', '.join(f.name for f in finders)})")
         return Analysis(faces, notes, landmarks.name, [c.hit.colors for c in kept],
                         tuple(f.name for f in finders))
+
+    def finders_for(self, domain: str) -> list[_Finder]:
+        names = finders_for_domain([f.name for f in self.finders], domain)
+        return [f for f in self.finders if f.name in names]
+
+    def scored_candidates(self, pixels: np.ndarray, finders: list[_Finder], notes: list[str]) -> list[Candidate]:
+        """Every candidate of ``finders`` on ``pixels`` (H×W×3), calibrated per finder: what the verifier
+        and the NMS get (the verifier's map is fitted on exactly these, verifiers/project.py)."""
+        scored: list[Candidate] = []
+        windows = coarse = None
+        if self.guide is not None and any(f.tiled for f in finders):
+            proposals = self.guide.find_boxes(pixels, threshold=self.guide_options.min_score)
+            windows = proposal_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
+            coarse = coarse_windows(proposals, pixels.shape[1], pixels.shape[0], self.guide_options)
+        for f in finders:
+            if f.tiled:
+                found = find_raw(pixels, min_face_px=self.options.min_face_px, budget_s=self.options.budget_s,
+                                 detect=f.find, small_windows=windows, coarse_windows=coarse)
+            else:
+                found = find_whole(pixels, f.find)
+            if found.skipped_tiles:
+                notes.append(f"small-face pass skipped on {found.skipped_tiles} of {found.tiles} tiles "
+                             f"(time budget; {f.name})")
+            scored.extend(self.candidates(pixels, found.hits, f.name))
+        return scored
 
     def verified(self, pixels: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
         """Each candidate re-scored by the verifier (none loaded: as they are). The features keep the

@@ -36,7 +36,8 @@ class HitCalibration(Protocol):
 
 @dataclass(frozen=True)
 class ScoreMap:
-    """raw score → probability: "identity" (clipped to 0..1), "logistic" (sigmoid(a·raw + b)) or
+    """raw score → probability: "identity" (clipped to 0..1), "logistic" (sigmoid(a·raw + b)), "platt"
+    (sigmoid(a·logit(raw) + b), for a raw score that is itself a probability; score_fit.platt_fit) or
     "piecewise" (linear between [raw, p] knots, sorted by raw; flat beyond the ends)."""
 
     kind: str = "identity"
@@ -46,14 +47,15 @@ class ScoreMap:
     source: str = "identity"
 
     def __post_init__(self) -> None:
-        if self.kind not in ("identity", "logistic", "piecewise"):
+        if self.kind not in ("identity", "logistic", "platt", "piecewise"):
             raise F2AError(f"unknown score calibration kind {self.kind!r} in {self.source}")
         if self.kind == "piecewise" and len(self.knots) < 2:
             raise F2AError(f"a piecewise score calibration needs at least two knots ({self.source})")
 
     def __call__(self, raw: float) -> float:
-        if self.kind == "logistic":
-            t = max(-40.0, min(40.0, self.a * raw + self.b))
+        if self.kind in ("logistic", "platt"):
+            x = raw if self.kind == "logistic" else logit(raw)
+            t = max(-40.0, min(40.0, self.a * x + self.b))
             p = 1.0 / (1.0 + math.exp(-t))
         elif self.kind == "piecewise":
             xs, ys = zip(*self.knots, strict=True)
@@ -75,6 +77,11 @@ class ScoreMap:
                        knots, source)
         except (TypeError, ValueError) as exc:
             raise F2AError(f"cannot read the score calibration in {source}: {exc}") from exc
+
+
+def logit(p: float, eps: float = 1e-4) -> float:
+    p = min(1.0 - eps, max(eps, float(p)))
+    return math.log(p / (1.0 - p))
 
 
 def side_file_calibration(model_name: str | None, search_path: Sequence[Path]) -> ScoreMap:

@@ -252,7 +252,7 @@ def finetune_project(
     else:
         card["calibration_note"] = calibration_note
     save_model(out, net.state_dict(), card, inf)
-    verifier = _train_verifier(store, train_cuts, held, LearnedFinder.from_network(net, inf), card, out, options,
+    verifier = _train_verifier(store, train_cuts, held, LearnedFinder.from_network(net, inf), out, options,
                                progress, should_stop)
     if verifier.get("interrupted"):  # the finder is written; running again trains the verifier only
         return {"interrupted": True, "stage": "verifier", "steps_done": verifier["steps_done"],
@@ -277,17 +277,16 @@ def _trained_by_this_run(out: Path, run: str) -> bool:
     return card.get("train", {}).get("run") == run and card.get("weights_sha256") == sha256_file(weights)
 
 
-def _train_verifier(store, train_cuts, held, finder, card: dict, out: Path, options: FinetuneOptions,
+def _train_verifier(store, train_cuts, held, finder, out: Path, options: FinetuneOptions,
                     progress: Progress | None, should_stop: Callable[[], bool] | None) -> dict:
-    from f2a_studio.detect.finders.calibration import ScoreMap
     from f2a_studio.detect.finders.learned_io import read_card
     from f2a_studio.detect.verifiers.project import VerifierOptions, train_project_verifier
 
-    block = card.get("calibration")
-    finder_map = ScoreMap.from_json(block, "the new finder's held-back calibration") if block else None
+    # the analysis' models with the new finder first: the held-back candidates are scored as detection will
+    search_path = list(dict.fromkeys([out, *model_search_path(store.root)]))
     steps = options.verifier_steps or options.steps
     stage = (lambda done, total, text: progress(done, total, f"verifier {text}")) if progress else None
-    return train_project_verifier(store, train_cuts, held, finder, finder_map, read_card(out)["weights_sha256"],
+    return train_project_verifier(store, train_cuts, held, finder, search_path, read_card(out)["weights_sha256"],
                                   out, VerifierOptions(options.verifier, steps, options.seed), stage, should_stop)
 
 

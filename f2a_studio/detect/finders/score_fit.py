@@ -28,15 +28,14 @@ class ScoreFit:
     negatives: int
 
     def to_json(self) -> dict:
-        return {"kind": "piecewise", "knots": [list(k) for k in self.calibration.knots],
-                "fitted_from": {"positives": self.positives, "negatives": self.negatives}}
+        c = self.calibration
+        shape = ({"knots": [list(k) for k in c.knots]} if c.kind == "piecewise"
+                 else {"a": round(c.a, 6), "b": round(c.b, 6)})
+        return {"kind": c.kind, **shape, "fitted_from": {"positives": self.positives, "negatives": self.negatives}}
 
 
-def isotonic_fit(scores: Sequence[float], labels: Sequence[bool], source: str = "fitted",
-                 min_positives: int = 3, min_negatives: int = 3) -> ScoreFit:
-    """A non-decreasing piecewise-linear map score → P(label), knots at the blocks' mean scores.
-
-    Too few of either kind to fit: F2AError saying how many there are and how many it needs."""
+def _check(scores: Sequence[float], labels: Sequence[bool], source: str, min_positives: int,
+           min_negatives: int) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(scores, dtype=float)
     y = np.asarray(labels, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
@@ -47,6 +46,43 @@ def isotonic_fit(scores: Sequence[float], labels: Sequence[bool], source: str = 
     if pos < min_positives or neg < min_negatives:
         raise F2AError(f"{source}: {pos} face(s) and {neg} non-face(s) to fit a score calibration on; it needs at "
                        f"least {min_positives} and {min_negatives}")
+    return x, y
+
+
+def platt_fit(scores: Sequence[float], labels: Sequence[bool], source: str = "fitted", min_positives: int = 3,
+              min_negatives: int = 3, l2: float = 1e-2) -> ScoreFit:
+    """P(label) = sigmoid(a·logit(score) + b), by Newton's method with a small ridge on (a, b).
+
+    For scores that are probabilities already and few labels: two numbers are far steadier than an
+    isotonic staircase on a few dozen positives, and the map keeps rising past the best-scored example
+    (an isotonic map is flat there, so the best candidates would tie). Fitting a non-increasing map (the
+    score ranks the wrong way) is an F2AError."""
+    from f2a_studio.detect.finders.calibration import logit
+
+    x, y = _check(scores, labels, source, min_positives, min_negatives)
+    z = np.array([logit(v) for v in x])
+    design = np.stack([z, np.ones_like(z)], axis=1)
+    w = np.zeros(2)
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(design @ w, -40, 40)))
+        grad = design.T @ (p - y) + l2 * w
+        hess = (design * (p * (1 - p))[:, None]).T @ design + l2 * np.eye(2)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    if not w[0] > 0:
+        raise F2AError(f"{source}: the score does not rank faces above non-faces (fitted slope {w[0]:.3g})")
+    return ScoreFit(ScoreMap("platt", float(w[0]), float(w[1]), source=source), int(y.sum()), int(len(y) - y.sum()))
+
+
+def isotonic_fit(scores: Sequence[float], labels: Sequence[bool], source: str = "fitted",
+                 min_positives: int = 3, min_negatives: int = 3) -> ScoreFit:
+    """A non-decreasing piecewise-linear map score → P(label), knots at the blocks' mean scores.
+
+    Too few of either kind to fit: F2AError saying how many there are and how many it needs."""
+    x, y = _check(scores, labels, source, min_positives, min_negatives)
+    pos, neg = int(y.sum()), int(len(y) - y.sum())
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
     # plain pool-adjacent-violators: blocks of [sum_y, count, sum_x]

@@ -31,6 +31,7 @@ from f2a_studio.detect.finders.calibration import ScoreMap
 
 STEM = "verifier-learned"
 CHUNK = 256  # crops per forward pass
+TIE_BREAK = 1e-3  # × the combined score, added after a piecewise map: its flat ends must not tie the best
 
 
 def combined(p_face: float, score: float) -> float:
@@ -93,6 +94,11 @@ class LearnedVerifier:
         return np.concatenate(out) if out else np.zeros(0)
 
     def rescore(self, p_face: float, score: float) -> float:
-        """The candidate's new calibrated score (see the module docstring)."""
+        """The candidate's new calibrated score (see the module docstring). A piecewise map is flat beyond
+        its end knots, which would give every candidate above the last one the same score (NMS and the
+        slider could no longer tell them apart); a tiny slope keeps their order."""
         c = combined(p_face, score)
-        return self.calibration(c) if self.calibration is not None else c
+        if self.calibration is None:
+            return c
+        tie_break = TIE_BREAK * c if self.calibration.kind == "piecewise" else 0.0
+        return min(1.0, self.calibration(c) + tie_break)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from f2a_studio.core.ibug68 import NAMES
 from f2a_studio.core.models import Face, FaceStatus, ImageRecord, Sex
+from f2a_studio.detect.verifiers import VERIFIER_FEATURE  # a feature name (torch is imported only to verify)
 from f2a_studio.gui import theme
 from f2a_studio.gui.editor import COLOR_FIELDS
 
@@ -45,6 +46,16 @@ QUEUE_HELP = (
     "· sex uncertain p — the sex classifier's confidence; 0.5 is a guess\n"
     "· landmarks disagree d NME — the learned landmark model and the template fit differ by d (mean point "
     "distance over the eye distance; 0.20 or more surely needs a person). Measured by Learn ▸ Retrain.")
+
+
+def score_text(face: Face) -> str:
+    """The calibrated score, and where it came from: the finder and, when the project's crop verifier
+    re-scored it, the verifier's own p (a face it doubts reads "crop check 0.12")."""
+    text = f"{face.score:.3f}"
+    if face.source.value == "human" or not face.finder:
+        return text
+    p = dict(face.score_features).get(VERIFIER_FEATURE)
+    return f"{text}  ({face.finder}" + (f", crop check {p:.2f})" if p is not None else ")")
 
 
 class Inspector(QWidget):
@@ -191,7 +202,7 @@ class Inspector(QWidget):
         for name in COLOR_FIELDS:
             self._show_color(name, getattr(face.colors, name))
         b = face.box
-        self.labels["score"].setText(f"{face.score:.3f}")
+        self.labels["score"].setText(score_text(face))
         self.labels["source"].setText(face.source.value)
         self.labels["box"].setText(f"{b.x:.0f}, {b.y:.0f}  {b.w:.0f}×{b.h:.0f}")
         if face.landmarks:
