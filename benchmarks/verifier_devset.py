@@ -73,13 +73,13 @@ def verifier_data(units: Sequence[Unit], learned_raw: Sequence[Preds], stored: S
     from f2a_studio.detect.verifiers.project import _matches, cut_data
     from f2a_studio.detect.verifiers.train import VerifierData
 
-    size = VerifierNetConfig().size
+    size, span = VerifierNetConfig().size, VerifierNetConfig().span
     parts, counts = [], {}
     for i, u in enumerate(units):
         faces = u.boxes.tolist()
         rejected = [p[:4] for p in stored[i] if not _matches(p, faces)]
         proposals = _drop_ignored(learned_raw[i], u) + (_drop_ignored(extra[i], u) if extra is not None else [])
-        data, n = cut_data(u.pixels, faces, rejected, proposals, u.name, size)
+        data, n = cut_data(u.pixels, faces, rejected, proposals, u.name, size, span)
         parts.append(data)
         counts = {k: counts.get(k, 0) + v for k, v in n.items()}
     return VerifierData.concat(parts, size), counts

@@ -40,7 +40,7 @@ def _panels_data(seed: int, n: int) -> tuple[VerifierData, list]:
         panel = make_panel(rng, 256, 256, n_faces=2, style="anime", border=False)
         faces = [f.box for f in panel.faces]
         others = background_boxes(panel.image, faces, f"{seed}:{i}")
-        parts.append(context_crops(panel.image, [*faces, *others], [1.0] * len(faces) + [0.0] * len(others), 64))
+        parts.append(context_crops(panel.image, [*faces, *others], [1.0] * len(faces) + [0.0] * len(others), 64, 1.5))
         pictures.append((panel.image, faces, others))
     return VerifierData.concat(parts, 64), pictures
 
@@ -59,6 +59,24 @@ def test_the_verifier_learns_to_tell_faces_from_background_on_unseen_panels() ->
     # ranking: a random face scores above a random background box far more often than chance
     auc = float(np.mean(p_faces[:, None] > p_others[None, :]))
     assert auc > 0.85, (auc, p_faces.mean(), p_others.mean())
+
+
+@pytest.mark.parametrize("span", [1.5, 2.0])
+def test_a_training_crop_without_jitter_is_the_crop_the_analysis_takes(span: float) -> None:
+    """Training re-crops a stored context crop; the analysis crops the full picture. Without jitter the two
+    must show the same pixels, or the verifier learns on other crops than it is asked about."""
+    from f2a_studio.detect.cropnet import box_crop, box_matrix
+    from f2a_studio.detect.verifiers.train import crop_zoom, jittered_crops
+
+    panel = make_panel(np.random.default_rng(3), 320, 320, n_faces=2, style="anime", border=False)
+    boxes = [f.box for f in panel.faces]
+    data = context_crops(panel.image, boxes, [1.0] * len(boxes), 64, span)
+    still = VerifierTrainConfig(shift=0.0, zoom=0.0)
+    got = jittered_crops(data, np.arange(len(boxes)), 64, span, np.random.default_rng(0), still)
+    for crop, box in zip(got, boxes, strict=True):
+        direct = box_crop(panel.image, box_matrix(box, 64, zoom=crop_zoom(span)), 64).astype(int)
+        diff = min(np.abs(crop.astype(int) - direct).mean(), np.abs(crop[:, ::-1].astype(int) - direct).mean())
+        assert diff < 8, diff  # resampled twice: a little blur, no shift or scale
 
 
 def test_background_boxes_touch_no_face_and_are_the_same_on_a_rerun() -> None:

@@ -1,5 +1,6 @@
 """The learned verifier backend (``name = "learned"``): verifier-learned.safetensors + .json, written by
-``f2a train-finder`` into PROJECT/checkpoints/ beside the project's finder (verifiers/project.py).
+``f2a train-finder`` into PROJECT/checkpoints/ beside the project's finder (verifiers/project.py). It
+looks at a square crop of the card's ``span`` box sides around each candidate's box centre.
 
 A candidate's score becomes ``map(sqrt(p_face · score))``: the geometric mean keeps what the finder's
 calibrated score knew (a verifier alone ranks real faces worse than the finders: 0.18-0.22 recall at
@@ -85,11 +86,13 @@ class LearnedVerifier:
 
         if self.net is None:
             raise RuntimeError("the verifier is not loaded; call load() first")
-        size = self.net.cfg.size
+        from f2a_studio.detect.verifiers.train import crop_zoom
+
+        size, zoom = self.net.cfg.size, crop_zoom(self.net.cfg.span)
         out = []
         with torch.inference_mode():
             for i in range(0, len(boxes), CHUNK):
-                crops = [box_crop(pixels, box_matrix(b[:4], size), size) for b in boxes[i:i + CHUNK]]
+                crops = [box_crop(pixels, box_matrix(b[:4], size, zoom=zoom), size) for b in boxes[i:i + CHUNK]]
                 out.append(torch.sigmoid(self.net(to_tensor(crops))).numpy().astype(np.float64))
         return np.concatenate(out) if out else np.zeros(0)
 

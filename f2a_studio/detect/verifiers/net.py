@@ -20,16 +20,18 @@ ARCHITECTURE = "f2a-verifiernet-v1"
 
 @dataclass(frozen=True)
 class VerifierNetConfig:
-    size: int = 64  # crop side: BOX_EXPAND box sides around the candidate's box (detect.cropnet.box_matrix)
+    size: int = 64  # crop side in pixels
     widths: tuple[int, ...] = (16, 32, 48, 64)  # four stride-2 stages: a 4×4 map at 64 px
     hidden: int = 64
+    span: float = 1.5  # box sides the crop covers, around the box's centre (the landmark model's crop)
 
     def to_json(self) -> dict[str, Any]:
         return {"architecture": ARCHITECTURE, **asdict(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VerifierNetConfig:
-        return cls(int(data["size"]), tuple(int(w) for w in data["widths"]), int(data["hidden"]))
+        return cls(int(data["size"]), tuple(int(w) for w in data["widths"]), int(data["hidden"]),
+                   float(data.get("span", 1.5)))
 
 
 class VerifierNet(nn.Module):

@@ -82,7 +82,7 @@ def background_boxes(pixels: np.ndarray, faces: Sequence[Sequence[float]], key: 
 
 
 def cut_data(pixels: np.ndarray, faces, rejected, proposals: Sequence[Candidate], key: str,
-             size: int) -> tuple[VerifierData, dict[str, int]]:
+             size: int, span: float) -> tuple[VerifierData, dict[str, int]]:
     """One training cut's labelled boxes (see the module docstring) and how many of each kind."""
     props = list(proposals)[:PROPOSALS_PER_CUT]
     matched = [p for p in props if _matches(p, faces)]
@@ -92,7 +92,7 @@ def cut_data(pixels: np.ndarray, faces, rejected, proposals: Sequence[Candidate]
     labels = [1.0] * (len(faces) + len(matched)) + [0.0] * (len(rejected) + len(unmatched) + len(background))
     counts = {"boxed_faces": len(faces), "proposals_on_faces": len(matched), "rejected": len(rejected),
               "other_proposals": len(unmatched), "background": len(background)}
-    return context_crops(pixels, boxes, labels, size), counts
+    return context_crops(pixels, boxes, labels, size, span), counts
 
 
 def _pixels(store: ProjectStore, cut) -> np.ndarray:
@@ -194,7 +194,8 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     parts, counts = [], {}
     for cut in train_cuts:
         px = _pixels(store, cut)
-        data, n = cut_data(px, cut.faces, cut.rejected, _proposals(finder, px), cut.image.hash, net_cfg.size)
+        data, n = cut_data(px, cut.faces, cut.rejected, _proposals(finder, px), cut.image.hash, net_cfg.size,
+                           net_cfg.span)
         parts.append(data)
         counts = {k: counts.get(k, 0) + v for k, v in n.items()}
     data = VerifierData.concat(parts, net_cfg.size)

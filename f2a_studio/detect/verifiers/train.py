@@ -1,7 +1,7 @@
 """Training the crop verifier: labelled candidate boxes → context crops → balanced batches.
 
-Each labelled box keeps one *context* crop of CONTEXT_SPAN box sides (at the resolution the verifier's
-crop will have), cut once from the full-resolution picture; a batch re-crops it with a random shift,
+Each labelled box keeps one *context* crop of CONTEXT_FACTOR × the verifier's span (at the resolution the
+verifier's crop will have), cut once from the full-resolution picture; a batch re-crops it with a random shift,
 zoom and mirror, so training never holds whole pictures and sees each box as the analysis will (the
 analysis crops from full-resolution pixels too; a downscaled copy would blur the small faces of a strip).
 Batches are balanced, half faces and half not: a page has many more false alarms than faces, and the
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.detect.cropnet import BOX_EXPAND, box_crop, box_matrix
+from f2a_studio.detect.cropnet import BOX_EXPAND, box_crop, box_matrix, photometric
 from f2a_studio.detect.small_train import Schedule, TrainResult, train_steps
 
 Progress = Callable[[int, int, str], None]
-CONTEXT_SPAN = 2.25  # box sides in a context crop: room for a 15 % zoom-out and a 10 % shift of a 1.5-side crop
+CONTEXT_FACTOR = 1.5  # a context crop spans this × the verifier's crop: room for a 15 % zoom-out and a 10 % shift
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class VerifierTrainConfig:
     seed: int = 0
     shift: float = 0.1  # box sides
     zoom: float = 0.15  # log-uniform ±
+    photometric: bool = False  # brightness/contrast jitter and grey crops (cropnet.photometric)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -42,7 +43,7 @@ class VerifierTrainConfig:
 
 @dataclass(frozen=True)
 class VerifierData:
-    """Context crops (N×C×C×3 uint8, the box centred, CONTEXT_SPAN box sides) and 1 face / 0 not."""
+    """Context crops (N×C×C×3 uint8, the box centred, CONTEXT_FACTOR × span box sides) and 1 face / 0 not."""
 
     contexts: np.ndarray
     labels: np.ndarray
@@ -68,32 +69,37 @@ class VerifierData:
 
 
 def context_side(size: int) -> int:
-    return round(size * CONTEXT_SPAN / BOX_EXPAND)
+    return round(size * CONTEXT_FACTOR)
+
+
+def crop_zoom(span: float) -> float:
+    """cropnet.box_matrix's zoom for a crop of ``span`` box sides."""
+    return BOX_EXPAND / span
 
 
 def context_crops(pixels: np.ndarray, boxes: Sequence[Sequence[float]], labels: Sequence[float],
-                  size: int) -> VerifierData:
+                  size: int, span: float) -> VerifierData:
     """One picture's labelled boxes as context crops (see the module docstring)."""
     side = context_side(size)
-    zoom = BOX_EXPAND / CONTEXT_SPAN
+    zoom = crop_zoom(span * CONTEXT_FACTOR)
     crops = [box_crop(pixels, box_matrix(b[:4], side, zoom=zoom), side) for b in boxes]
     arr = np.stack(crops) if crops else np.zeros((0, side, side, 3), np.uint8)
     return VerifierData(arr, np.asarray(labels, np.float64).reshape(-1))
 
 
-def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, rng: np.random.Generator,
+def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, span: float, rng: np.random.Generator,
                    cfg: VerifierTrainConfig) -> np.ndarray:
     """The verifier's crops of the boxes ``idx``: shifted, zoomed and mirrored at random."""
     side = context_side(size)
-    box_side = side / CONTEXT_SPAN  # the box's longer side in context pixels (box_matrix squares it anyway)
+    box_side = side / (span * CONTEXT_FACTOR)  # the box's longer side in context pixels (squared anyway)
     centred = (side / 2 - box_side / 2, side / 2 - box_side / 2, box_side, box_side)
     out = np.empty((len(idx), size, size, 3), np.uint8)
     for k, i in enumerate(idx):
         shift = (float(rng.uniform(-cfg.shift, cfg.shift)), float(rng.uniform(-cfg.shift, cfg.shift)))
         zoom = float(np.exp(rng.uniform(-cfg.zoom, cfg.zoom)))
-        crop = box_crop(data.contexts[i], box_matrix(centred, size, shift, zoom), size)
+        crop = box_crop(data.contexts[i], box_matrix(centred, size, shift, zoom * crop_zoom(span)), size)
         out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
-    return out
+    return photometric(out, rng) if cfg.photometric else out
 
 
 def data_key(data: VerifierData) -> str:
@@ -120,12 +126,12 @@ def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume:
     if not len(faces) or not len(others):
         raise ValueError(f"the verifier needs faces and non-faces to learn from ({len(faces)} and {len(others)})")
     torch.manual_seed(cfg.seed)
-    size = net.cfg.size
+    size, span = net.cfg.size, net.cfg.span
 
     def batches(step: int):
         rng = np.random.default_rng([cfg.seed, step])
         idx = np.concatenate([rng.choice(faces, cfg.faces_per_batch), rng.choice(others, cfg.others_per_batch)])
-        x = to_tensor(list(jittered_crops(data, idx, size, rng, cfg)))
+        x = to_tensor(list(jittered_crops(data, idx, size, span, rng, cfg)))
         return x, torch.from_numpy(data.labels[idx].astype(np.float32))
 
     def loss_fn(n, batch):
