@@ -48,25 +48,33 @@ def test_the_merged_benchmark_maps_scores_and_merges_finders_by_nms() -> None:
     assert [p[4] for p in merged] == [0.8, 0.2]  # one box per face, the best score kept
 
 
-def test_the_verifier_benchmark_labels_proposals_and_learns_faces_from_crops(tmp_path, monkeypatch) -> None:
-    """benchmarks/verifier_devset: proposals labelled by IoU with the boxes (the boxes themselves added as
-    faces), a few real training steps on synthetic faces rank a face crop above a blank one, re-scoring keeps
-    one box per face; and without the devset pictures the run says it skipped."""
+def test_the_verifier_benchmark_builds_the_products_data_and_learns_faces_from_crops(tmp_path, monkeypatch) -> None:
+    """benchmarks/verifier_devset: the product's training data from each unit (its box, the finder's
+    proposals labelled by IoU, stored animeface detections that match no box as rejected ones), a few real
+    training steps on synthetic faces rank the face above a corner of background, the map keeps that order
+    and the NMS one box per face; without the devset pictures the run says it skipped."""
     from benchmarks import verifier_devset as vd
     from f2a_studio.synth.scene import make_character_image
 
     rng = np.random.default_rng(4)
-    units, per_finder = [], []
-    for i in range(6):
+    units, proposals, stored = [], [], []
+    for i in range(8):
         panel = make_character_image(rng, 160)
         box = list(panel.faces[0].box)
         units.append(Unit(f"s{i}.png", "t", "synthetic", panel.image[:, :, :3].copy(), np.array([box])))
-        per_finder.append([(*box, 0.7), (2.0, 2.0, 30.0, 30.0, 0.4)])  # the face, and a corner of background
-    samples = vd.training_samples(units, [per_finder])
-    assert [s[2] for s in samples[:3]] == [1.0, 0.0, 1.0] and len(samples) == 18
-    verifier = vd.train_verifier(samples, pretrained=True, steps=30, seed=0)
-    (rescored,) = vd.rescored(verifier, units[:1], [per_finder[:1]], mix=False)
-    face, corner = sorted(rescored, key=lambda p: -p[4])
-    assert face[:4] == tuple(per_finder[0][0][:4]) and face[4] > corner[4]
+        proposals.append([(*box, 0.7), (2.0, 2.0, 30.0, 30.0, 0.4)])  # the face, and a corner of background
+        stored.append([(*box, 0.8), (120.0, 120.0, 36.0, 36.0, 0.5)])  # accepted, and one a person rejected
+    data, counts = vd.verifier_data(units, proposals, stored)
+    assert counts["boxed_faces"] == counts["proposals_on_faces"] == counts["other_proposals"] == 8
+    assert counts["rejected"] == 8 and data.faces == 16 and data.others == len(data) - 16
+    verifier, _seconds = vd.train(data, 60, 0)
+    cands = vd.candidates(units, proposals)
+    mixed = vd.mixed(verifier, units, cands)
+    assert sum(face[4] > corner[4] for face, corner in mixed) >= 7
+    vd.with_map(verifier, units, cands)
+    rescored = vd.rescored(verifier, units, cands)
+    assert all(len(kept) == 2 for kept in rescored)  # two boxes apart: the NMS keeps both
+    firsts = [tuple(kept[0][:4]) == tuple(unit.boxes[0]) for unit, kept in zip(units, rescored, strict=True)]
+    assert sum(firsts) >= 7  # the map kept the verifier's order
     monkeypatch.setenv("F2A_DEVSET_IMAGES", str(tmp_path))
     assert "skipped" in vd.run(tmp_path, folds=(1,))
