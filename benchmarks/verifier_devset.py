@@ -184,13 +184,16 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         merged = merge(test_cands)
         result = {"merged": rows(test_units, merged)}
         calibration = {"merged": reliability(test_units, merged)}
-        train_s, data_counts, gates = {}, {}, {}
+        train_s, data_counts, gates, cost = {}, {}, {}, {}
+        mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
         variants = {"verifier": None, "verifier_all_candidates": anime_tune}
         for name, extra in variants.items():
             data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune), extra)
             verifier, train_s[name] = train(data, steps, seed)
             with_map(verifier, held_units, held_cands)
+            t = time.perf_counter()
             preds = rescored(verifier, test_units, test_cands)
+            cost[name] = round((time.perf_counter() - t) / mp, 4)
             result[name] = rows(test_units, preds)
             calibration[name] = reliability(test_units, preds)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
@@ -201,7 +204,9 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "faces_tune": int(sum(len(u.boxes) for u in tune_units)),
             "faces_held_back": int(sum(len(u.boxes) for u in held_units)),
             "faces_test": int(sum(len(u.boxes) for u in test_units)), "verifier_data": data_counts,
-            "verifier_train_s": train_s, "held_back_gate": gates, "reliability": calibration,
+            "verifier_train_s": train_s, "verifier_s_per_mp": cost,
+            "candidates_per_mp": round(sum(map(len, test_cands)) / mp, 1), "held_back_gate": gates,
+            "reliability": calibration,
             "fold_s": round(time.perf_counter() - started, 1),
             "rows": {k: {kk: v[kk] for kk in ("at_0.3", "at_0.5", "oracle_p85", "threshold_oracle_p85")}
                      for k, v in result.items()}}

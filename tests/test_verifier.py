@@ -23,13 +23,14 @@ from f2a_studio.detect.finders.learned_project import finetune_project
 from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
 from f2a_studio.detect.verifiers import UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
 from f2a_studio.detect.verifiers.learned import STEM, LearnedVerifier, combined
-from f2a_studio.detect.verifiers.net import VerifierNet
+from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
 from f2a_studio.detect.verifiers.project import background_boxes, ranked
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 from f2a_studio.synth.scene import make_panel
 from tests.test_finder_learned import _options, _project
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
+SIZE, SPAN = VerifierNetConfig().size, VerifierNetConfig().span
 
 
 def _panels_data(seed: int, n: int) -> tuple[VerifierData, list]:
@@ -40,14 +41,15 @@ def _panels_data(seed: int, n: int) -> tuple[VerifierData, list]:
         panel = make_panel(rng, 256, 256, n_faces=2, style="anime", border=False)
         faces = [f.box for f in panel.faces]
         others = background_boxes(panel.image, faces, f"{seed}:{i}")
-        parts.append(context_crops(panel.image, [*faces, *others], [1.0] * len(faces) + [0.0] * len(others), 64, 1.5))
+        labels = [1.0] * len(faces) + [0.0] * len(others)
+        parts.append(context_crops(panel.image, [*faces, *others], labels, SIZE, SPAN))
         pictures.append((panel.image, faces, others))
-    return VerifierData.concat(parts, 64), pictures
+    return VerifierData.concat(parts, SIZE), pictures
 
 
 def test_the_verifier_learns_to_tell_faces_from_background_on_unseen_panels() -> None:
     data, _ = _panels_data(0, 24)
-    assert data.faces > 20 and data.others > 20 and data.contexts.shape[1:] == (96, 96, 3)
+    assert data.faces > 20 and data.others > 20 and data.contexts.shape[1:] == (SIZE * 1.5, SIZE * 1.5, 3)
     torch.manual_seed(0)
     net = VerifierNet()
     train_verifier(net, data, VerifierTrainConfig(steps=150))
@@ -71,7 +73,7 @@ def test_a_training_crop_without_jitter_is_the_crop_the_analysis_takes(span: flo
     panel = make_panel(np.random.default_rng(3), 320, 320, n_faces=2, style="anime", border=False)
     boxes = [f.box for f in panel.faces]
     data = context_crops(panel.image, boxes, [1.0] * len(boxes), 64, span)
-    still = VerifierTrainConfig(shift=0.0, zoom=0.0)
+    still = VerifierTrainConfig(shift=0.0, zoom=0.0, photometric=False)
     got = jittered_crops(data, np.arange(len(boxes)), 64, span, np.random.default_rng(0), still)
     for crop, box in zip(got, boxes, strict=True):
         direct = box_crop(panel.image, box_matrix(box, 64, zoom=crop_zoom(span)), 64).astype(int)

@@ -1,6 +1,6 @@
-"""The crop verifier's network: a small CNN on the landmark model's 64 px box crop, one logit for "a face".
+"""The crop verifier's network: a small CNN on a 96 px crop around the candidate's box, one logit for "a face".
 
-The head flattens the last 4×4 map instead of pooling it (unlike the sex classifier): whether a face
+The head flattens the last map instead of pooling it (unlike the sex classifier): whether a face
 sits *in the middle* of the crop, at the box's size, is what tells a face box from a box on hair, a hand
 or a balloon beside one, and global pooling would throw that position away.
 """
@@ -20,8 +20,8 @@ ARCHITECTURE = "f2a-verifiernet-v1"
 
 @dataclass(frozen=True)
 class VerifierNetConfig:
-    size: int = 64  # crop side in pixels
-    widths: tuple[int, ...] = (16, 32, 48, 64)  # four stride-2 stages: a 4×4 map at 64 px
+    size: int = 96  # crop side in pixels (devset, recall at precision 0.85: 0.43/0.45 against 0.38/0.44 at 64)
+    widths: tuple[int, ...] = (16, 32, 48, 64)  # four stride-2 stages: a 6×6 map at 96 px
     hidden: int = 64
     span: float = 1.5  # box sides the crop covers, around the box's centre (the landmark model's crop)
 

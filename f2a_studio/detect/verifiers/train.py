@@ -35,7 +35,7 @@ class VerifierTrainConfig:
     seed: int = 0
     shift: float = 0.1  # box sides
     zoom: float = 0.15  # log-uniform ±
-    photometric: bool = False  # brightness/contrast jitter and grey crops (cropnet.photometric)
+    photometric: bool = True  # brightness/contrast jitter and grey crops (cropnet.photometric; devset +0.0/+0.04)
 
     def to_json(self) -> dict:
         return asdict(self)
