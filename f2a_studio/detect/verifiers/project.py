@@ -154,9 +154,9 @@ def ranked(per_cut: Sequence[tuple[list[Candidate], Sequence]]) -> dict:
     precision = np.cumsum(hits) / np.arange(1, len(hits) + 1)
     ap = float(precision[hits].sum() / scored.n_truth) if scored.n_truth else 0.0
     at = scored.at(scored.threshold_for_precision(PRECISION_GOAL))
-    return {"average_precision": round(ap, 4), "recall_at_p85": round(at["recall"] if at["precision"] >= PRECISION_GOAL
-                                                                         else 0.0, 4),
-            "faces": scored.n_truth, "candidates": len(hits)}
+    recall = at["recall"] if at["precision"] >= PRECISION_GOAL else 0.0
+    return {"average_precision": round(ap, 4), "recall_at_p85": round(recall, 4), "faces": scored.n_truth,
+            "candidates": len(hits)}
 
 
 def _remove_old(out: Path) -> bool:
@@ -170,6 +170,43 @@ def _remove_old(out: Path) -> bool:
     return removed
 
 
+def training_data(store: ProjectStore, train_cuts: Sequence, finder, size: int, span: float
+                  ) -> tuple[VerifierData, dict[str, int]]:
+    """Every training cut's labelled boxes (cut_data) and how many of each kind in all."""
+    parts, counts = [], {}
+    for cut in train_cuts:
+        px = _pixels(store, cut)
+        data, n = cut_data(px, cut.faces, cut.rejected, _proposals(finder, px), cut.image.hash, size, span)
+        parts.append(data)
+        counts = {k: counts.get(k, 0) + v for k, v in n.items()}
+    return VerifierData.concat(parts, size), counts
+
+
+def fit_and_judge(held_with: Sequence, held_without: Sequence, seed: int) -> dict:
+    """The card's map, metrics and on/off word from the held-back cuts' candidates with the combined
+    score and with the finders' own (see the module docstring)."""
+    from f2a_studio.detect.finders.score_fit import platt_fit
+
+    out: dict = {}
+    try:
+        kept = after_nms(held_with)
+        fit = platt_fit(kept.scores, kept.true, source="held-back cuts' candidates after the NMS")
+        out["calibration"] = {**fit.to_json(), "fitted_on": "held-back cuts' candidates after the NMS (IoU 0.3)"}
+    except F2AError as exc:  # too few of a kind, or a score that ranks the wrong way
+        out["calibration_note"] = str(exc)
+    without, with_ = ranked(held_without), ranked(held_with)
+    p_worse = worse_share(held_with, held_without, seed=seed)
+    out["metrics_iou_0.3"] = {"held_back_without": without, "held_back_with": with_, "worse_share": round(p_worse, 3)}
+    helped = with_["faces"] > 0 and p_worse < OFF_WHEN_WORSE
+    out["on_by_default"] = bool(helped and "calibration" in out)
+    out["on_by_default_why"] = (
+        "no score map: " + out["calibration_note"] if "calibration" not in out
+        else f"held-back average precision {without['average_precision']:.3f} without, "
+             f"{with_['average_precision']:.3f} with the verifier (lower on {p_worse:.0%} of resamples of "
+             f"the held-back cuts)" + ("" if helped else ": it hurt, so it is off"))
+    return out
+
+
 def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts: Sequence, finder,
                            search_path: Sequence[Path], finder_sha256: str, out: Path,
                            options: VerifierOptions = VerifierOptions(), progress: Progress | None = None,
@@ -180,8 +217,8 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     import torch
 
     from f2a_studio.detect.cropnet import model_paths, save_model
-    from f2a_studio.detect.finders.score_fit import platt_fit
     from f2a_studio.detect.small_train import resume_path
+    from f2a_studio.detect.verifiers.learned import LearnedVerifier
     from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
 
     def skipped(why: str) -> dict:
@@ -191,14 +228,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     if not options.enabled:
         return skipped("turned off")
     net_cfg = VerifierNetConfig()
-    parts, counts = [], {}
-    for cut in train_cuts:
-        px = _pixels(store, cut)
-        data, n = cut_data(px, cut.faces, cut.rejected, _proposals(finder, px), cut.image.hash, net_cfg.size,
-                           net_cfg.span)
-        parts.append(data)
-        counts = {k: counts.get(k, 0) + v for k, v in n.items()}
-    data = VerifierData.concat(parts, net_cfg.size)
+    data, counts = training_data(store, train_cuts, finder, net_cfg.size, net_cfg.span)
     if data.others < MIN_OTHERS:
         return skipped(f"{data.others} non-face boxes on the training cuts; the verifier needs at least {MIN_OTHERS}")
     cfg = VerifierTrainConfig(steps=options.steps or VerifierTrainConfig.steps, seed=options.seed)
@@ -210,9 +240,6 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     if result.interrupted:
         return {"trained": False, "interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
     seconds = time.monotonic() - t0
-
-    from f2a_studio.detect.verifiers.learned import LearnedVerifier
-
     verifier = LearnedVerifier(out)
     verifier.net = net.eval()
     held_without, held_with = [], []
@@ -230,24 +257,8 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         "data": {"train_cuts": len(train_cuts), "faces": data.faces, "others": data.others, **counts,
                  "held_back_cuts": len(held_cuts)},
         "train": cfg.to_json() | {"seconds": round(seconds, 1), "resumed_from": result.resumed_from},
+        **fit_and_judge(held_with, held_without, options.seed),
     }
-    try:
-        kept = after_nms(held_with)
-        fit = platt_fit(kept.scores, kept.true, source="held-back cuts' candidates after the NMS")
-        card["calibration"] = {**fit.to_json(), "fitted_on": "held-back cuts' candidates after the NMS (IoU 0.3)"}
-    except F2AError as exc:  # too few of a kind, or a score that ranks the wrong way
-        card["calibration_note"] = str(exc)
-    without, with_ = ranked(held_without), ranked(held_with)
-    card["metrics_iou_0.3"] = {"held_back_without": without, "held_back_with": with_}
-    p_worse = worse_share(held_with, held_without, seed=options.seed)
-    card["metrics_iou_0.3"]["worse_share"] = round(p_worse, 3)
-    helped = with_["faces"] > 0 and p_worse < OFF_WHEN_WORSE
-    card["on_by_default"] = bool(helped and "calibration" in card)
-    card["on_by_default_why"] = (
-        "no score map: " + card["calibration_note"] if "calibration" not in card
-        else f"held-back average precision {without['average_precision']:.3f} without, "
-             f"{with_['average_precision']:.3f} with the verifier (lower on {p_worse:.0%} of resamples of "
-             f"the held-back cuts)" + ("" if helped else ": it hurt, so it is off"))
     save_model(out, STEM, net.state_dict(), card)
     return {"trained": True, "on_by_default": card["on_by_default"], "why": card["on_by_default_why"],
             "metrics_iou_0.3": card["metrics_iou_0.3"], "seconds": card["train"]["seconds"],
