@@ -295,3 +295,26 @@ def test_the_face_panel_says_which_finder_scored_a_face_and_what_the_crop_check_
     assert panel.labels["score"].text() == "0.613  (animeface)"
     panel.show_face(replace(detected, source=FaceSource.HUMAN, finder="", score=1.0))
     assert panel.labels["score"].text() == "1.000"
+
+
+def test_f2a_detect_on_a_project_with_a_verifier_stores_its_word_on_each_face(trained: tuple[Path, dict],
+                                                                              tmp_path: Path) -> None:
+    """The whole path: detection's worker processes find the project's verifier on its search path."""
+    from f2a_studio.detect.finders.project_calibration import base_score
+    from f2a_studio.detect.pipeline import DetectOptions, detect_images
+
+    root, _ = trained
+    project = tmp_path / "p"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    card_path = model_paths(project / "checkpoints", STEM)[1]
+    card_path.write_text(json.dumps(json.loads(card_path.read_text()) | {"on_by_default": True}))
+    with ProjectStore.open(project) as store:
+        ids = [im.id for im in store.images()[:2]]
+        report = detect_images(store, ids, DetectOptions(workers=1, threshold=0.0))
+        assert not report.failed
+        faces = [f for i in ids for f in store.faces(i) if f.source.value != "human"]
+    assert faces, "detection at threshold 0 keeps some candidates"
+    for f in faces:
+        named = dict(f.score_features)
+        assert 0.0 <= named[VERIFIER_FEATURE] <= 1.0
+        assert base_score(f) == pytest.approx(named[BASE_FEATURE])  # what f2a calibrate refits from
