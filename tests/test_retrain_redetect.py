@@ -47,6 +47,8 @@ def test_a_finder_retrain_redetects_untouched_cuts_with_the_new_model_and_leaves
             lambda *a: None, CancelToken())
 
         assert report.state("finder") == "trained", report.summary()
+        finder_step = next(s for s in report.steps if s.name == "finder")
+        assert "crop verifier" in finder_step.message  # the verifier is trained with it, on or off
         assert report.redetected == untouched
         weights = project / "checkpoints" / "finder-learned.safetensors"
         sha = hashlib.sha256(weights.read_bytes()).hexdigest()

@@ -246,7 +246,13 @@ def _train_summary(card: dict | None) -> str:
     if not card:
         return ""
     faces = card.get("data", {}).get("train_faces")
-    return f"{faces} face(s)" if faces is not None else ""
+    text = f"{faces} face(s)" if faces is not None else ""
+    verifier = card.get("verifier")
+    if isinstance(verifier, dict):  # train-finder's crop verifier (detect/verifiers/project.py)
+        state = ("crop verifier on" if verifier.get("on_by_default") else "crop verifier off") \
+            if verifier.get("trained") else "no crop verifier"
+        text = f"{text}; {state}" if text else state
+    return text
 
 
 def trainer_args(command: str, project: Path, options: RetrainOptions) -> list[str]:
