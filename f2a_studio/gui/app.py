@@ -67,11 +67,16 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
     if not opened and screenshot is not None:
         why = window.status.currentMessage()  # open_project leaves the reason there
         print(f"error: {why or f'cannot open {project}'}", file=sys.stderr)
+        # closing waits for the preview's generator load started with the window: a process that exits
+        # while torch is importing on that thread aborts ("terminate called without an active exception")
+        window.close()
+        scratch.cleanup()
         return 2
     if select is not None and not window.select_face(select):
         print(f"warning: no face with id {select} in this project", file=sys.stderr)
         if screenshot is not None:
             window.close()
+            scratch.cleanup()
             return 2
     if screenshot is None:
         geometry, state = settings.window_state()
