@@ -29,7 +29,7 @@ class HardNegativeConfig:
             raise ValueError(f"hard negatives: max_per_cut must be at least 1, not {self.max_per_cut}")
 
 
-def _touches(box: Sequence[float], others: np.ndarray) -> bool:
+def touches_any(box: Sequence[float], others: np.ndarray) -> bool:
     """Whether ``box`` (xywh) overlaps any of ``others`` (N×4 xywh) by any area at all."""
     if not len(others):
         return False
@@ -45,7 +45,7 @@ def mine(finder, sample: Sample, cfg: HardNegativeConfig = HardNegativeConfig())
     known = np.vstack([sample.boxes.reshape(-1, 4), sample.ignore.reshape(-1, 4), sample.rejected.reshape(-1, 4)])
     out: list[tuple[float, float, float, float]] = []
     for x, y, w, h, _score in finder.find_boxes(sample.image, threshold=cfg.min_score):
-        if not _touches((x, y, w, h), known):
+        if not touches_any((x, y, w, h), known):
             out.append((x, y, w, h))
         if len(out) >= cfg.max_per_cut:
             break

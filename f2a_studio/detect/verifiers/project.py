@@ -29,6 +29,7 @@ from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Box
 from f2a_studio.core.store import ProjectStore
+from f2a_studio.detect.finders.hard_negatives import touches_any
 from f2a_studio.detect.verifiers.learned import STEM, combined
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 
@@ -68,6 +69,7 @@ def background_boxes(pixels: np.ndarray, faces: Sequence[Sequence[float]], key: 
     h, w = pixels.shape[:2]
     rng = np.random.default_rng(int(hashlib.sha256(("verifier-bg:" + key).encode()).hexdigest()[:12], 16))
     sides = [max(f[2], f[3]) for f in faces] or [min(w, h) / 6]
+    taken = np.array([f[:4] for f in faces], np.float64).reshape(-1, 4)  # boxes and scored candidates alike
     out: list[tuple[float, float, float, float]] = []
     for _ in range(n * 10):
         if len(out) >= n:
@@ -76,7 +78,7 @@ def background_boxes(pixels: np.ndarray, faces: Sequence[Sequence[float]], key: 
         if s < 8 or s >= min(w, h):
             continue
         box = (float(rng.uniform(0, w - s)), float(rng.uniform(0, h - s)), s, s)
-        if not any(_iou(box, f) > 0.0 for f in faces):
+        if not touches_any(box, taken):
             out.append(box)
     return out
 
