@@ -63,21 +63,23 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
 
     reserve_core_for_ui()  # jobs started from now on leave one core for the window (core/jobs.py)
     window = MainWindow(settings)
-    opened = project is None or window.open_project(project, quiet=screenshot is not None)
-    if not opened and screenshot is not None:
-        why = window.status.currentMessage()  # open_project leaves the reason there
-        print(f"error: {why or f'cannot open {project}'}", file=sys.stderr)
+
+    def closed(code: int) -> int:
         # closing waits for the preview's generator load started with the window: a process that exits
         # while torch is importing on that thread aborts ("terminate called without an active exception")
         window.close()
         scratch.cleanup()
-        return 2
+        return code
+
+    opened = project is None or window.open_project(project, quiet=screenshot is not None)
+    if not opened and screenshot is not None:
+        why = window.status.currentMessage()  # open_project leaves the reason there
+        print(f"error: {why or f'cannot open {project}'}", file=sys.stderr)
+        return closed(2)
     if select is not None and not window.select_face(select):
         print(f"warning: no face with id {select} in this project", file=sys.stderr)
         if screenshot is not None:
-            window.close()
-            scratch.cleanup()
-            return 2
+            return closed(2)
     if screenshot is None:
         geometry, state = settings.window_state()
         if geometry is not None:
@@ -90,10 +92,7 @@ def run_studio(project: Path | None, *, screenshot: Path | None = None, select: 
         if review and window.navigator is not None:
             window.navigator.review_next()
         return int(app.exec())
-    code = save_screenshot(window, screenshot, select, review=review)
-    window.close()
-    scratch.cleanup()
-    return code
+    return closed(save_screenshot(window, screenshot, select, review=review))
 
 
 def save_screenshot(window, path: Path, select: int | None = None, *, review: bool = False) -> int:
