@@ -20,6 +20,7 @@ there):
   boxes, the new finder's proposals, and as "rejected" the animeface candidates a default run would have
   stored (calibrated ≥ 0.3) that match no box; its map (Platt) from every candidate of both finders on
   the held-back fifth that the NMS keeps;
+* ``verifier_no_refine``: the same net with its box head unused (boxes stay where the finders put them);
 * ``verifier_all_candidates``: the same, trained also on every animeface candidate (below the threshold
   too: what session 7's first measurement did);
 * ``held_back_gate``: the held-back fifth's average precision with and without the verifier, which
@@ -36,6 +37,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from copy import copy
 from pathlib import Path
 
 from benchmarks.finder_devset import (
@@ -107,13 +109,18 @@ def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Pred
 
 
 def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
-    """Each candidate's score replaced by sqrt(p_face · score) (before the map)."""
+    """Each candidate's score replaced by sqrt(p_face · score) (before the map), its box by the refined
+    one when the verifier refines."""
     from f2a_studio.detect.verifiers.learned import combined
 
     out = []
     for u, c in zip(units, cands, strict=True):
-        p = verifier.p_face(u.pixels, c) if c else []
-        out.append([(*b[:4], combined(float(pi), b[4])) for b, pi in zip(c, p, strict=True)])
+        if not c:
+            out.append([])
+            continue
+        v = verifier.verify(u.pixels, c)
+        out.append([(*map(float, box), combined(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, v.p_face,
+                                                                                        strict=True)])
     return out
 
 
@@ -186,10 +193,18 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
-        variants = {"verifier": None, "verifier_all_candidates": anime_tune}
-        for name, extra in variants.items():
-            data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune), extra)
-            verifier, train_s[name] = train(data, steps, seed)
+        variants = {"verifier": (None, True), "verifier_no_refine": (None, False),
+                    "verifier_all_candidates": (anime_tune, True)}
+        trained: dict = {}
+        for name, (extra, refine) in variants.items():
+            key = id(extra)
+            if key not in trained:
+                data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
+                                             extra)
+                trained[key] = (train(data, steps, seed), data, counts)
+            (net, train_s[name]), data, counts = trained[key]
+            verifier = copy(net)
+            verifier.card = {"refine": refine}
             with_map(verifier, held_units, held_cands)
             t = time.perf_counter()
             preds = rescored(verifier, test_units, test_cands)

@@ -21,7 +21,7 @@ from f2a_studio.detect.cropnet import model_paths
 from f2a_studio.detect.finders.learned_io import CARD_NAME
 from f2a_studio.detect.finders.learned_project import finetune_project
 from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
-from f2a_studio.detect.verifiers import UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
+from f2a_studio.detect.verifiers import REFINED_FEATURE, UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
 from f2a_studio.detect.verifiers.learned import STEM, LearnedVerifier, combined
 from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
 from f2a_studio.detect.verifiers.project import background_boxes, ranked
@@ -33,18 +33,36 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cor
 SIZE, SPAN = VerifierNetConfig().size, VerifierNetConfig().span
 
 
-def _panels_data(seed: int, n: int) -> tuple[VerifierData, list]:
-    """Faces and face-sized background boxes of `n` synthetic panels as verifier data."""
+def _panels_data(seed: int, n: int, near_misses: bool = False) -> tuple[VerifierData, list]:
+    """Faces and face-sized background boxes of `n` synthetic panels as verifier data; with
+    ``near_misses`` each face also gets a box off its centre and too large (not a face, but the box head
+    learns where the face is from it) and every face box its own target."""
     rng = np.random.default_rng(seed)
     parts, pictures = [], []
     for i in range(n):
         panel = make_panel(rng, 256, 256, n_faces=2, style="anime", border=False)
         faces = [f.box for f in panel.faces]
         others = background_boxes(panel.image, faces, f"{seed}:{i}")
-        labels = [1.0] * len(faces) + [0.0] * len(others)
-        parts.append(context_crops(panel.image, [*faces, *others], labels, SIZE, SPAN))
+        missed = [_off_centre(f, rng) for f in faces] if near_misses else []
+        labels = [1.0] * len(faces) + [0.0] * (len(missed) + len(others))
+        targets = [*faces, *faces, *[None] * len(others)] if near_misses else None
+        parts.append(context_crops(panel.image, [*faces, *missed, *others], labels, SIZE, SPAN, targets))
         pictures.append((panel.image, faces, others))
     return VerifierData.concat(parts, SIZE), pictures
+
+
+def _off_centre(face, rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """A box a finder might draw around ``face``: moved a quarter of its size and up to 1.5× as large."""
+    x, y, w, h = face[:4]
+    k = float(rng.uniform(1.1, 1.5))
+    dx, dy = (float(v) * 0.25 * w for v in rng.choice([-1.0, 1.0], 2))
+    return (x + w / 2 + dx - k * w / 2, y + h / 2 + dy - k * h / 2, k * w, k * h)
+
+
+def _iou(a, b) -> float:
+    from f2a_studio.core.models import Box
+
+    return Box(*a[:4]).iou(Box(*b[:4]))
 
 
 def test_the_verifier_learns_to_tell_faces_from_background_on_unseen_panels() -> None:
@@ -74,11 +92,39 @@ def test_a_training_crop_without_jitter_is_the_crop_the_analysis_takes(span: flo
     boxes = [f.box for f in panel.faces]
     data = context_crops(panel.image, boxes, [1.0] * len(boxes), 64, span)
     still = VerifierTrainConfig(shift=0.0, zoom=0.0, photometric=False)
-    got = jittered_crops(data, np.arange(len(boxes)), 64, span, np.random.default_rng(0), still)
+    got, targets = jittered_crops(data, np.arange(len(boxes)), 64, span, np.random.default_rng(0), still)
+    assert np.isnan(targets).all()  # no face given: nothing for the box head to learn
     for crop, box in zip(got, boxes, strict=True):
         direct = box_crop(panel.image, box_matrix(box, 64, zoom=crop_zoom(span)), 64).astype(int)
         diff = min(np.abs(crop.astype(int) - direct).mean(), np.abs(crop[:, ::-1].astype(int) - direct).mean())
         assert diff < 8, diff  # resampled twice: a little blur, no shift or scale
+
+
+@pytest.mark.parametrize("span", [1.5, 2.0])
+def test_a_jittered_crops_box_target_points_at_the_face_it_shows(span: float) -> None:
+    """A white square (the face) on black, a candidate box off its centre and too big: in every shifted,
+    zoomed, mirrored crop, the box head's target must put the square's centre and size where its pixels
+    are, or the head learns to move boxes the wrong way."""
+    from f2a_studio.detect.verifiers.refine import applied, offsets
+    from f2a_studio.detect.verifiers.train import jittered_crops
+
+    image = np.zeros((400, 400, 3), np.uint8)
+    face = (180.0, 150.0, 40.0, 40.0)
+    image[150:190, 180:220] = 255
+    candidate = (165.0, 140.0, 64.0, 64.0)
+    size = 96
+    data = context_crops(image, [candidate], [0.0], size, span, [face])
+    jitter = VerifierTrainConfig(shift=0.1, zoom=0.15, photometric=False)
+    crops, targets = jittered_crops(data, np.zeros(40, int), size, span, np.random.default_rng(1), jitter)
+    assert np.isfinite(targets).all() and len({round(t, 3) for t in targets[:, 0]}) > 20
+    s = size / span  # the candidate's square side in crop pixels
+    for crop, t in zip(crops, targets, strict=True):
+        ys, xs = np.nonzero(crop[:, :, 0] > 127)
+        assert abs((xs.mean() + 0.5) - (size / 2 + t[0] * s)) < 1.5
+        assert abs((ys.mean() + 0.5) - (size / 2 + t[1] * s)) < 1.5
+        assert abs((xs.max() - xs.min() + 1) - np.exp(t[2]) * s) < 2.5
+    # and in the picture's own frame, the offsets of the unjittered crop move the candidate onto the face
+    assert np.allclose(applied(np.array([candidate]), offsets(candidate, face)[None], span)[0], face)
 
 
 def test_background_boxes_touch_no_face_and_are_the_same_on_a_rerun() -> None:
@@ -133,6 +179,30 @@ def test_ranking_metric_counts_only_faces_found_before_the_false_alarms() -> Non
     assert worse["average_precision"] < 0.6 and worse["recall_at_p85"] == 0.0
 
 
+def test_the_box_head_moves_off_centre_boxes_onto_unseen_faces() -> None:
+    data, _ = _panels_data(0, 24, near_misses=True)
+    torch.manual_seed(0)
+    net = VerifierNet()
+    train_verifier(net, data, VerifierTrainConfig(steps=200))
+    verifier = LearnedVerifier(Path("."))
+    verifier.net = net.eval()
+    assert verifier.refines
+    rng = np.random.default_rng(7)
+    before, after = [], []
+    for img, faces, _ in _panels_data(1, 8)[1]:
+        given = [_off_centre(f, rng) for f in faces]
+        got = verifier.verify(img, given)
+        assert got.boxes.shape == (len(faces), 4) and np.all(got.boxes[:, 2:] > 0)
+        before += [_iou(g, f) for g, f in zip(given, faces, strict=True)]
+        after += [_iou(b, f) for b, f in zip(got.boxes, faces, strict=True)]
+    print(f"IoU with the face: {np.mean(before):.3f} given, {np.mean(after):.3f} refined")
+    assert np.mean(after) > np.mean(before) + 0.1
+    assert np.mean(np.greater(after, before)) > 0.75  # most boxes, not a few large moves
+    verifier.card = {"refine": False}  # the card can turn it off: boxes then stay as given
+    img, faces, _ = _panels_data(1, 1)[1][0]
+    assert np.array_equal(verifier.verify(img, faces).boxes, np.asarray(faces, np.float64))
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A tiny project fine-tuned by train-finder (finder, then verifier)."""
@@ -163,6 +233,10 @@ def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained
     assert all(a < b for a, b in itertools.pairwise(mapped))  # no ties: the best candidates stay apart
     assert 0.0 <= m["worse_share"] <= 1.0
     assert vcard["on_by_default"] == (m["worse_share"] < 0.9)
+    r = vcard["refine_metrics_iou_0.3"]  # moving the boxes is judged on the same held-back cuts
+    assert r["held_back_boxes_moved"]["faces"] == m["held_back_without"]["faces"]
+    assert vcard["refine"] == (r["worse_share"] < 0.9) and vcard["refine_why"]
+    assert summary["refine"] == vcard["refine"]
 
 
 def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path, dict]) -> None:
@@ -183,10 +257,15 @@ def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path,
     before = plain.candidates(pixels, hits, "learned")
     plain.verifier = verifier
     after = plain.verified(pixels, before)
-    p = verifier.p_face(pixels, [c.hit.box.to_list() for c in before])
-    for b, a, pi in zip(before, after, p, strict=True):
+    verdict = verifier.verify(pixels, [c.hit.box.to_list() for c in before])
+    for b, a, pi, box in zip(before, after, verdict.p_face, verdict.boxes, strict=True):
         named = dict(a.features)
         assert named[VERIFIER_FEATURE] == pytest.approx(pi, abs=1e-6)
+        if verifier.refines:  # the candidate now carries the box the verifier moved it to
+            assert a.hit.box.to_list() == pytest.approx(list(box), abs=0.01)
+            assert named[REFINED_FEATURE] == pytest.approx(_iou(box, b.hit.box.to_list()), abs=1e-3)
+        else:
+            assert a.hit.box == b.hit.box and REFINED_FEATURE not in named
         assert named[UNVERIFIED_FEATURE] == pytest.approx(b.score)
         assert named[BASE_FEATURE] == pytest.approx(b.score)  # f2a calibrate still fits on the finder's scale
         assert a.score == pytest.approx(verifier.calibration(combined(pi, b.score)), abs=1.01e-3)
@@ -291,6 +370,10 @@ def test_the_face_panel_says_which_finder_scored_a_face_and_what_the_crop_check_
                     score_features=((UNVERIFIED_FEATURE, 0.7), (VERIFIER_FEATURE, 0.4321)))
     panel.show_face(detected)
     assert panel.labels["score"].text() == "0.613  (animeface, crop check 0.43)"
+    panel.show_face(replace(detected, score_features=(*detected.score_features, (REFINED_FEATURE, 0.617))))
+    assert panel.labels["score"].text() == "0.613  (animeface, crop check 0.43, box moved, IoU 0.62)"
+    panel.show_face(replace(detected, score_features=(*detected.score_features, (REFINED_FEATURE, 0.97))))
+    assert panel.labels["score"].text() == "0.613  (animeface, crop check 0.43)"  # a nudge is not news
     panel.show_face(replace(detected, score_features=()))
     assert panel.labels["score"].text() == "0.613  (animeface)"
     panel.show_face(replace(detected, source=FaceSource.HUMAN, finder="", score=1.0))

@@ -26,7 +26,13 @@ from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.nms import nms
 from f2a_studio.detect.pose import estimate_pose
 from f2a_studio.detect.sex import apply_prediction, choose_sex_backend
-from f2a_studio.detect.verifiers import UNVERIFIED_FEATURE, VERIFIER_FEATURE, ChosenVerifier, choose_verifier
+from f2a_studio.detect.verifiers import (
+    REFINED_FEATURE,
+    UNVERIFIED_FEATURE,
+    VERIFIER_FEATURE,
+    ChosenVerifier,
+    choose_verifier,
+)
 
 DEFAULT_THRESHOLD = 0.3
 SMALL_FACE_PASSES = ("guided", "full")  # see AnalyzeOptions.small_faces
@@ -156,7 +162,7 @@ class Analyzer:
             scored = self.verified(pixels, scored)
             notes.extend(self.verifier_notes)
         kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
-        kept = [c for c in kept if c.score >= threshold]
+        kept = [self.refitted(c) for c in kept if c.score >= threshold]
         faces = [self.finish(pixels, c, landmarks) for c in kept]
         if domain == "anime":  # the sex classifier and its size prior are for characters, not photos
             faces = self.with_sex(pixels, kept, faces)
@@ -192,21 +198,37 @@ class Analyzer:
         return scored
 
     def verified(self, pixels: np.ndarray, candidates: list[Candidate]) -> list[Candidate]:
-        """Each candidate re-scored by the verifier (none loaded: as they are). The features keep the
-        verifier's p and the score before it, and the finder's own score as the project calibration's
-        base_score when no project map put it there already (so `f2a calibrate` fits on the same scale)."""
+        """Each candidate re-scored by the verifier (none loaded: as they are) and, when it refines, moved
+        onto the face its crop shows (verifiers/refine.py). The features keep the verifier's p, the score
+        before it, the IoU of the finder's box with the refined one, and the finder's own score as the
+        project calibration's base_score when no project map put it there already (so `f2a calibrate`
+        fits on the same scale)."""
         from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
 
         if self.verifier is None or not candidates:
             return candidates
-        p_face = self.verifier.p_face(pixels, [c.hit.box.to_list() for c in candidates])
+        given = [c.hit.box.to_list() for c in candidates]
+        verdict = self.verifier.verify(pixels, given)
         out = []
-        for c, p in zip(candidates, p_face, strict=True):
+        for c, p, box, old in zip(candidates, verdict.p_face, verdict.boxes, given, strict=True):
             named = dict(c.features)
             extra = [] if BASE_FEATURE in named else [(BASE_FEATURE, float(c.score))]
             extra += [(UNVERIFIED_FEATURE, float(c.score)), (VERIFIER_FEATURE, round(float(p), 6))]
-            out.append(replace(c, score=self.verifier.rescore(float(p), c.score), features=(*c.features, *extra)))
+            hit = c.hit
+            if self.verifier.refines:
+                hit = replace(hit, box=Box(*(round(float(v), 2) for v in box)))
+                extra.append((REFINED_FEATURE, round(hit.box.iou(Box(*old)), 4)))
+            out.append(replace(c, hit=hit, score=self.verifier.rescore(float(p), c.score),
+                               features=(*c.features, *extra)))
         return out
+
+    def refitted(self, c: Candidate) -> Candidate:
+        """A candidate whose box the verifier moved gets its template fit again on the new box (the
+        landmarks, sex prior and pose start from it); others as they are."""
+        if REFINED_FEATURE not in dict(c.features):
+            return c
+        fit = fit_template(self.model, c.hit.box, c.hit.parts)
+        return replace(c, fit=fit, frame=face_frame(fit.points, self.model.mean))
 
     def with_sex(self, pixels: np.ndarray, kept: list[Candidate], faces: list[Face]) -> list[Face]:
         """Predicted sex on each face (marked predicted: a detector's face has no human field), and the

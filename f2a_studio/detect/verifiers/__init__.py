@@ -5,11 +5,13 @@ how likely it is a face. On real pages the finders' candidates hold most faces b
 tell faces from false alarms (balloons, hair, hands); a verifier trained on the title's own reviewed
 cuts re-ranks them (benchmarks/verifier_devset.py). detect/analyze.py rescores every anime candidate
 with the first verifier `choose_verifier` returns (none: scores stay as the finders gave them) and keeps
-``("verifier_p", p)`` and the score before it in the face's score_features.
+``("verifier_p", p)`` and the score before it in the face's score_features; a verifier with a box head
+also moves each box onto the face its crop shows (verifiers/refine.py) and keeps ``("refined_iou", iou)``.
 
 A backend class is built as ``cls(folder)``; ``cls.folders(search_path)`` says where its files are (a
 cheap file check), ``load()`` raises F2AError with the file and the reason, ``on_by_default`` is the
-card's word on whether it helped, and ``p_face(pixels, boxes)`` / ``rescore(p, score)`` do the work.
+card's word on whether it helped, and ``verify(pixels, boxes)`` / ``rescore(p, score)`` do the work
+(``refines``: whether verify moves boxes).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from f2a_studio.detect.verifiers.learned import LearnedVerifier
 VERIFIERS: dict[str, type] = {"learned": LearnedVerifier}
 VERIFIER_FEATURE = "verifier_p"
 UNVERIFIED_FEATURE = "unverified_score"
+REFINED_FEATURE = "refined_iou"  # IoU of the finder's box with the box the verifier moved it to
 
 
 @dataclass
@@ -57,5 +60,5 @@ def choose_verifier(search_path: Sequence[Path], name: str | None = None) -> Cho
     return ChosenVerifier(None, notes)
 
 
-__all__ = ["UNVERIFIED_FEATURE", "VERIFIERS", "VERIFIER_FEATURE", "ChosenVerifier", "LearnedVerifier",
-           "choose_verifier"]
+__all__ = ["REFINED_FEATURE", "UNVERIFIED_FEATURE", "VERIFIERS", "VERIFIER_FEATURE", "ChosenVerifier",
+           "LearnedVerifier", "choose_verifier"]

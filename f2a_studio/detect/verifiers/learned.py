@@ -1,6 +1,7 @@
 """The learned verifier backend (``name = "learned"``): verifier-learned.safetensors + .json, written by
 ``f2a train-finder`` into PROJECT/checkpoints/ beside the project's finder (verifiers/project.py). It
-looks at a square crop of the card's ``span`` box sides around each candidate's box centre.
+looks at a square crop of the card's ``span`` box sides around each candidate's box centre; with a box
+head (verifiers/refine.py) it also moves the box onto the face that crop shows and looks again there.
 
 A candidate's score becomes ``map(sqrt(p_face · score))``: the geometric mean keeps what the finder's
 calibrated score knew (a verifier alone ranks real faces worse than the finders: 0.18-0.22 recall at
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,16 @@ from f2a_studio.detect.finders.calibration import ScoreMap
 STEM = "verifier-learned"
 CHUNK = 256  # crops per forward pass
 TIE_BREAK = 1e-3  # × the combined score, added after a piecewise map: its flat ends must not tie the best
+
+
+@dataclass(frozen=True)
+class Verified:
+    """``verify``'s answer per box: P(a face) of the box it returns, that box (N×4: the given one unless
+    refined) and P(a face) of the given box."""
+
+    p_face: np.ndarray
+    boxes: np.ndarray
+    p_given: np.ndarray
 
 
 def combined(p_face: float, score: float) -> float:
@@ -78,23 +90,46 @@ class LearnedVerifier:
     def model_file(self) -> ModelFile | None:
         return self._model_file
 
-    def p_face(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
-        """P(a face) per box (x, y, w, h in the pixels' coordinates), from the box crop around it."""
+    @property
+    def refines(self) -> bool:
+        """Whether ``verify`` moves boxes: the net has a box head and the card did not turn it off."""
+        return self.net is not None and self.net.cfg.box_head and bool(self.card.get("refine", True))
+
+    def outputs(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+        """The net on each box's crop (x, y, w, h in the pixels' coordinates): N×outputs, column 0 P(a face)
+        and, with a box head, the face box's offsets (refine.py)."""
         import torch
 
         from f2a_studio.detect.cropnet import to_tensor
+        from f2a_studio.detect.verifiers.train import crop_zoom
 
         if self.net is None:
             raise RuntimeError("the verifier is not loaded; call load() first")
-        from f2a_studio.detect.verifiers.train import crop_zoom
-
         size, zoom = self.net.cfg.size, crop_zoom(self.net.cfg.span)
         out = []
         with torch.inference_mode():
             for i in range(0, len(boxes), CHUNK):
                 crops = [box_crop(pixels, box_matrix(b[:4], size, zoom=zoom), size) for b in boxes[i:i + CHUNK]]
-                out.append(torch.sigmoid(self.net(to_tensor(crops))).numpy().astype(np.float64))
-        return np.concatenate(out) if out else np.zeros(0)
+                y = self.net(to_tensor(crops))
+                y[:, 0] = torch.sigmoid(y[:, 0])
+                out.append(y.numpy().astype(np.float64))
+        return np.concatenate(out) if out else np.zeros((0, self.net.cfg.outputs))
+
+    def p_face(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
+        """P(a face) per box, from the box's own crop (no refinement)."""
+        return self.outputs(pixels, boxes)[:, 0]
+
+    def verify(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> Verified:
+        """Each box judged and, when the verifier ``refines``, moved onto the face its crop shows and
+        judged again there: P(a face) is then the refined box's (the box the studio will show)."""
+        from f2a_studio.detect.verifiers.refine import applied
+
+        first = self.outputs(pixels, boxes)
+        given = np.asarray([b[:4] for b in boxes], np.float64).reshape(-1, 4)
+        if not self.refines or not len(given):
+            return Verified(first[:, 0], given, first[:, 0])
+        refined = applied(given, first[:, 1:], self.net.cfg.span)
+        return Verified(self.outputs(pixels, refined)[:, 0], refined, first[:, 0])
 
     def rescore(self, p_face: float, score: float) -> float:
         """The candidate's new calibrated score (see the module docstring). A piecewise map is flat beyond

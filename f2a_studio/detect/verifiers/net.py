@@ -1,4 +1,5 @@
-"""The crop verifier's network: a small CNN on a 96 px crop around the candidate's box, one logit for "a face".
+"""The crop verifier's network: a small CNN on a 96 px crop around the candidate's box, one logit for "a face"
+and, with ``box_head``, where the face's box really is (verifiers/refine.py: offsets from the crop's box).
 
 The head flattens the last map instead of pooling it (unlike the sex classifier): whether a face
 sits *in the middle* of the crop, at the box's size, is what tells a face box from a box on hair, a hand
@@ -24,6 +25,7 @@ class VerifierNetConfig:
     widths: tuple[int, ...] = (16, 32, 48, 64)  # four stride-2 stages: a 6×6 map at 96 px
     hidden: int = 64
     span: float = 1.5  # box sides the crop covers, around the box's centre (the landmark model's crop)
+    box_head: bool = True  # 4 more outputs: the face box's offsets (refine.py); cards before it had none
 
     def to_json(self) -> dict[str, Any]:
         return {"architecture": ARCHITECTURE, **asdict(self)}
@@ -31,7 +33,11 @@ class VerifierNetConfig:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> VerifierNetConfig:
         return cls(int(data["size"]), tuple(int(w) for w in data["widths"]), int(data["hidden"]),
-                   float(data.get("span", 1.5)))
+                   float(data.get("span", 1.5)), bool(data.get("box_head", False)))
+
+    @property
+    def outputs(self) -> int:
+        return 5 if self.box_head else 1
 
 
 class VerifierNet(nn.Module):
@@ -43,7 +49,8 @@ class VerifierNet(nn.Module):
         self.features = backbone(cfg.widths)
         cells = (cfg.size // 2 ** len(cfg.widths)) ** 2
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(cfg.widths[-1] * cells, cfg.hidden), nn.ReLU(inplace=True),
-                                  nn.Linear(cfg.hidden, 1))
+                                  nn.Linear(cfg.hidden, cfg.outputs))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # N×3×S×S in 0..1 → N logits ("a face")
-        return self.head(self.features(x - 0.5))[:, 0]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """N×3×S×S in 0..1 → N×outputs: column 0 the logit of "a face", then (box head) the offsets."""
+        return self.head(self.features(x - 0.5))

@@ -12,7 +12,10 @@ The same reviewed cuts as the finder (detect/finders/learned_project.py), the sa
   the verifier: average precision and recall at precision 0.85 after the NMS, with and without it. It is
   on by default unless it clearly did worse there (lower average precision on 90 % of bootstrap resamples
   of the held-back cuts: a small held-back part is noisy, and on the devset the verifier helped on the
-  scored half of a fold whose held-back fifth said 0.361 → 0.355).
+  scored half of a fold whose held-back fifth said 0.361 → 0.355);
+* the box head learns, from every box overlapping a face at IoU ≥ 0.1 (near misses included), where that
+  face's box is; the card's "refine" says whether the analysis moves boxes there, by the same bootstrap
+  rule on the held-back cuts (moved boxes against the finders' own, both with the verifier's score).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from f2a_studio.core.models import Box
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.finders.hard_negatives import touches_any
 from f2a_studio.detect.verifiers.learned import STEM, combined
+from f2a_studio.detect.verifiers.refine import REFINE_IOU, nearest_face
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 
 IOU = 0.3
@@ -92,9 +96,18 @@ def cut_data(pixels: np.ndarray, faces, rejected, proposals: Sequence[Candidate]
     background = background_boxes(pixels, [*faces, *rejected, *unmatched], key)
     boxes = [*faces, *matched, *rejected, *unmatched, *background]
     labels = [1.0] * (len(faces) + len(matched)) + [0.0] * (len(rejected) + len(unmatched) + len(background))
+    targets = [overlapped_face(b, faces) for b in boxes[:len(boxes) - len(background)]] + [None] * len(background)
     counts = {"boxed_faces": len(faces), "proposals_on_faces": len(matched), "rejected": len(rejected),
-              "other_proposals": len(unmatched), "background": len(background)}
-    return context_crops(pixels, boxes, labels, size, span), counts
+              "other_proposals": len(unmatched), "background": len(background),
+              "near_misses": sum(t is not None for t, lab in zip(targets, labels, strict=True) if lab < 0.5)}
+    return context_crops(pixels, boxes, labels, size, span, targets), counts
+
+
+def overlapped_face(box: Sequence[float], faces: Sequence[Sequence[float]]) -> Sequence[float] | None:
+    """The face box the box head learns to find from ``box``: the one it overlaps most, at IoU ≥ REFINE_IOU
+    (a near miss below the face's IoU 0.3 too: those are the boxes refinement turns into hits)."""
+    i, iou = nearest_face(box, faces, _iou)
+    return faces[i][:4] if i >= 0 and iou >= REFINE_IOU else None
 
 
 def _pixels(store: ProjectStore, cut) -> np.ndarray:
@@ -209,6 +222,40 @@ def fit_and_judge(held_with: Sequence, held_without: Sequence, seed: int) -> dic
     return out
 
 
+def held_back_scores(verifier, store: ProjectStore, held_cuts: Sequence, search_path: Sequence[Path]):
+    """Per held-back cut, (candidates, faces) three ways: the finders' own scores; the combined score on
+    the finders' boxes; the combined score on the boxes the verifier moved (what ``verify`` gives)."""
+    without, still, refined = [], [], []
+    for cut, px, found in held_back_candidates(store, held_cuts, search_path):
+        v = verifier.verify(px, found) if found else None
+        without.append((found, cut.faces))
+        if v is None:
+            still.append(([], cut.faces))
+            refined.append(([], cut.faces))
+            continue
+        scores = [c[4] for c in found]
+        still.append(([(*c[:4], combined(float(p), s)) for c, p, s in zip(found, v.p_given, scores, strict=True)],
+                      cut.faces))
+        refined.append(([(*map(float, b), combined(float(p), s)) for b, p, s in zip(v.boxes, v.p_face, scores,
+                                                                                    strict=True)], cut.faces))
+    return without, still, refined
+
+
+def refine_word(refined: Sequence, still: Sequence, box_head: bool, seed: int) -> dict:
+    """The card's "refine": whether the analysis moves boxes where the box head says. On unless moving
+    them clearly did worse on the held-back cuts (the same bootstrap rule as the verifier's on/off)."""
+    if not box_head:
+        return {"refine": False, "refine_why": "the network has no box head"}
+    a, b = ranked(still), ranked(refined)
+    p_worse = worse_share(refined, still, seed=seed)
+    on = b["faces"] > 0 and p_worse < OFF_WHEN_WORSE
+    return {"refine": bool(on), "refine_metrics_iou_0.3": {"held_back_boxes_kept": a, "held_back_boxes_moved": b,
+                                                          "worse_share": round(p_worse, 3)},
+            "refine_why": f"held-back average precision {a['average_precision']:.3f} on the finders' boxes, "
+                          f"{b['average_precision']:.3f} on the moved ones (lower on {p_worse:.0%} of resamples)"
+                          + ("" if on else ": moving them hurt, so they stay")}
+
+
 def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts: Sequence, finder,
                            search_path: Sequence[Path], finder_sha256: str, out: Path,
                            options: VerifierOptions = VerifierOptions(), progress: Progress | None = None,
@@ -244,11 +291,9 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     seconds = time.monotonic() - t0
     verifier = LearnedVerifier(out)
     verifier.net = net.eval()
-    held_without, held_with = [], []
-    for cut, px, found in held_back_candidates(store, held_cuts, search_path):
-        p = verifier.p_face(px, found) if found else []
-        held_without.append((found, cut.faces))
-        held_with.append(([(*c[:4], combined(float(pi), c[4])) for c, pi in zip(found, p, strict=True)], cut.faces))
+    held_without, held_still, held_refined = held_back_scores(verifier, store, held_cuts, search_path)
+    refine = refine_word(held_refined, held_still, net_cfg.box_head, options.seed)
+    held_with = held_refined if refine["refine"] else held_still
     card = {
         "name": "learned",
         "net": net_cfg.to_json(),
@@ -260,8 +305,10 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
                  "held_back_cuts": len(held_cuts)},
         "train": cfg.to_json() | {"seconds": round(seconds, 1), "resumed_from": result.resumed_from},
         **fit_and_judge(held_with, held_without, options.seed),
+        **refine,
     }
     save_model(out, STEM, net.state_dict(), card)
     return {"trained": True, "on_by_default": card["on_by_default"], "why": card["on_by_default_why"],
+            "refine": card["refine"], "refine_why": card["refine_why"],
             "metrics_iou_0.3": card["metrics_iou_0.3"], "seconds": card["train"]["seconds"],
             "files": [str(p) for p in model_paths(out, STEM)]}

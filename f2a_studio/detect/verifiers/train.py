@@ -8,6 +8,10 @@ Batches are balanced, half faces and half not: a page has many more false alarms
 card's isotonic map (fitted on the held-back cuts, verifiers/project.py) puts the probabilities back on
 the real rate afterwards. A batch depends on its step alone, so an interrupted run resumes exactly
 (detect/small_train.py).
+
+A box that overlaps a face (verifiers/refine.REFINE_IOU) also keeps that face's box in context pixels;
+a jittered crop turns it into the box head's target offsets from the crop's own square, so the head
+learns where the face is from every shift and zoom the batch draws (refine.py).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class VerifierTrainConfig:
     shift: float = 0.1  # box sides
     zoom: float = 0.15  # log-uniform ±
     photometric: bool = True  # brightness/contrast jitter and grey crops (cropnet.photometric; devset +0.0/+0.04)
+    box_weight: float = 1.0  # the box head's smooth-L1 loss beside the logit's cross-entropy
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -43,10 +48,16 @@ class VerifierTrainConfig:
 
 @dataclass(frozen=True)
 class VerifierData:
-    """Context crops (N×C×C×3 uint8, the box centred, CONTEXT_FACTOR × span box sides) and 1 face / 0 not."""
+    """Context crops (N×C×C×3 uint8, the box centred, CONTEXT_FACTOR × span box sides), 1 face / 0 not,
+    and the overlapped face's box in context pixels (N×4, NaN where the box overlaps none)."""
 
     contexts: np.ndarray
     labels: np.ndarray
+    targets: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.targets is None:
+            object.__setattr__(self, "targets", np.full((len(self.labels), 4), np.nan))
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -65,7 +76,12 @@ class VerifierData:
         if not parts:
             c = context_side(size)
             return VerifierData(np.zeros((0, c, c, 3), np.uint8), np.zeros(0))
-        return VerifierData(np.concatenate([p.contexts for p in parts]), np.concatenate([p.labels for p in parts]))
+        return VerifierData(np.concatenate([p.contexts for p in parts]), np.concatenate([p.labels for p in parts]),
+                            np.concatenate([p.targets for p in parts]))
+
+    @property
+    def with_targets(self) -> int:
+        return int(np.isfinite(self.targets[:, 0]).sum())
 
 
 def context_side(size: int) -> int:
@@ -78,28 +94,45 @@ def crop_zoom(span: float) -> float:
 
 
 def context_crops(pixels: np.ndarray, boxes: Sequence[Sequence[float]], labels: Sequence[float],
-                  size: int, span: float) -> VerifierData:
-    """One picture's labelled boxes as context crops (see the module docstring)."""
+                  size: int, span: float, faces: Sequence[Sequence[float] | None] | None = None) -> VerifierData:
+    """One picture's labelled boxes as context crops (see the module docstring); ``faces``: per box, the
+    face box it overlaps (None: none), in the picture's coordinates."""
     side = context_side(size)
     zoom = crop_zoom(span * CONTEXT_FACTOR)
-    crops = [box_crop(pixels, box_matrix(b[:4], side, zoom=zoom), side) for b in boxes]
+    matrices = [box_matrix(b[:4], side, zoom=zoom) for b in boxes]
+    crops = [box_crop(pixels, m, side) for m in matrices]
     arr = np.stack(crops) if crops else np.zeros((0, side, side, 3), np.uint8)
-    return VerifierData(arr, np.asarray(labels, np.float64).reshape(-1))
+    targets = np.full((len(boxes), 4), np.nan)
+    for i, (m, f) in enumerate(zip(matrices, faces or [None] * len(boxes), strict=True)):
+        if f is not None:  # the face box in context pixels (the matrix only scales and moves)
+            targets[i] = (m[0, 0] * f[0] + m[0, 2], m[1, 1] * f[1] + m[1, 2], m[0, 0] * f[2], m[1, 1] * f[3])
+    return VerifierData(arr, np.asarray(labels, np.float64).reshape(-1), targets)
 
 
 def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, span: float, rng: np.random.Generator,
-                   cfg: VerifierTrainConfig) -> np.ndarray:
-    """The verifier's crops of the boxes ``idx``: shifted, zoomed and mirrored at random."""
+                   cfg: VerifierTrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The verifier's crops of the boxes ``idx``, shifted, zoomed and mirrored at random, and each one's
+    box-head target (refine.offsets of its face from the square the crop was cut around; NaN: none)."""
+    from f2a_studio.detect.verifiers.refine import offsets
+
     side = context_side(size)
     box_side = side / (span * CONTEXT_FACTOR)  # the box's longer side in context pixels (squared anyway)
     centred = (side / 2 - box_side / 2, side / 2 - box_side / 2, box_side, box_side)
     out = np.empty((len(idx), size, size, 3), np.uint8)
+    targets = np.full((len(idx), 4), np.nan)
     for k, i in enumerate(idx):
         shift = (float(rng.uniform(-cfg.shift, cfg.shift)), float(rng.uniform(-cfg.shift, cfg.shift)))
         zoom = float(np.exp(rng.uniform(-cfg.zoom, cfg.zoom)))
         crop = box_crop(data.contexts[i], box_matrix(centred, size, shift, zoom * crop_zoom(span)), size)
-        out[k] = crop[:, ::-1] if rng.random() < 0.5 else crop
-    return photometric(out, rng) if cfg.photometric else out
+        mirror = rng.random() < 0.5
+        out[k] = crop[:, ::-1] if mirror else crop
+        if np.isfinite(data.targets[i, 0]):  # the square this crop shows, as the analysis would crop it
+            s = box_side / zoom
+            cx, cy = side / 2 + shift[0] * box_side, side / 2 + shift[1] * box_side
+            targets[k] = offsets((cx - s / 2, cy - s / 2, s, s), data.targets[i])
+            if mirror:
+                targets[k, 0] = -targets[k, 0]
+    return (photometric(out, rng) if cfg.photometric else out), targets
 
 
 def data_key(data: VerifierData) -> str:
@@ -109,6 +142,7 @@ def data_key(data: VerifierData) -> str:
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(data.contexts).tobytes())
     h.update(np.asarray(data.labels, np.float64).tobytes())
+    h.update(np.nan_to_num(np.asarray(data.targets, np.float64), nan=-1e9).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -131,12 +165,18 @@ def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume:
     def batches(step: int):
         rng = np.random.default_rng([cfg.seed, step])
         idx = np.concatenate([rng.choice(faces, cfg.faces_per_batch), rng.choice(others, cfg.others_per_batch)])
-        x = to_tensor(list(jittered_crops(data, idx, size, span, rng, cfg)))
-        return x, torch.from_numpy(data.labels[idx].astype(np.float32))
+        crops, targets = jittered_crops(data, idx, size, span, rng, cfg)
+        return (to_tensor(list(crops)), torch.from_numpy(data.labels[idx].astype(np.float32)),
+                torch.from_numpy(targets.astype(np.float32)))
 
     def loss_fn(n, batch):
-        x, y = batch
-        return F.binary_cross_entropy_with_logits(n(x), y)
+        x, y, t = batch
+        out = n(x)
+        loss = F.binary_cross_entropy_with_logits(out[:, 0], y)
+        has = torch.isfinite(t[:, 0])
+        if net.cfg.box_head and bool(has.any()):
+            loss = loss + cfg.box_weight * F.smooth_l1_loss(out[has, 1:], t[has], beta=0.05)
+        return loss
 
     run = f"verifier:{json.dumps(net.cfg.to_json(), sort_keys=True)}:{json.dumps(cfg.to_json())}:{data_key(data)}"
     schedule = Schedule(cfg.steps, cfg.lr, weight_decay=cfg.weight_decay)

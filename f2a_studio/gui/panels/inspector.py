@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from f2a_studio.core.ibug68 import NAMES
 from f2a_studio.core.models import Face, FaceStatus, ImageRecord, Sex
-from f2a_studio.detect.verifiers import VERIFIER_FEATURE  # a feature name (torch is imported only to verify)
+from f2a_studio.detect.verifiers import REFINED_FEATURE, VERIFIER_FEATURE  # names (torch only to verify)
 from f2a_studio.gui import theme
 from f2a_studio.gui.editor import COLOR_FIELDS
 
+MOVED_IOU = 0.9  # a refined box this close to the finder's is not worth a word
 COLOR_TITLES = {"skin": "Skin", "hair": "Hair", "left_eye": "Eye (image left)", "right_eye": "Eye (image right)"}
 
 
@@ -50,12 +51,19 @@ QUEUE_HELP = (
 
 def score_text(face: Face) -> str:
     """The calibrated score, and where it came from: the finder and, when the project's crop verifier
-    re-scored it, the verifier's own p (a face it doubts reads "crop check 0.12")."""
+    re-scored it, the verifier's own p (a face it doubts reads "crop check 0.12") and, when it moved the
+    finder's box, how far ("box moved, IoU 0.62" with the finder's)."""
     text = f"{face.score:.3f}"
     if face.source.value == "human" or not face.finder:
         return text
-    p = dict(face.score_features).get(VERIFIER_FEATURE)
-    return f"{text}  ({face.finder}" + (f", crop check {p:.2f})" if p is not None else ")")
+    named = dict(face.score_features)
+    p, moved = named.get(VERIFIER_FEATURE), named.get(REFINED_FEATURE)
+    words = [face.finder]
+    if p is not None:
+        words.append(f"crop check {p:.2f}")
+    if moved is not None and moved < MOVED_IOU:
+        words.append(f"box moved, IoU {moved:.2f}")
+    return f"{text}  ({', '.join(words)})"
 
 
 class Inspector(QWidget):
