@@ -21,6 +21,8 @@ there):
   stored (calibrated ≥ 0.3) that match no box; its map (Platt) from every candidate of both finders on
   the held-back fifth that the NMS keeps;
 * ``verifier_no_refine``: the same net with its box head unused (boxes stay where the finders put them);
+  ``verifier_refine_p_given`` / ``_p_max``: boxes moved, but scored with P(face) of the finder's box / the
+  larger of the two (the product scores the moved box);
 * ``verifier_all_candidates``: the same, trained also on every animeface candidate (below the threshold
   too: what session 7's first measurement did);
 * ``held_back_gate``: the held-back fifth's average precision with and without the verifier, which
@@ -110,16 +112,21 @@ def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Pred
 
 def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
     """Each candidate's score replaced by sqrt(p_face · score) (before the map), its box by the refined
-    one when the verifier refines."""
+    one when the verifier refines; ``verifier.card["p_of"]`` (benchmark only): "refined" (the product:
+    P(face) of the moved box), "given" (of the finder's box) or "max" (the larger)."""
+    import numpy as np
+
     from f2a_studio.detect.verifiers.learned import combined
 
     out = []
+    p_of = verifier.card.get("p_of", "refined")
     for u, c in zip(units, cands, strict=True):
         if not c:
             out.append([])
             continue
         v = verifier.verify(u.pixels, c)
-        out.append([(*map(float, box), combined(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, v.p_face,
+        p = {"refined": v.p_face, "given": v.p_given, "max": np.maximum(v.p_face, v.p_given)}[p_of]
+        out.append([(*map(float, box), combined(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, p,
                                                                                         strict=True)])
     return out
 
@@ -152,7 +159,30 @@ def reliability(units: Sequence[Unit], preds: Sequence[Preds]) -> list[dict]:
 
 
 def rows(units: Sequence[Unit], preds: Sequence[Preds]) -> dict:
-    return rows_at(units, preds) | {"at_0.3": score(units, preds, DEFAULT_THRESHOLD)["overall"]["default"]}
+    out = rows_at(units, preds) | {"at_0.3": score(units, preds, DEFAULT_THRESHOLD)["overall"]["default"]}
+    return out | {"hits_iou": hits_iou(units, preds, out["threshold_oracle_p85"])}
+
+
+def hits_iou(units: Sequence[Unit], preds: Sequence[Preds], threshold: float) -> dict:
+    """How well the shown boxes that hit a face (IoU ≥ 0.3, best score first, one box per face) fit it, at
+    ``threshold``: mean IoU and the share at IoU ≥ 0.5 (what box refinement should raise)."""
+    import numpy as np
+
+    from f2a_studio.core.models import Box
+
+    ious = []
+    for u, p in zip(units, preds, strict=True):
+        faces, taken = [Box(*f[:4]) for f in u.boxes.tolist()], set()
+        for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
+            if q[4] < threshold:
+                break
+            v = [(Box(*q[:4]).iou(f), i) for i, f in enumerate(faces) if i not in taken]
+            best = max(v, default=(0.0, -1))
+            if best[0] >= 0.3:
+                taken.add(best[1])
+                ious.append(best[0])
+    return {"hits": len(ious), "mean_iou": round(float(np.mean(ious)), 4) if ious else None,
+            "share_iou_0.5": round(float(np.mean(np.greater_equal(ious, 0.5))), 4) if ious else None}
 
 
 def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
@@ -193,10 +223,11 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
-        variants = {"verifier": (None, True), "verifier_no_refine": (None, False),
-                    "verifier_all_candidates": (anime_tune, True)}
+        variants = {"verifier": (None, True, "refined"), "verifier_no_refine": (None, False, "given"),
+                    "verifier_refine_p_given": (None, True, "given"), "verifier_refine_p_max": (None, True, "max"),
+                    "verifier_all_candidates": (anime_tune, True, "refined")}
         trained: dict = {}
-        for name, (extra, refine) in variants.items():
+        for name, (extra, refine, p_of) in variants.items():
             key = id(extra)
             if key not in trained:
                 data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
@@ -204,7 +235,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 trained[key] = (train(data, steps, seed), data, counts)
             (net, train_s[name]), data, counts = trained[key]
             verifier = copy(net)
-            verifier.card = {"refine": refine}
+            verifier.card = {"refine": refine, "p_of": p_of}
             with_map(verifier, held_units, held_cands)
             t = time.perf_counter()
             preds = rescored(verifier, test_units, test_cands)
@@ -223,7 +254,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "candidates_per_mp": round(sum(map(len, test_cands)) / mp, 1), "held_back_gate": gates,
             "reliability": calibration,
             "fold_s": round(time.perf_counter() - started, 1),
-            "rows": {k: {kk: v[kk] for kk in ("at_0.3", "at_0.5", "oracle_p85", "threshold_oracle_p85")}
+            "rows": {k: {kk: v[kk] for kk in ("at_0.3", "at_0.5", "oracle_p85", "threshold_oracle_p85", "hits_iou")}
                      for k, v in result.items()}}
     return report
 
