@@ -133,3 +133,6 @@ def _print_verifier(summary: dict) -> None:
     state = "on" if summary["on_by_default"] else "[yellow]off[/]"
     console.print(f"crop verifier {state} ({escape(summary['why'])}) → {escape(summary['files'][0])}",
                   highlight=False, soft_wrap=True)
+    if "refine" in summary:  # cards before the box head have no word on it
+        moves = "moves boxes" if summary["refine"] else "[yellow]keeps the finders' boxes[/]"
+        console.print(f"  its box head {moves} ({escape(summary['refine_why'])})", highlight=False, soft_wrap=True)

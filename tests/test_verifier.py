@@ -401,3 +401,21 @@ def test_f2a_detect_on_a_project_with_a_verifier_stores_its_word_on_each_face(tr
         named = dict(f.score_features)
         assert 0.0 <= named[VERIFIER_FEATURE] <= 1.0
         assert base_score(f) == pytest.approx(named[BASE_FEATURE])  # what f2a calibrate refits from
+
+
+def test_the_training_summaries_say_whether_the_box_head_moves_boxes(capsys) -> None:
+    from f2a_studio.cli_finder import _print_verifier
+    from f2a_studio.gui.learn.retrain import _train_summary
+
+    summary = {"trained": True, "on_by_default": True, "why": "helped", "files": ["v.safetensors"],
+               "refine": True, "refine_why": "held-back average precision 0.40 kept, 0.45 moved"}
+    assert _train_summary({"verifier": summary}) == "crop verifier on, moving boxes"
+    assert _train_summary({"verifier": summary | {"refine": False}}) == "crop verifier on"
+    assert _train_summary({"verifier": summary | {"on_by_default": False}}) == "crop verifier off"
+    _print_verifier(summary)
+    assert "box head moves boxes (held-back average precision 0.40 kept" in capsys.readouterr().err
+    _print_verifier(summary | {"refine": False})
+    assert "keeps the finders' boxes" in capsys.readouterr().err
+    old = {k: v for k, v in summary.items() if not k.startswith("refine")}  # a card from before the box head
+    _print_verifier(old)
+    assert "box head" not in capsys.readouterr().err

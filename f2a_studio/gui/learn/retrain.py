@@ -251,6 +251,8 @@ def _train_summary(card: dict | None) -> str:
     if isinstance(verifier, dict):  # train-finder's crop verifier (detect/verifiers/project.py)
         state = ("crop verifier on" if verifier.get("on_by_default") else "crop verifier off") \
             if verifier.get("trained") else "no crop verifier"
+        if verifier.get("trained") and verifier.get("on_by_default") and verifier.get("refine"):
+            state += ", moving boxes"
         text = f"{text}; {state}" if text else state
     return text
 
