@@ -21,8 +21,8 @@ there):
   stored (calibrated ≥ 0.3) that match no box; its map (Platt) from every candidate of both finders on
   the held-back fifth that the NMS keeps;
 * ``verifier_no_refine``: the same net with its box head unused (boxes stay where the finders put them);
-  ``verifier_refine_p_given`` / ``_p_max``: boxes moved, but scored with P(face) of the finder's box / the
-  larger of the two (the product scores the moved box);
+  ``verifier_rejudged``: boxes moved, then scored from the moved box's crop (a second pass; the product
+  scores the finder's box's crop);
 * ``verifier_all_candidates``: the same, trained also on every animeface candidate (below the threshold
   too: what session 7's first measurement did);
 * ``held_back_gate``: the held-back fifth's average precision with and without the verifier, which
@@ -112,20 +112,17 @@ def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Pred
 
 def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
     """Each candidate's score replaced by sqrt(p_face · score) (before the map), its box by the refined
-    one when the verifier refines; ``verifier.card["p_of"]`` (benchmark only): "refined" (the product:
-    P(face) of the moved box), "given" (of the finder's box) or "max" (the larger)."""
-    import numpy as np
-
+    one when the verifier refines; ``verifier.card["rejudge"]`` (benchmark only): P(face) from the moved
+    box's crop instead (a second pass, what the first box head did)."""
     from f2a_studio.detect.verifiers.learned import combined
 
     out = []
-    p_of = verifier.card.get("p_of", "refined")
     for u, c in zip(units, cands, strict=True):
         if not c:
             out.append([])
             continue
         v = verifier.verify(u.pixels, c)
-        p = {"refined": v.p_face, "given": v.p_given, "max": np.maximum(v.p_face, v.p_given)}[p_of]
+        p = verifier.p_face(u.pixels, v.boxes) if verifier.card.get("rejudge") else v.p_face
         out.append([(*map(float, box), combined(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, p,
                                                                                         strict=True)])
     return out
@@ -223,11 +220,10 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
-        variants = {"verifier": (None, True, "refined"), "verifier_no_refine": (None, False, "given"),
-                    "verifier_refine_p_given": (None, True, "given"), "verifier_refine_p_max": (None, True, "max"),
-                    "verifier_all_candidates": (anime_tune, True, "refined")}
+        variants = {"verifier": (None, True, False), "verifier_no_refine": (None, False, False),
+                    "verifier_rejudged": (None, True, True), "verifier_all_candidates": (anime_tune, True, False)}
         trained: dict = {}
-        for name, (extra, refine, p_of) in variants.items():
+        for name, (extra, refine, rejudge) in variants.items():
             key = id(extra)
             if key not in trained:
                 data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
@@ -235,7 +231,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 trained[key] = (train(data, steps, seed), data, counts)
             (net, train_s[name]), data, counts = trained[key]
             verifier = copy(net)
-            verifier.card = {"refine": refine, "p_of": p_of}
+            verifier.card = {"refine": refine, "rejudge": rejudge}
             with_map(verifier, held_units, held_cands)
             t = time.perf_counter()
             preds = rescored(verifier, test_units, test_cands)

@@ -1,7 +1,7 @@
 """The learned verifier backend (``name = "learned"``): verifier-learned.safetensors + .json, written by
 ``f2a train-finder`` into PROJECT/checkpoints/ beside the project's finder (verifiers/project.py). It
 looks at a square crop of the card's ``span`` box sides around each candidate's box centre; with a box
-head (verifiers/refine.py) it also moves the box onto the face that crop shows and looks again there.
+head (verifiers/refine.py) it also says where the face's box is in that crop, and the box moves there.
 
 A candidate's score becomes ``map(sqrt(p_face · score))``: the geometric mean keeps what the finder's
 calibrated score knew (a verifier alone ranks real faces worse than the finders: 0.18-0.22 recall at
@@ -39,12 +39,11 @@ TIE_BREAK = 1e-3  # × the combined score, added after a piecewise map: its flat
 
 @dataclass(frozen=True)
 class Verified:
-    """``verify``'s answer per box: P(a face) of the box it returns, that box (N×4: the given one unless
-    refined) and P(a face) of the given box."""
+    """``verify``'s answer per box: P(a face) from the given box's crop, and the box the face has there
+    (N×4: the given one unless the verifier refines)."""
 
     p_face: np.ndarray
     boxes: np.ndarray
-    p_given: np.ndarray
 
 
 def combined(p_face: float, score: float) -> float:
@@ -120,16 +119,17 @@ class LearnedVerifier:
         return self.outputs(pixels, boxes)[:, 0]
 
     def verify(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> Verified:
-        """Each box judged and, when the verifier ``refines``, moved onto the face its crop shows and
-        judged again there: P(a face) is then the refined box's (the box the studio will show)."""
+        """Each box judged from its crop and, when the verifier ``refines``, moved onto the face that crop
+        shows. One pass: judging the moved box again costs twice as much and ranked no better on the devset
+        (recall at precision 0.85, mean of 3 seeds × 2 folds: 0.417 with the moved box's P, 0.431 with the
+        given one's, 0.418 not moving; benchmarks/results/verifier_devset_refine_2026-12-03.json)."""
         from f2a_studio.detect.verifiers.refine import applied
 
-        first = self.outputs(pixels, boxes)
+        out = self.outputs(pixels, boxes)
         given = np.asarray([b[:4] for b in boxes], np.float64).reshape(-1, 4)
         if not self.refines or not len(given):
-            return Verified(first[:, 0], given, first[:, 0])
-        refined = applied(given, first[:, 1:], self.net.cfg.span)
-        return Verified(self.outputs(pixels, refined)[:, 0], refined, first[:, 0])
+            return Verified(out[:, 0], given)
+        return Verified(out[:, 0], applied(given, out[:, 1:], self.net.cfg.span))
 
     def rescore(self, p_face: float, score: float) -> float:
         """The candidate's new calibrated score (see the module docstring). A piecewise map is flat beyond

@@ -224,7 +224,7 @@ def fit_and_judge(held_with: Sequence, held_without: Sequence, seed: int) -> dic
 
 def held_back_scores(verifier, store: ProjectStore, held_cuts: Sequence, search_path: Sequence[Path]):
     """Per held-back cut, (candidates, faces) three ways: the finders' own scores; the combined score on
-    the finders' boxes; the combined score on the boxes the verifier moved (what ``verify`` gives)."""
+    the finders' boxes; the same scores on the boxes the verifier moved (what ``verify`` gives)."""
     without, still, refined = [], [], []
     for cut, px, found in held_back_candidates(store, held_cuts, search_path):
         v = verifier.verify(px, found) if found else None
@@ -233,11 +233,9 @@ def held_back_scores(verifier, store: ProjectStore, held_cuts: Sequence, search_
             still.append(([], cut.faces))
             refined.append(([], cut.faces))
             continue
-        scores = [c[4] for c in found]
-        still.append(([(*c[:4], combined(float(p), s)) for c, p, s in zip(found, v.p_given, scores, strict=True)],
-                      cut.faces))
-        refined.append(([(*map(float, b), combined(float(p), s)) for b, p, s in zip(v.boxes, v.p_face, scores,
-                                                                                    strict=True)], cut.faces))
+        scores = [combined(float(p), c[4]) for c, p in zip(found, v.p_face, strict=True)]
+        still.append(([(*c[:4], s) for c, s in zip(found, scores, strict=True)], cut.faces))
+        refined.append(([(*map(float, b), s) for b, s in zip(v.boxes, scores, strict=True)], cut.faces))
     return without, still, refined
 
 
