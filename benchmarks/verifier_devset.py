@@ -6,7 +6,7 @@ finders' scores, and does its map keep the one threshold meaningful?
 On real pages the candidates are there (the learned finder reaches ~0.75 of the devset faces at raw 0.05)
 but their scores do not tell faces from false alarms (finder_devset_merged: recall 0.31/0.35 at precision
 0.85). The verifier looks at each candidate's crop and re-scores it before the NMS:
-``map(sqrt(p_face · score))``.
+``map(p_face^0.7 · score^0.3)`` (verifiers/learned.P_WEIGHT).
 
 Per fold (finder_devset's split), as finder_devset_merged does: the learned finder fine-tuned on the
 training half less a held-back fifth (hard negatives on), its raw-score map fitted on that fifth,
@@ -111,11 +111,9 @@ def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Pred
 
 
 def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
-    """Each candidate's score replaced by sqrt(p_face · score) (before the map), its box by the refined
+    """Each candidate's score replaced by the verifier's combine(p_face, score) (before the map), its box by the refined
     one when the verifier refines; ``verifier.card["rejudge"]`` (benchmark only): P(face) from the moved
     box's crop instead (a second pass, what the first box head did)."""
-    from f2a_studio.detect.verifiers.learned import combined
-
     out = []
     for u, c in zip(units, cands, strict=True):
         if not c:
@@ -123,7 +121,7 @@ def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds
             continue
         v = verifier.verify(u.pixels, c)
         p = verifier.p_face(u.pixels, v.boxes) if verifier.card.get("rejudge") else v.p_face
-        out.append([(*map(float, box), combined(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, p,
+        out.append([(*map(float, box), verifier.combine(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, p,
                                                                                         strict=True)])
     return out
 

@@ -22,7 +22,7 @@ from f2a_studio.detect.finders.learned_io import CARD_NAME
 from f2a_studio.detect.finders.learned_project import finetune_project
 from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
 from f2a_studio.detect.verifiers import REFINED_FEATURE, UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
-from f2a_studio.detect.verifiers.learned import STEM, LearnedVerifier, combined
+from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, LearnedVerifier
 from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
 from f2a_studio.detect.verifiers.project import background_boxes, ranked
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
@@ -237,6 +237,21 @@ def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained
     assert r["held_back_boxes_moved"]["faces"] == m["held_back_without"]["faces"]
     assert vcard["refine"] == (r["worse_share"] < 0.9) and vcard["refine_why"]
     assert summary["refine"] == vcard["refine"]
+    assert vcard["p_weight"] == P_WEIGHT and verifier.p_weight == P_WEIGHT
+
+
+def test_a_verifier_card_from_before_the_weighted_combination_keeps_its_sqrt(trained: tuple[Path, dict],
+                                                                             tmp_path: Path) -> None:
+    root, _ = trained
+    folder = tmp_path / "old"
+    shutil.copytree(root / "checkpoints", folder)
+    card_path = model_paths(folder, STEM)[1]
+    card = json.loads(card_path.read_text())
+    del card["p_weight"]  # its map was fitted on sqrt(p · score)
+    card_path.write_text(json.dumps(card))
+    old = LearnedVerifier(folder)
+    old.load()
+    assert old.p_weight == 0.5 and old.combine(0.25, 0.64) == pytest.approx(0.4)
 
 
 def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path, dict]) -> None:
@@ -268,7 +283,7 @@ def test_the_analysis_rescores_candidates_with_the_verifier(trained: tuple[Path,
             assert a.hit.box == b.hit.box and REFINED_FEATURE not in named
         assert named[UNVERIFIED_FEATURE] == pytest.approx(b.score)
         assert named[BASE_FEATURE] == pytest.approx(b.score)  # f2a calibrate still fits on the finder's scale
-        assert a.score == pytest.approx(verifier.calibration(combined(pi, b.score)), abs=1.01e-3)
+        assert a.score == pytest.approx(verifier.calibration(verifier.combine(pi, b.score)), abs=1.01e-3)
     faces = plain.analyze(pixels).faces
     assert faces and all(VERIFIER_FEATURE in dict(f.score_features) for f in faces)
 

@@ -3,9 +3,10 @@
 looks at a square crop of the card's ``span`` box sides around each candidate's box centre; with a box
 head (verifiers/refine.py) it also says where the face's box is in that crop, and the box moves there.
 
-A candidate's score becomes ``map(sqrt(p_face · score))``: the geometric mean keeps what the finder's
-calibrated score knew (a verifier alone ranks real faces worse than the finders: 0.18-0.22 recall at
-precision 0.85 on the devset against 0.33 for the merged finders, benchmarks/verifier_devset.py), and the
+A candidate's score becomes ``map(p_face^0.7 · score^0.3)``: the weighted geometric mean keeps what the
+finder's calibrated score knew (a verifier alone ranks real faces worse than the finders: 0.11-0.19 recall
+at precision 0.85 on the devset against 0.33 for the merged finders, benchmarks/verifier_devset.py; the
+weights 0.5 / 0.7 / 0.85 on p gave 0.431 / 0.444 / 0.433, mean of 3 seeds × 2 folds), and the
 card's "calibration", fitted on the held-back cuts' candidates, maps the product back onto "is a face"
 so the one threshold keeps its meaning. A card without a calibration, or one whose verifier did not help
 on the held-back cuts ("on_by_default": false), is not used unless named.
@@ -13,7 +14,6 @@ on the held-back cuts ("on_by_default": false), is not used unless named.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,9 +46,13 @@ class Verified:
     boxes: np.ndarray
 
 
-def combined(p_face: float, score: float) -> float:
+P_WEIGHT = 0.7  # p_face's exponent in the combined score (the finder's score gets the rest)
+SQRT_WEIGHT = 0.5  # what a card without "p_weight" was fitted with: sqrt(p_face · score)
+
+
+def combined(p_face: float, score: float, p_weight: float = P_WEIGHT) -> float:
     """The verifier's probability and the finder's calibrated score, as one number before the card's map."""
-    return math.sqrt(max(0.0, p_face) * max(0.0, score))
+    return max(0.0, p_face) ** p_weight * max(0.0, score) ** (1.0 - p_weight)
 
 
 class LearnedVerifier:
@@ -60,6 +64,7 @@ class LearnedVerifier:
         self.card: dict = {}
         self.calibration: ScoreMap | None = None
         self._model_file: ModelFile | None = None
+        self.p_weight = P_WEIGHT  # a loaded card's own (its map was fitted on that combination)
 
     @classmethod
     def folders(cls, search_path: Sequence[Path]) -> list[Path]:
@@ -80,6 +85,7 @@ class LearnedVerifier:
         block = card.get("calibration")
         self.calibration = ScoreMap.from_json(block, str(card_path)) if isinstance(block, dict) else None
         self.net, self.card = net.eval(), card
+        self.p_weight = float(card.get("p_weight", SQRT_WEIGHT))
         self._model_file = ModelFile(weights.name, file_sha256(weights))
 
     @property
@@ -131,11 +137,15 @@ class LearnedVerifier:
             return Verified(out[:, 0], given)
         return Verified(out[:, 0], applied(given, out[:, 1:], self.net.cfg.span))
 
+    def combine(self, p_face: float, score: float) -> float:
+        """``combined`` with this verifier's weight."""
+        return combined(p_face, score, self.p_weight)
+
     def rescore(self, p_face: float, score: float) -> float:
         """The candidate's new calibrated score (see the module docstring). A piecewise map is flat beyond
         its end knots, which would give every candidate above the last one the same score (NMS and the
         slider could no longer tell them apart); a tiny slope keeps their order."""
-        c = combined(p_face, score)
+        c = self.combine(p_face, score)
         if self.calibration is None:
             return c
         tie_break = TIE_BREAK * c if self.calibration.kind == "piecewise" else 0.0

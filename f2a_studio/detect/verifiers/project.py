@@ -7,7 +7,7 @@ The same reviewed cuts as the finder (detect/finders/learned_project.py), the sa
   each cut's unboxed areas (a reviewed cut has every face boxed);
 * the held-back cuts' candidates, every one the analysis would score there (animeface's through every
   tile and scale, the new finder's, each calibrated as detection calibrates it), fit the card's map
-  ``sqrt(p_face · score) → matched a face`` on those the NMS keeps (a Platt fit: steady on a few dozen
+  ``p_face^0.7 · score^0.3 → matched a face`` on those the NMS keeps (a Platt fit: steady on a few dozen
   faces, and rising past the best one, where an isotonic map is flat and would tie them), and measure
   the verifier: average precision and recall at precision 0.85 after the NMS, with and without it. It is
   on by default unless it clearly did worse there (lower average precision on 90 % of bootstrap resamples
@@ -33,7 +33,7 @@ from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Box
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.finders.hard_negatives import touches_any
-from f2a_studio.detect.verifiers.learned import STEM, combined
+from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM
 from f2a_studio.detect.verifiers.refine import REFINE_IOU, nearest_face
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 
@@ -233,7 +233,7 @@ def held_back_scores(verifier, store: ProjectStore, held_cuts: Sequence, search_
             still.append(([], cut.faces))
             refined.append(([], cut.faces))
             continue
-        scores = [combined(float(p), c[4]) for c, p in zip(found, v.p_face, strict=True)]
+        scores = [verifier.combine(float(p), c[4]) for c, p in zip(found, v.p_face, strict=True)]
         still.append(([(*c[:4], s) for c, s in zip(found, scores, strict=True)], cut.faces))
         refined.append(([(*map(float, b), s) for b, s in zip(v.boxes, scores, strict=True)], cut.faces))
     return without, still, refined
@@ -297,7 +297,8 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         "net": net_cfg.to_json(),
         "license": "Apache-2.0",
         "intended_use": f"re-scoring face candidates of project {store.root.name} before the NMS",
-        "combine": "sqrt(verifier_p * calibrated score), then 'calibration'",
+        "combine": f"verifier_p^{P_WEIGHT} * calibrated score^{1 - P_WEIGHT:.1f}, then 'calibration'",
+        "p_weight": P_WEIGHT,
         "finder_sha256": finder_sha256,
         "data": {"train_cuts": len(train_cuts), "faces": data.faces, "others": data.others, **counts,
                  "held_back_cuts": len(held_cuts)},
