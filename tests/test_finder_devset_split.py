@@ -7,6 +7,7 @@ import numpy as np
 
 from benchmarks.finder_devset import Item, Unit, _half
 from benchmarks.finder_devset_merged import fit_map, held_back, merge
+from f2a_studio.core.models import Box
 
 
 def test_a_one_picture_title_is_cut_in_two_and_faces_across_the_cut_are_ignored() -> None:
@@ -74,7 +75,8 @@ def test_the_verifier_benchmark_builds_the_products_data_and_learns_faces_from_c
     vd.with_map(verifier, units, cands)
     rescored = vd.rescored(verifier, units, cands)
     assert all(len(kept) == 2 for kept in rescored)  # two boxes apart: the NMS keeps both
-    firsts = [tuple(kept[0][:4]) == tuple(unit.boxes[0]) for unit, kept in zip(units, rescored, strict=True)]
+    # the first box kept is the face's (the box head may have moved it a little), not the corner's
+    firsts = [Box(*kept[0][:4]).iou(Box(*unit.boxes[0])) > 0.5 for unit, kept in zip(units, rescored, strict=True)]
     assert sum(firsts) >= 7  # the map kept the verifier's order
     monkeypatch.setenv("F2A_DEVSET_IMAGES", str(tmp_path))
     assert "skipped" in vd.run(tmp_path, folds=(1,))
