@@ -1,7 +1,7 @@
 """Does the crop verifier (detect/verifiers/, trained by `f2a train-finder`) rank real faces better than the
 finders' scores, and does its map keep the one threshold meaningful?
 
-    python -m benchmarks.verifier_devset [--fold 1 --fold 2] [--steps N] [--out FILE]
+    python -m benchmarks.verifier_devset [--fold 1 --fold 2] [--steps N] [--init STATE_DICT] [--out FILE]
 
 On real pages the candidates are there (the learned finder reaches ~0.75 of the devset faces at raw 0.05)
 but their scores do not tell faces from false alarms (finder_devset_merged: recall 0.31/0.35 at precision
@@ -89,7 +89,9 @@ def verifier_data(units: Sequence[Unit], learned_raw: Sequence[Preds], stored: S
     return VerifierData.concat(parts, size), counts
 
 
-def train(data, steps: int, seed: int):
+def train(data, steps: int, seed: int, init: Path | None = None):
+    """The product's verifier trained on ``data``; ``init``: a VerifierNet state dict to start from
+    (benchmarks/verifier_synthetic_init.py) instead of random weights."""
     import torch
 
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
@@ -98,6 +100,8 @@ def train(data, steps: int, seed: int):
 
     torch.manual_seed(seed)
     net = VerifierNet()
+    if init is not None:
+        net.load_state_dict(torch.load(init, weights_only=True))
     t = time.perf_counter()
     train_verifier(net, data, VerifierTrainConfig(steps=steps, seed=seed))
     verifier = LearnedVerifier(Path("."))
@@ -189,7 +193,7 @@ def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int = 400) -> dict:
+        steps: int = 400, init: Path | None = None) -> dict:
     import torch
 
     present = present_items()
@@ -197,7 +201,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         return {"skipped": present}
     torch.set_num_threads(threads)
     items, folder = present
-    report: dict = {"model": str(base_dir), "pictures": len(items), "steps": steps, "folds": {}}
+    report: dict = {"model": str(base_dir), "pictures": len(items), "steps": steps,
+                    "verifier_init": str(init) if init else "random", "folds": {}}
     for fold in folds:
         started = time.perf_counter()
         train_units, test_units = split(items, folder, fold)
@@ -226,7 +231,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             if key not in trained:
                 data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
                                              extra)
-                trained[key] = (train(data, steps, seed), data, counts)
+                trained[key] = (train(data, steps, seed, init), data, counts)
             (net, train_s[name]), data, counts = trained[key]
             verifier = copy(net)
             verifier.card = {"refine": refine, "rejudge": rejudge}
@@ -256,8 +261,11 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
 def main(argv: list[str] | None = None) -> None:
     ap = devset_arguments(__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=400, help="verifier training steps (batches of 32)")
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start the verifier from this state dict (benchmarks/verifier_synthetic_init.py)")
     args = ap.parse_args(argv)
-    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps), args.out)
+    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init),
+                 args.out)
 
 
 if __name__ == "__main__":
