@@ -1,7 +1,7 @@
 """Does the crop verifier (detect/verifiers/, trained by `f2a train-finder`) rank real faces better than the
 finders' scores, and does its map keep the one threshold meaningful?
 
-    python -m benchmarks.verifier_devset [--fold 1 --fold 2] [--steps N] [--init STATE_DICT] [--out FILE]
+    python -m benchmarks.verifier_devset [--fold 1 --fold 2] [--steps N] [--init shipped|random|FOLDER] [--out FILE]
 
 On real pages the candidates are there (the learned finder reaches ~0.75 of the devset faces at raw 0.05)
 but their scores do not tell faces from false alarms (finder_devset_merged: recall 0.31/0.35 at precision
@@ -89,23 +89,27 @@ def verifier_data(units: Sequence[Unit], learned_raw: Sequence[Preds], stored: S
     return VerifierData.concat(parts, size), counts
 
 
-def train(data, steps: int, seed: int, init: Path | None = None):
-    """The product's verifier trained on ``data``; ``init``: a VerifierNet state dict to start from
-    (benchmarks/verifier_synthetic_init.py) instead of random weights."""
+def train(data, steps: int, seed: int, init: str = "shipped"):
+    """The product's verifier trained on ``data`` as train-finder trains it; ``init``: "shipped" (the
+    pretrained verifier on the model search path, verifiers/pretrain.py), "random", or a folder holding
+    verifier-pretrained.*. The verifier's ``init`` attribute says what it started from (pretrain.load_init)."""
     import torch
 
+    from f2a_studio.core.search_path import model_search_path
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
     from f2a_studio.detect.verifiers.net import VerifierNet
+    from f2a_studio.detect.verifiers.pretrain import load_init
     from f2a_studio.detect.verifiers.train import VerifierTrainConfig, train_verifier
 
     torch.manual_seed(seed)
     net = VerifierNet()
-    if init is not None:
-        net.load_state_dict(torch.load(init, weights_only=True))
+    started = {"init": "random"} if init == "random" else \
+        load_init(net, model_search_path() if init == "shipped" else [Path(init)])
     t = time.perf_counter()
     train_verifier(net, data, VerifierTrainConfig(steps=steps, seed=seed))
     verifier = LearnedVerifier(Path("."))
     verifier.net = net.eval()
+    verifier.init = started
     return verifier, round(time.perf_counter() - t, 1)
 
 
@@ -193,7 +197,7 @@ def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int = 400, init: Path | None = None) -> dict:
+        steps: int = 400, init: str = "shipped") -> dict:
     import torch
 
     present = present_items()
@@ -202,7 +206,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
     torch.set_num_threads(threads)
     items, folder = present
     report: dict = {"model": str(base_dir), "pictures": len(items), "steps": steps,
-                    "verifier_init": str(init) if init else "random", "folds": {}}
+                    "verifier_init": init, "folds": {}}
     for fold in folds:
         started = time.perf_counter()
         train_units, test_units = split(items, folder, fold)
@@ -249,7 +253,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "faces_tune": int(sum(len(u.boxes) for u in tune_units)),
             "faces_held_back": int(sum(len(u.boxes) for u in held_units)),
             "faces_test": int(sum(len(u.boxes) for u in test_units)), "verifier_data": data_counts,
-            "verifier_train_s": train_s, "verifier_s_per_mp": cost,
+            "verifier_train_s": train_s, "verifier_init": verifier.init, "verifier_s_per_mp": cost,
             "candidates_per_mp": round(sum(map(len, test_cands)) / mp, 1), "held_back_gate": gates,
             "reliability": calibration,
             "fold_s": round(time.perf_counter() - started, 1),
@@ -261,8 +265,9 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
 def main(argv: list[str] | None = None) -> None:
     ap = devset_arguments(__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=400, help="verifier training steps (batches of 32)")
-    ap.add_argument("--init", type=Path, default=None,
-                    help="start the verifier from this state dict (benchmarks/verifier_synthetic_init.py)")
+    ap.add_argument("--init", default="shipped",
+                    help="the verifier's starting weights: shipped (verifiers/pretrain.py), random, or a folder "
+                         "with verifier-pretrained.*")
     args = ap.parse_args(argv)
     print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init),
                  args.out)

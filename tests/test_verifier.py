@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from f2a_studio.core.search_path import PACKAGE_MODELS
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer
 from f2a_studio.detect.cropnet import model_paths
@@ -24,6 +25,7 @@ from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
 from f2a_studio.detect.verifiers import REFINED_FEATURE, UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
 from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, LearnedVerifier
 from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
+from f2a_studio.detect.verifiers.pretrain import INIT_STEM
 from f2a_studio.detect.verifiers.project import background_boxes, ranked
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 from f2a_studio.synth.scene import make_panel
@@ -238,6 +240,9 @@ def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained
     assert vcard["refine"] == (r["worse_share"] < 0.9) and vcard["refine_why"]
     assert summary["refine"] == vcard["refine"]
     assert vcard["p_weight"] == P_WEIGHT and verifier.p_weight == P_WEIGHT
+    shipped_weights, shipped_card = model_paths(PACKAGE_MODELS, INIT_STEM)  # it started from the synthetic head start
+    assert Path(vcard["train"]["init"]) == shipped_weights
+    assert vcard["train"]["init_sha256"] == json.loads(shipped_card.read_text())["weights_sha256"]
 
 
 def test_a_verifier_card_from_before_the_weighted_combination_keeps_its_sqrt(trained: tuple[Path, dict],

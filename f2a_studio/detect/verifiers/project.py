@@ -267,6 +267,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     from f2a_studio.detect.small_train import resume_path
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
     from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
+    from f2a_studio.detect.verifiers.pretrain import load_init
 
     def skipped(why: str) -> dict:
         removed = _remove_old(out)
@@ -281,6 +282,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
     cfg = VerifierTrainConfig(steps=options.steps or VerifierTrainConfig.steps, seed=options.seed)
     torch.manual_seed(options.seed)
     net = VerifierNet(net_cfg)
+    init = load_init(net, search_path)  # the synthetic head start (verifiers/pretrain.py), random without it
     t0 = time.monotonic()
     result = train_verifier(net, data, cfg, resume=resume_path(out, STEM), progress=progress,
                             should_stop=should_stop)
@@ -302,7 +304,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         "finder_sha256": finder_sha256,
         "data": {"train_cuts": len(train_cuts), "faces": data.faces, "others": data.others, **counts,
                  "held_back_cuts": len(held_cuts)},
-        "train": cfg.to_json() | {"seconds": round(seconds, 1), "resumed_from": result.resumed_from},
+        "train": cfg.to_json() | {"seconds": round(seconds, 1), "resumed_from": result.resumed_from, **init},
         **fit_and_judge(held_with, held_without, options.seed),
         **refine,
     }
