@@ -21,8 +21,9 @@ there):
   stored (calibrated ≥ 0.3) that match no box; its map (Platt) from every candidate of both finders on
   the held-back fifth that the NMS keeps;
 * ``verifier_no_refine``: the same net with its box head unused (boxes stay where the finders put them);
-  ``verifier_rejudged``: boxes moved, then scored from the moved box's crop (a second pass; the product
-  scores the finder's box's crop);
+  ``verifier_one_pass``: boxes moved but scored from the finder's box's crop (the product judges a moved
+  box again from its own crop, verifiers/learned.LearnedVerifier.verify; one pass was its rule until
+  session 12);
 * ``verifier_all_candidates``: the same, trained also on every animeface candidate (below the threshold
   too: what session 7's first measurement did);
 * ``held_back_gate``: the held-back fifth's average precision with and without the verifier, which
@@ -92,7 +93,8 @@ def verifier_data(units: Sequence[Unit], learned_raw: Sequence[Preds], stored: S
 def train(data, steps: int, seed: int, init: str = "shipped"):
     """The product's verifier trained on ``data`` as train-finder trains it; ``init``: "shipped" (the
     pretrained verifier on the model search path, verifiers/pretrain.py), "random", or a folder holding
-    verifier-pretrained.*. The verifier's ``init`` attribute says what it started from (pretrain.load_init)."""
+    verifier-pretrained.*. Returns the verifier, its training seconds and what it started from
+    (pretrain.load_init's answer)."""
     import torch
 
     from f2a_studio.core.search_path import model_search_path
@@ -109,8 +111,7 @@ def train(data, steps: int, seed: int, init: str = "shipped"):
     train_verifier(net, data, VerifierTrainConfig(steps=steps, seed=seed))
     verifier = LearnedVerifier(Path("."))
     verifier.net = net.eval()
-    verifier.init = started
-    return verifier, round(time.perf_counter() - t, 1)
+    return verifier, round(time.perf_counter() - t, 1), started
 
 
 def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Preds]:
@@ -120,17 +121,15 @@ def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Pred
 
 def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
     """Each candidate's score replaced by the verifier's combine(p_face, score) (before the map), its box by the refined
-    one when the verifier refines; ``verifier.card["rejudge"]`` (benchmark only): P(face) from the moved
-    box's crop instead (a second pass, what the first box head did)."""
+    one when the verifier refines (P judged again there when its card says "rejudge")."""
     out = []
     for u, c in zip(units, cands, strict=True):
         if not c:
             out.append([])
             continue
         v = verifier.verify(u.pixels, c)
-        p = verifier.p_face(u.pixels, v.boxes) if verifier.card.get("rejudge") else v.p_face
-        out.append([(*map(float, box), verifier.combine(float(pi), b[4])) for b, box, pi in zip(c, v.boxes, p,
-                                                                                        strict=True)])
+        out.append([(*map(float, box), verifier.combine(float(pi), b[4]))
+                    for b, box, pi in zip(c, v.boxes, v.p_face, strict=True)])
     return out
 
 
@@ -227,8 +226,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
-        variants = {"verifier": (None, True, False), "verifier_no_refine": (None, False, False),
-                    "verifier_rejudged": (None, True, True), "verifier_all_candidates": (anime_tune, True, False)}
+        variants = {"verifier": (None, True, True), "verifier_no_refine": (None, False, False),
+                    "verifier_one_pass": (None, True, False), "verifier_all_candidates": (anime_tune, True, True)}
         trained: dict = {}
         for name, (extra, refine, rejudge) in variants.items():
             key = id(extra)
@@ -236,7 +235,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
                                              extra)
                 trained[key] = (train(data, steps, seed, init), data, counts)
-            (net, train_s[name]), data, counts = trained[key]
+            (net, train_s[name], init_used), data, counts = trained[key]
             verifier = copy(net)
             verifier.card = {"refine": refine, "rejudge": rejudge}
             with_map(verifier, held_units, held_cands)
@@ -253,7 +252,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "faces_tune": int(sum(len(u.boxes) for u in tune_units)),
             "faces_held_back": int(sum(len(u.boxes) for u in held_units)),
             "faces_test": int(sum(len(u.boxes) for u in test_units)), "verifier_data": data_counts,
-            "verifier_train_s": train_s, "verifier_init": verifier.init, "verifier_s_per_mp": cost,
+            "verifier_train_s": train_s, "verifier_init": init_used, "verifier_s_per_mp": cost,
             "candidates_per_mp": round(sum(map(len, test_cands)) / mp, 1), "held_back_gate": gates,
             "reliability": calibration,
             "fold_s": round(time.perf_counter() - started, 1),

@@ -68,7 +68,8 @@ def test_the_verifier_benchmark_builds_the_products_data_and_learns_faces_from_c
     data, counts = vd.verifier_data(units, proposals, stored)
     assert counts["boxed_faces"] == counts["proposals_on_faces"] == counts["other_proposals"] == 8
     assert counts["rejected"] == 8 and data.faces == 16 and data.others == len(data) - 16
-    verifier, _seconds = vd.train(data, 60, 0)
+    verifier, _seconds, started = vd.train(data, 60, 0)
+    assert started["init"] != "random"  # the shipped pretrained verifier is on the search path
     cands = vd.candidates(units, proposals)
     mixed = vd.mixed(verifier, units, cands)
     assert sum(face[4] > corner[4] for face, corner in mixed) >= 7

@@ -200,7 +200,18 @@ def test_the_box_head_moves_off_centre_boxes_onto_unseen_faces() -> None:
     print(f"IoU with the face: {np.mean(before):.3f} given, {np.mean(after):.3f} refined")
     assert np.mean(after) > np.mean(before) + 0.1
     assert np.mean(np.greater(after, before)) > 0.75  # most boxes, not a few large moves
-    verifier.card = {"refine": False}  # the card can turn it off: boxes then stay as given
+    # one pass (cards from before session 12): P is the given box's; "rejudge": P from the moved box's crop
+    img, faces, _ = _panels_data(1, 1)[1][0]
+    given = [_off_centre(f, rng) for f in faces]
+    one = verifier.verify(img, given)
+    assert not verifier.rejudges and np.array_equal(one.p_face, one.p_given)
+    assert np.allclose(one.p_given, verifier.p_face(img, given))
+    verifier.card = {"rejudge": True}
+    again = verifier.verify(img, given)
+    assert verifier.rejudges and np.array_equal(again.boxes, one.boxes) and np.array_equal(again.p_given, one.p_given)
+    assert np.allclose(again.p_face, verifier.p_face(img, again.boxes), atol=1e-6)  # these boxes all moved
+    assert not np.allclose(again.p_face, one.p_face)
+    verifier.card = {"refine": False, "rejudge": True}  # the card can turn it off: boxes then stay as given
     img, faces, _ = _panels_data(1, 1)[1][0]
     assert np.array_equal(verifier.verify(img, faces).boxes, np.asarray(faces, np.float64))
 
@@ -239,6 +250,7 @@ def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained
     assert r["held_back_boxes_moved"]["faces"] == m["held_back_without"]["faces"]
     assert vcard["refine"] == (r["worse_share"] < 0.9) and vcard["refine_why"]
     assert summary["refine"] == vcard["refine"]
+    assert vcard["rejudge"] == vcard["refine"] and verifier.rejudges == vcard["refine"]
     assert vcard["p_weight"] == P_WEIGHT and verifier.p_weight == P_WEIGHT
     shipped_weights, shipped_card = model_paths(PACKAGE_MODELS, INIT_STEM)  # it started from the synthetic head start
     assert Path(vcard["train"]["init"]) == shipped_weights

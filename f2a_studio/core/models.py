@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from f2a_studio.core.box_overlap import iou
 from f2a_studio.core.errors import ValidationError
 
 _HEX_COLOR = re.compile(r"^#[0-9a-f]{6}$")
@@ -121,11 +122,7 @@ class Box:
         return self.y + self.h
 
     def iou(self, other: Box) -> float:
-        ix = max(0.0, min(self.x2, other.x2) - max(self.x, other.x))
-        iy = max(0.0, min(self.y2, other.y2) - max(self.y, other.y))
-        inter = ix * iy
-        union = self.area + other.area - inter
-        return inter / union if union > 0 else 0.0
+        return iou((self.x, self.y, self.w, self.h), (other.x, other.y, other.w, other.h))
 
     def translated(self, dx: float, dy: float) -> Box:
         return Box(self.x + dx, self.y + dy, self.w, self.h)

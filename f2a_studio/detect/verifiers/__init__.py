@@ -6,12 +6,13 @@ tell faces from false alarms (balloons, hair, hands); a verifier trained on the 
 cuts re-ranks them (benchmarks/verifier_devset.py). detect/analyze.py rescores every anime candidate
 with the first verifier `choose_verifier` returns (none: scores stay as the finders gave them) and keeps
 ``("verifier_p", p)`` and the score before it in the face's score_features; a verifier with a box head
-also moves each box onto the face its crop shows (verifiers/refine.py) and keeps ``("refined_iou", iou)``.
+also moves each box onto the face its crop shows (verifiers/refine.py), judges the moved box again from its
+own crop when the card says "rejudge", and keeps ``("refined_iou", iou)``.
 
 A backend class is built as ``cls(folder)``; ``cls.folders(search_path)`` says where its files are (a
 cheap file check), ``load()`` raises F2AError with the file and the reason, ``on_by_default`` is the
 card's word on whether it helped, and ``verify(pixels, boxes)`` / ``rescore(p, score)`` do the work
-(``refines``: whether verify moves boxes).
+(``refines``: whether verify moves boxes; ``rejudges``: whether it judges moved boxes again).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from f2a_studio.core.box_overlap import rowwise_iou
 from f2a_studio.detect.cropnet import (
     ModelFileError,
     box_crop,
@@ -33,17 +34,20 @@ from f2a_studio.detect.finders.base import ModelFile
 from f2a_studio.detect.finders.calibration import ScoreMap
 
 STEM = "verifier-learned"
+SAME_BOX = 0.98  # a refined box this close to the given one is not judged again (its crop is nearly the same)
 CHUNK = 256  # crops per forward pass
 TIE_BREAK = 1e-3  # × the combined score, added after a piecewise map: its flat ends must not tie the best
 
 
 @dataclass(frozen=True)
 class Verified:
-    """``verify``'s answer per box: P(a face) from the given box's crop, and the box the face has there
-    (N×4: the given one unless the verifier refines)."""
+    """``verify``'s answer per box: the box the face has there (N×4: the given one unless the verifier
+    refines), P(a face) judged on that box (``p_face``) and on the given one (``p_given``: the same array
+    unless the verifier ``rejudges``)."""
 
     p_face: np.ndarray
     boxes: np.ndarray
+    p_given: np.ndarray
 
 
 P_WEIGHT = 0.7  # p_face's exponent in the combined score (the finder's score gets the rest)
@@ -100,6 +104,12 @@ class LearnedVerifier:
         """Whether ``verify`` moves boxes: the net has a box head and the card did not turn it off."""
         return self.net is not None and self.net.cfg.box_head and bool(self.card.get("refine", True))
 
+    @property
+    def rejudges(self) -> bool:
+        """Whether ``verify`` judges a moved box again from its own crop: the card says so (cards from
+        before session 12 have no "rejudge": their map was fitted on the given box's P, so one pass)."""
+        return self.refines and bool(self.card.get("rejudge", False))
+
     def outputs(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> np.ndarray:
         """The net on each box's crop (x, y, w, h in the pixels' coordinates): N×outputs, column 0 P(a face)
         and, with a box head, the face box's offsets (refine.py)."""
@@ -126,16 +136,27 @@ class LearnedVerifier:
 
     def verify(self, pixels: np.ndarray, boxes: Sequence[Sequence[float]]) -> Verified:
         """Each box judged from its crop and, when the verifier ``refines``, moved onto the face that crop
-        shows. One pass: judging the moved box again costs twice as much and ranked no better on the devset
-        (recall at precision 0.85, mean of 3 seeds × 2 folds: 0.417 with the moved box's P, 0.431 with the
-        given one's, 0.418 not moving; benchmarks/results/verifier_devset_refine_2026-12-03.json)."""
+        shows; when it ``rejudges``, the moved box is judged again from its own crop (the face now centred
+        and filling it). That second pass costs up to twice the verifier's time and, from the pretrained
+        start (verifiers/pretrain.py), ranks real faces better: devset recall at precision 0.85, mean of
+        3 seeds × 2 folds, 0.501 against 0.476 with the given box's P (with random weights it was the
+        reverse, 0.417 vs 0.431; benchmarks/results/verifier_devset_pretrained_init_2026-12-04.json).
+        Boxes that hardly moved (IoU ≥ SAME_BOX with the given one) keep their first P."""
         from f2a_studio.detect.verifiers.refine import applied
 
         out = self.outputs(pixels, boxes)
         given = np.asarray([b[:4] for b in boxes], np.float64).reshape(-1, 4)
+        p_given = out[:, 0]
         if not self.refines or not len(given):
-            return Verified(out[:, 0], given)
-        return Verified(out[:, 0], applied(given, out[:, 1:], self.net.cfg.span))
+            return Verified(p_given, given, p_given)
+        moved = applied(given, out[:, 1:], self.net.cfg.span)
+        if not self.rejudges:
+            return Verified(p_given, moved, p_given)
+        p = p_given.copy()
+        again = np.flatnonzero(rowwise_iou(given, moved) < SAME_BOX)
+        if len(again):
+            p[again] = self.p_face(pixels, moved[again])
+        return Verified(p, moved, p_given)
 
     def combine(self, p_face: float, score: float) -> float:
         """``combined`` with this verifier's weight."""
@@ -150,3 +171,4 @@ class LearnedVerifier:
             return c
         tie_break = TIE_BREAK * c if self.calibration.kind == "piecewise" else 0.0
         return min(1.0, self.calibration(c) + tie_break)
+

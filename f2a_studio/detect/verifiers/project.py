@@ -14,8 +14,9 @@ The same reviewed cuts as the finder (detect/finders/learned_project.py), the sa
   of the held-back cuts: a small held-back part is noisy, and on the devset the verifier helped on the
   scored half of a fold whose held-back fifth said 0.361 → 0.355);
 * the box head learns, from every box overlapping a face at IoU ≥ 0.1 (near misses included), where that
-  face's box is; the card's "refine" says whether the analysis moves boxes there, by the same bootstrap
-  rule on the held-back cuts (moved boxes against the finders' own, both with the verifier's score).
+  face's box is; the card's "refine" says whether the analysis moves boxes there and judges each moved
+  box again from its own crop ("rejudge"), by the same bootstrap rule on the held-back cuts (moved and
+  rejudged boxes against the finders' own judged where they are).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from f2a_studio.core.box_overlap import iou as _iou
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Box
@@ -54,12 +56,6 @@ class VerifierOptions:
     enabled: bool = True
     steps: int | None = None  # default VerifierTrainConfig.steps
     seed: int = 0
-
-
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    from f2a_studio.detect.finders.learned_train import _iou as iou
-
-    return iou(a, b)
 
 
 def _matches(box: Sequence[float], faces: Sequence[Sequence[float]]) -> bool:
@@ -224,7 +220,8 @@ def fit_and_judge(held_with: Sequence, held_without: Sequence, seed: int) -> dic
 
 def held_back_scores(verifier, store: ProjectStore, held_cuts: Sequence, search_path: Sequence[Path]):
     """Per held-back cut, (candidates, faces) three ways: the finders' own scores; the combined score on
-    the finders' boxes; the same scores on the boxes the verifier moved (what ``verify`` gives)."""
+    the finders' boxes, judged there; the boxes the verifier moved, with the combined score ``verify``
+    gives them (judged again on the moved box when the verifier ``rejudges``)."""
     without, still, refined = [], [], []
     for cut, px, found in held_back_candidates(store, held_cuts, search_path):
         v = verifier.verify(px, found) if found else None
@@ -233,9 +230,10 @@ def held_back_scores(verifier, store: ProjectStore, held_cuts: Sequence, search_
             still.append(([], cut.faces))
             refined.append(([], cut.faces))
             continue
-        scores = [verifier.combine(float(p), c[4]) for c, p in zip(found, v.p_face, strict=True)]
-        still.append(([(*c[:4], s) for c, s in zip(found, scores, strict=True)], cut.faces))
-        refined.append(([(*map(float, b), s) for b, s in zip(v.boxes, scores, strict=True)], cut.faces))
+        kept = [verifier.combine(float(p), c[4]) for c, p in zip(found, v.p_given, strict=True)]
+        moved = [verifier.combine(float(p), c[4]) for c, p in zip(found, v.p_face, strict=True)]
+        still.append(([(*c[:4], s) for c, s in zip(found, kept, strict=True)], cut.faces))
+        refined.append(([(*map(float, b), s) for b, s in zip(v.boxes, moved, strict=True)], cut.faces))
     return without, still, refined
 
 
@@ -290,7 +288,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         return {"trained": False, "interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
     seconds = time.monotonic() - t0
     verifier = LearnedVerifier(out)
-    verifier.net = net.eval()
+    verifier.net, verifier.card = net.eval(), {"rejudge": True}
     held_without, held_still, held_refined = held_back_scores(verifier, store, held_cuts, search_path)
     refine = refine_word(held_refined, held_still, net_cfg.box_head, options.seed)
     held_with = held_refined if refine["refine"] else held_still
@@ -307,6 +305,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         "train": cfg.to_json() | {"seconds": round(seconds, 1), "resumed_from": result.resumed_from, **init},
         **fit_and_judge(held_with, held_without, options.seed),
         **refine,
+        "rejudge": refine["refine"],  # a moved box is judged again from its own crop (learned.verify)
     }
     save_model(out, STEM, net.state_dict(), card)
     return {"trained": True, "on_by_default": card["on_by_default"], "why": card["on_by_default_why"],
