@@ -41,6 +41,11 @@ class VerifierTrainConfig:
     zoom: float = 0.15  # log-uniform ±
     photometric: bool = True  # brightness/contrast jitter and grey crops (cropnet.photometric; devset +0.0/+0.04)
     box_weight: float = 1.0  # the box head's smooth-L1 loss beside the logit's cross-entropy
+    real_look: float = 0.0  # share of crops given a scanned/printed page's look (landmarks/augment.photometric_real)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.real_look <= 1.0:
+            raise ValueError(f"real_look is the share of crops given a page's look, in 0..1, not {self.real_look}")
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -132,7 +137,15 @@ def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, span: float, 
             targets[k] = offsets((cx - s / 2, cy - s / 2, s, s), data.targets[i])
             if mirror:
                 targets[k, 0] = -targets[k, 0]
-    return (photometric(out, rng) if cfg.photometric else out), targets
+    if cfg.photometric:
+        out = photometric(out, rng)
+    if cfg.real_look > 0:
+        from f2a_studio.detect.landmarks.augment import AugmentConfig, photometric_real
+
+        look = AugmentConfig()
+        for k in np.flatnonzero(rng.random(len(out)) < cfg.real_look):
+            out[k] = photometric_real(out[k], rng, look)
+    return out, targets
 
 
 def data_key(data: VerifierData) -> str:
