@@ -26,6 +26,13 @@ there):
   session 12);
 * ``verifier_all_candidates``: the same, trained also on every animeface candidate (below the threshold
   too: what session 7's first measurement did);
+* ``verifier_mirror``: each crop also judged mirrored, the two answers averaged (card "mirror");
+  ``verifier_views``: and P also judged on crops zoomed out and in by 15 % (card "zooms");
+  ``verifier_views_wide``: four zooms, 0.8-1.25; ``verifier_views_shifts``: two zooms and four crops
+  shifted 7 % of the box side (card "shifts"); ``verifier_views_p55`` / ``_p85``, ``verifier_mirror_p85``:
+  p_face's exponent in the combined score 0.55 / 0.85 instead of 0.7 (card "p_weight");
+  ``verifier_views_f05`` / ``_f15``: the zoomed views only for boxes whose plain P is ≥ 0.05 / 0.15
+  (card "views_floor");
 * ``held_back_gate``: the held-back fifth's average precision with and without the verifier, which
   decides the card's "on_by_default"; ``reliability``: the shown boxes of each row binned by score, mean
   score against the share that are faces (a calibrated 0.5 is half faces).
@@ -195,10 +202,31 @@ def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
     return {"without": ranked(without), "with": ranked(with_), "worse_share": worse_share(with_, without)}
 
 
+def verifier_variants(anime_tune) -> dict:
+    """Row name -> (extra training candidates or None, the verifier's card) for each verifier row."""
+    product = {"refine": True, "rejudge": True}  # what train-finder's card says when moving boxes helped
+    return {"verifier": (None, product), "verifier_no_refine": (None, {"refine": False}),
+            "verifier_one_pass": (None, {"refine": True, "rejudge": False}),
+            "verifier_all_candidates": (anime_tune, product),
+            "verifier_mirror": (None, product | {"mirror": True}),
+            "verifier_views": (None, product | {"mirror": True, "zooms": [0.87, 1.15]}),
+            "verifier_views_wide": (None, product | {"mirror": True, "zooms": [0.8, 0.9, 1.1, 1.25]}),
+            "verifier_views_shifts": (None, product | {"mirror": True, "zooms": [0.87, 1.15],
+                                                       "shifts": [[0.07, 0], [-0.07, 0], [0, 0.07], [0, -0.07]]}),
+            "verifier_views_p55": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "p_weight": 0.55}),
+            "verifier_views_p85": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "p_weight": 0.85}),
+            "verifier_mirror_p85": (None, product | {"mirror": True, "p_weight": 0.85}),
+            "verifier_views_f05": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "views_floor": 0.05}),
+            "verifier_views_f15": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "views_floor": 0.15})}
+
+
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int = 400, init: str = "shipped") -> dict:
+        steps: int = 400, init: str = "shipped", only: Sequence[str] = ()) -> dict:
     import torch
 
+    unknown = sorted(set(only) - set(verifier_variants(None)))
+    if unknown:
+        raise SystemExit(f"--variants: no row named {', '.join(unknown)} (rows: {', '.join(verifier_variants(None))})")
     present = present_items()
     if isinstance(present, str):
         return {"skipped": present}
@@ -226,10 +254,11 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
-        variants = {"verifier": (None, True, True), "verifier_no_refine": (None, False, False),
-                    "verifier_one_pass": (None, True, False), "verifier_all_candidates": (anime_tune, True, True)}
+        variants = verifier_variants(anime_tune)
         trained: dict = {}
-        for name, (extra, refine, rejudge) in variants.items():
+        for name, (extra, card) in variants.items():
+            if only and name not in only:
+                continue
             key = id(extra)
             if key not in trained:
                 data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
@@ -237,7 +266,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 trained[key] = (train(data, steps, seed, init), data, counts)
             (net, train_s[name], init_used), data, counts = trained[key]
             verifier = copy(net)
-            verifier.card = {"refine": refine, "rejudge": rejudge}
+            verifier.card = card
+            verifier.p_weight = card.get("p_weight", verifier.p_weight)  # as a loaded card's
             with_map(verifier, held_units, held_cands)
             t = time.perf_counter()
             preds = rescored(verifier, test_units, test_cands)
@@ -267,9 +297,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--init", default="shipped",
                     help="the verifier's starting weights: shipped (verifiers/pretrain.py), random, or a folder "
                          "with verifier-pretrained.*")
+    ap.add_argument("--variants", nargs="+", default=(), metavar="ROW",
+                    help="only these verifier rows (default: all), e.g. verifier verifier_mirror")
     args = ap.parse_args(argv)
-    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init),
-                 args.out)
+    print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init,
+                     args.variants), args.out)
 
 
 if __name__ == "__main__":

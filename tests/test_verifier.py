@@ -23,7 +23,7 @@ from f2a_studio.detect.finders.learned_io import CARD_NAME
 from f2a_studio.detect.finders.learned_project import finetune_project
 from f2a_studio.detect.finders.project_calibration import BASE_FEATURE
 from f2a_studio.detect.verifiers import REFINED_FEATURE, UNVERIFIED_FEATURE, VERIFIER_FEATURE, choose_verifier
-from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, LearnedVerifier
+from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, VIEWS, LearnedVerifier
 from f2a_studio.detect.verifiers.net import VerifierNet, VerifierNetConfig
 from f2a_studio.detect.verifiers.pretrain import INIT_STEM
 from f2a_studio.detect.verifiers.project import background_boxes, ranked
@@ -100,6 +100,26 @@ def test_a_training_crop_without_jitter_is_the_crop_the_analysis_takes(span: flo
         direct = box_crop(panel.image, box_matrix(box, 64, zoom=crop_zoom(span)), 64).astype(int)
         diff = min(np.abs(crop.astype(int) - direct).mean(), np.abs(crop[:, ::-1].astype(int) - direct).mean())
         assert diff < 8, diff  # resampled twice: a little blur, no shift or scale
+
+
+def test_real_look_changes_that_share_of_crops_and_leaves_the_rest_and_the_targets() -> None:
+    """VerifierTrainConfig.real_look: that share of the crops gets a page's look (grey, tone, blur, JPEG...);
+    the others and every box target are what they would be without it; a share outside 0..1 is refused."""
+    from f2a_studio.detect.verifiers.train import jittered_crops
+
+    panel = make_panel(np.random.default_rng(5), 320, 320, n_faces=2, style="anime", border=False)
+    boxes = [f.box for f in panel.faces]
+    data = context_crops(panel.image, boxes, [1.0] * len(boxes), 64, 1.5, boxes)
+    idx = np.arange(200) % len(boxes)
+    plain, t_plain = jittered_crops(data, idx, 64, 1.5, np.random.default_rng(2),
+                                    VerifierTrainConfig(photometric=False))
+    looked, t_looked = jittered_crops(data, idx, 64, 1.5, np.random.default_rng(2),
+                                      VerifierTrainConfig(photometric=False, real_look=0.5))
+    assert np.array_equal(t_plain, t_looked)
+    changed = np.mean([not np.array_equal(a, b) for a, b in zip(plain, looked, strict=True)])
+    assert 0.35 < changed < 0.65, changed
+    with pytest.raises(ValueError, match="real_look"):
+        VerifierTrainConfig(real_look=1.5)
 
 
 @pytest.mark.parametrize("span", [1.5, 2.0])
@@ -216,6 +236,68 @@ def test_the_box_head_moves_off_centre_boxes_onto_unseen_faces() -> None:
     assert np.array_equal(verifier.verify(img, faces).boxes, np.asarray(faces, np.float64))
 
 
+def test_a_mirroring_verifier_gives_a_mirrored_picture_the_same_answer() -> None:
+    """Card "mirror": each crop is judged as it is and mirrored, the answers averaged (the x offset
+    mirrored back), so a mirrored picture gets the same P and the mirrored box; one pass does not."""
+    torch.manual_seed(3)
+    verifier = LearnedVerifier(Path("."))
+    verifier.net = VerifierNet().eval()  # random weights: nothing in them is mirror-symmetric
+    panel = make_panel(np.random.default_rng(8), 256, 256, n_faces=2, style="anime", border=False)
+    img, flipped = panel.image[:, :, :3].copy(), np.ascontiguousarray(panel.image[:, ::-1, :3])
+    boxes = np.array([f.box for f in panel.faces], np.float64)
+    mirrored = boxes.copy()
+    mirrored[:, 0] = img.shape[1] - boxes[:, 0] - boxes[:, 2]
+
+    def gap() -> tuple[float, float]:
+        a, b = verifier.verify(img, boxes), verifier.verify(flipped, mirrored)
+        back = b.boxes.copy()
+        back[:, 0] = img.shape[1] - b.boxes[:, 0] - b.boxes[:, 2]
+        return float(np.abs(a.p_face - b.p_face).max()), float(np.abs(a.boxes - back).max())
+
+    one_p, one_box = gap()
+    verifier.card = {"mirror": True}
+    assert verifier.mirrors
+    two_p, two_box = gap()
+    assert two_p < 0.01 and two_box < 1.0, (two_p, two_box)
+    assert one_box > 2 * two_box, (one_box, two_box, one_p, two_p)
+    print(f"mirrored picture: P gap {one_p:.4f} / {two_p:.4f}, box gap {one_box:.2f} / {two_box:.2f} px")
+
+
+def test_extra_views_average_p_over_the_crops_of_zoomed_and_shifted_boxes_and_keep_the_box() -> None:
+    """Card "zooms" / "shifts": P is the mean of the plain crop's and of the crops zoomed by z (the plain
+    crop of the box scaled by 1/z about its centre) and shifted by (dx, dy) box sides; the moved box is
+    the plain crop's."""
+    from f2a_studio.detect.verifiers.pretrain import load_init
+
+    net = VerifierNet()
+    assert load_init(net, [PACKAGE_MODELS])["init"] != "random"  # the shipped start: P varies from box to box
+    _, pictures = _panels_data(2, 1)
+    plain = LearnedVerifier(Path("."))
+    plain.net = net.eval()
+    viewed = LearnedVerifier(Path("."))
+    viewed.net, viewed.card = plain.net, {"zooms": [0.8, 1.25], "shifts": [[0.1, 0.0], [0.0, -0.1]]}
+    img, faces, others = pictures[0]
+    rng = np.random.default_rng(0)
+    near = [_off_centre(f, rng) for f in faces for _ in range(3)]  # half a face: P between the two ends
+    boxes = np.array([*faces, *near, *others], np.float64)
+    cx, cy, w, h = boxes[:, 0] + boxes[:, 2] / 2, boxes[:, 1] + boxes[:, 3] / 2, boxes[:, 2], boxes[:, 3]
+    same_crops = [np.column_stack([cx - w / z / 2, cy - h / z / 2, w / z, h / z]) for z in (0.8, 1.25)]
+    same_crops += [np.column_stack([boxes[:, 0] + dx * w, boxes[:, 1] + dy * h, w, h])
+                   for dx, dy in ((0.1, 0), (0, -0.1))]
+    expected = np.mean([plain.p_face(img, boxes), *(plain.p_face(img, b) for b in same_crops)], axis=0)
+    got = viewed.verify(img, boxes)
+    assert np.allclose(got.p_face, expected, atol=1e-5)
+    assert np.abs(got.p_face - plain.p_face(img, boxes)).max() > 0.01  # the views did change P
+    assert np.allclose(got.boxes, plain.verify(img, boxes).boxes)
+    # "views_floor": a box whose plain P is below it keeps that P, the others get the views' mean
+    p_plain = plain.p_face(img, boxes)
+    viewed.card = viewed.card | {"views_floor": float(np.median(p_plain))}
+    low = p_plain < viewed.views_floor
+    assert 0 < low.sum() < len(boxes)
+    floored = viewed.p_face(img, boxes)
+    assert np.allclose(floored[low], p_plain[low]) and np.allclose(floored[~low], expected[~low], atol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """A tiny project fine-tuned by train-finder (finder, then verifier)."""
@@ -251,6 +333,7 @@ def test_train_finder_writes_a_verifier_with_a_map_and_held_back_metrics(trained
     assert vcard["refine"] == (r["worse_share"] < 0.9) and vcard["refine_why"]
     assert summary["refine"] == vcard["refine"]
     assert vcard["rejudge"] == vcard["refine"] and verifier.rejudges == vcard["refine"]
+    assert all(vcard[k] == v for k, v in VIEWS.items()) and verifier.mirrors == VIEWS.get("mirror", False)
     assert vcard["p_weight"] == P_WEIGHT and verifier.p_weight == P_WEIGHT
     shipped_weights, shipped_card = model_paths(PACKAGE_MODELS, INIT_STEM)  # it started from the synthetic head start
     assert Path(vcard["train"]["init"]) == shipped_weights

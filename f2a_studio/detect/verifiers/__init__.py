@@ -7,7 +7,8 @@ cuts re-ranks them (benchmarks/verifier_devset.py). detect/analyze.py rescores e
 with the first verifier `choose_verifier` returns (none: scores stay as the finders gave them) and keeps
 ``("verifier_p", p)`` and the score before it in the face's score_features; a verifier with a box head
 also moves each box onto the face its crop shows (verifiers/refine.py), judges the moved box again from its
-own crop when the card says "rejudge", and keeps ``("refined_iou", iou)``.
+own crop when the card says "rejudge", and keeps ``("refined_iou", iou)``. Each answer is the mean over
+the card's views of the crop (its mirror, zoomed crops: learned.VIEWS).
 
 A backend class is built as ``cls(folder)``; ``cls.folders(search_path)`` says where its files are (a
 cheap file check), ``load()`` raises F2AError with the file and the reason, ``on_by_default`` is the

@@ -16,7 +16,9 @@ The same reviewed cuts as the finder (detect/finders/learned_project.py), the sa
 * the box head learns, from every box overlapping a face at IoU ≥ 0.1 (near misses included), where that
   face's box is; the card's "refine" says whether the analysis moves boxes there and judges each moved
   box again from its own crop ("rejudge"), by the same bootstrap rule on the held-back cuts (moved and
-  rejudged boxes against the finders' own judged where they are).
+  rejudged boxes against the finders' own judged where they are). Every answer is the average over the
+  views in learned.VIEWS (the crop, its mirror, two zoomed crops), written into the card with the map
+  fitted on them.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from f2a_studio.core.imageio import load_image
 from f2a_studio.core.models import Box
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.finders.hard_negatives import touches_any
-from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM
+from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, VIEWS
 from f2a_studio.detect.verifiers.refine import REFINE_IOU, nearest_face
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 
@@ -288,7 +290,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         return {"trained": False, "interrupted": True, "steps_done": result.steps_done, "steps": cfg.steps}
     seconds = time.monotonic() - t0
     verifier = LearnedVerifier(out)
-    verifier.net, verifier.card = net.eval(), {"rejudge": True}
+    verifier.net, verifier.card = net.eval(), {"rejudge": True, **VIEWS}  # the map is fitted on these answers
     held_without, held_still, held_refined = held_back_scores(verifier, store, held_cuts, search_path)
     refine = refine_word(held_refined, held_still, net_cfg.box_head, options.seed)
     held_with = held_refined if refine["refine"] else held_still
@@ -306,6 +308,7 @@ def train_project_verifier(store: ProjectStore, train_cuts: Sequence, held_cuts:
         **fit_and_judge(held_with, held_without, options.seed),
         **refine,
         "rejudge": refine["refine"],  # a moved box is judged again from its own crop (learned.verify)
+        **VIEWS,
     }
     save_model(out, STEM, net.state_dict(), card)
     return {"trained": True, "on_by_default": card["on_by_default"], "why": card["on_by_default_why"],
