@@ -9,7 +9,11 @@ Rows, on the same files in the same run (the box is noisy: compare the ratios, n
 * ``full_1w`` / ``full_2w``: `f2a faces`'s pipeline with the small-face (up-scaled) pass over the whole image
   (the pipeline before detect/guide.py), 1 and 2 worker processes;
 * ``guided_1w`` / ``guided_2w``: today's default, the small-face pass only around the learned finder's
-  small proposals (detect/guide.py).
+  small proposals (detect/guide.py);
+* ``verified_2w``: the same in a project whose checkpoints hold a crop verifier with the card train-finder
+  writes (box head moving and rejudging, learned.VIEWS): what `f2a detect` costs once a project has one.
+  Timing only: its weights are the shipped pretrained start with an identity map (a project's own are
+  the same network, so the same cost), its recall says nothing.
 
 Pipeline seconds are the wall time of `detect_files` over the set (worker start, image decode, every finder,
 landmarks, colours, sex included) divided by its megapixels; ``ratio_to_single_pass`` is that over the single
@@ -39,7 +43,7 @@ from f2a_studio.core.imageio import read_image, save_png_atomic
 HERE = Path(__file__).resolve().parents[1]
 SEED = 2024
 THRESHOLD = 0.3
-ROWS = (("full", 1), ("full", 2), ("guided", 1), ("guided", 2))
+ROWS = (("full", 1), ("full", 2), ("guided", 1), ("guided", 2), ("verified", 2))
 
 
 def _evaluate():
@@ -95,13 +99,34 @@ def single_pass_row(images: list[dict]) -> tuple[float, list[list]]:
     return seconds, found
 
 
+def timing_verifier(project: Path) -> Path:
+    """PROJECT/checkpoints/verifier-learned.* as train-finder writes them (refine, rejudge, VIEWS, a map,
+    on by default) around the shipped pretrained weights: the product's verifier cost without training one."""
+    import shutil
+
+    from f2a_studio.core.search_path import PACKAGE_MODELS
+    from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, VIEWS
+
+    folder = project / "checkpoints"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PACKAGE_MODELS / "verifier-pretrained.safetensors", folder / f"{STEM}.safetensors")
+    card = json.loads((PACKAGE_MODELS / "verifier-pretrained.json").read_text(encoding="utf-8"))
+    card |= {"name": STEM, "calibration": {"kind": "identity"}, "on_by_default": True, "refine": True,
+             "rejudge": True, "p_weight": P_WEIGHT, **VIEWS}
+    (folder / f"{STEM}.json").write_text(json.dumps(card), encoding="utf-8")
+    return project
+
+
 def pipeline_row(images: list[dict], small_faces: str, workers: int) -> tuple[float, list[list], list[list], list]:
     from f2a_studio.detect import DetectOptions, detect_files
 
-    start = time.perf_counter()
-    results = list(detect_files([i["path"] for i in images], DetectOptions(threshold=0.0, workers=workers,
-                                                                           small_faces=small_faces)))
-    wall = time.perf_counter() - start
+    with tempfile.TemporaryDirectory(prefix="f2a-speed-project-") as tmp:
+        project = timing_verifier(Path(tmp)) if small_faces == "verified" else None
+        options = DetectOptions(threshold=0.0, workers=workers,
+                                small_faces="guided" if small_faces == "verified" else small_faces)
+        start = time.perf_counter()
+        results = list(detect_files([i["path"] for i in images], options, project=project))
+        wall = time.perf_counter() - start
     every = [[[f.box.x, f.box.y, f.box.w, f.box.h] for f in r.faces] for r in results]
     kept = [[[f.box.x, f.box.y, f.box.w, f.box.h] for f in r.faces if f.score >= THRESHOLD] for r in results]
     return wall, kept, every, [r.error for r in results if r.error]
@@ -208,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="only the default (guided) pipeline rows; the full up-scaled pass is slow on real pages")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
-    rows = tuple(r for r in ROWS if r[0] == "guided") if args.guided_only else ROWS
+    rows = tuple(r for r in ROWS if r[0] != "full") if args.guided_only else ROWS
     text = json.dumps(run(args.strips, args.dev_every, not args.no_dev, not args.no_profile, rows), indent=1)
     print(text)
     if args.out:
