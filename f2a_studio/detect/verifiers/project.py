@@ -17,7 +17,7 @@ The same reviewed cuts as the finder (detect/finders/learned_project.py), the sa
   face's box is; the card's "refine" says whether the analysis moves boxes there and judges each moved
   box again from its own crop ("rejudge"), by the same bootstrap rule on the held-back cuts (moved and
   rejudged boxes against the finders' own judged where they are). Every answer is the average over the
-  views in learned.VIEWS (the crop, its mirror, two zoomed crops), written into the card with the map
+  views in learned.VIEWS (the crop, its mirror, two zoomed crops of likely faces), written into the card with the map
   fitted on them.
 """
 
