@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-dev", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--guided-only", action="store_true",
-                        help="only the default (guided) pipeline rows; the full up-scaled pass is slow on real pages")
+                        help="only the guided and verified rows; the full up-scaled pass is slow on real pages")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     rows = tuple(r for r in ROWS if r[0] != "full") if args.guided_only else ROWS
