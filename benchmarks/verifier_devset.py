@@ -205,19 +205,20 @@ def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
 def verifier_variants(anime_tune) -> dict:
     """Row name -> (extra training candidates or None, the verifier's card) for each verifier row."""
     product = {"refine": True, "rejudge": True}  # what train-finder's card says when moving boxes helped
+    mirror = product | {"mirror": True}
+    views = mirror | {"zooms": [0.87, 1.15]}
     return {"verifier": (None, product), "verifier_no_refine": (None, {"refine": False}),
             "verifier_one_pass": (None, {"refine": True, "rejudge": False}),
             "verifier_all_candidates": (anime_tune, product),
-            "verifier_mirror": (None, product | {"mirror": True}),
-            "verifier_views": (None, product | {"mirror": True, "zooms": [0.87, 1.15]}),
-            "verifier_views_wide": (None, product | {"mirror": True, "zooms": [0.8, 0.9, 1.1, 1.25]}),
-            "verifier_views_shifts": (None, product | {"mirror": True, "zooms": [0.87, 1.15],
-                                                       "shifts": [[0.07, 0], [-0.07, 0], [0, 0.07], [0, -0.07]]}),
-            "verifier_views_p55": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "p_weight": 0.55}),
-            "verifier_views_p85": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "p_weight": 0.85}),
-            "verifier_mirror_p85": (None, product | {"mirror": True, "p_weight": 0.85}),
-            "verifier_views_f05": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "views_floor": 0.05}),
-            "verifier_views_f15": (None, product | {"mirror": True, "zooms": [0.87, 1.15], "views_floor": 0.15})}
+            "verifier_mirror": (None, mirror),
+            "verifier_views": (None, views),
+            "verifier_views_wide": (None, mirror | {"zooms": [0.8, 0.9, 1.1, 1.25]}),
+            "verifier_views_shifts": (None, views | {"shifts": [[0.07, 0], [-0.07, 0], [0, 0.07], [0, -0.07]]}),
+            "verifier_views_p55": (None, views | {"p_weight": 0.55}),
+            "verifier_views_p85": (None, views | {"p_weight": 0.85}),
+            "verifier_mirror_p85": (None, mirror | {"p_weight": 0.85}),
+            "verifier_views_f05": (None, views | {"views_floor": 0.05}),
+            "verifier_views_f15": (None, views | {"views_floor": 0.15})}
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,

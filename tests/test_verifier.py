@@ -284,13 +284,13 @@ def test_extra_views_average_p_over_the_crops_of_zoomed_and_shifted_boxes_and_ke
     same_crops = [np.column_stack([cx - w / z / 2, cy - h / z / 2, w / z, h / z]) for z in (0.8, 1.25)]
     same_crops += [np.column_stack([boxes[:, 0] + dx * w, boxes[:, 1] + dy * h, w, h])
                    for dx, dy in ((0.1, 0), (0, -0.1))]
-    expected = np.mean([plain.p_face(img, boxes), *(plain.p_face(img, b) for b in same_crops)], axis=0)
+    p_plain = plain.p_face(img, boxes)
+    expected = np.mean([p_plain, *(plain.p_face(img, b) for b in same_crops)], axis=0)
     got = viewed.verify(img, boxes)
     assert np.allclose(got.p_face, expected, atol=1e-5)
-    assert np.abs(got.p_face - plain.p_face(img, boxes)).max() > 0.01  # the views did change P
+    assert np.abs(got.p_face - p_plain).max() > 0.01  # the views did change P
     assert np.allclose(got.boxes, plain.verify(img, boxes).boxes)
     # "views_floor": a box whose plain P is below it keeps that P, the others get the views' mean
-    p_plain = plain.p_face(img, boxes)
     viewed.card = viewed.card | {"views_floor": float(np.median(p_plain))}
     low = p_plain < viewed.views_floor
     assert 0 < low.sum() < len(boxes)
