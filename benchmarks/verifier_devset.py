@@ -44,6 +44,7 @@ weights 0.366 / 0.422. Without the pictures: {"skipped": ...}.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Sequence
@@ -97,11 +98,11 @@ def verifier_data(units: Sequence[Unit], learned_raw: Sequence[Preds], stored: S
     return VerifierData.concat(parts, size), counts
 
 
-def train(data, steps: int, seed: int, init: str = "shipped"):
+def train(data, steps: int, seed: int, init: str = "shipped", options: dict | None = None):
     """The product's verifier trained on ``data`` as train-finder trains it; ``init``: "shipped" (the
     pretrained verifier on the model search path, verifiers/pretrain.py), "random", or a folder holding
-    verifier-pretrained.*. Returns the verifier, its training seconds and what it started from
-    (pretrain.load_init's answer)."""
+    verifier-pretrained.*; ``options``: VerifierTrainConfig fields other than the product's. Returns the
+    verifier, its training seconds and what it started from (pretrain.load_init's answer)."""
     import torch
 
     from f2a_studio.core.search_path import model_search_path
@@ -115,7 +116,7 @@ def train(data, steps: int, seed: int, init: str = "shipped"):
     started = {"init": "random"} if init == "random" else \
         load_init(net, model_search_path() if init == "shipped" else [Path(init)])
     t = time.perf_counter()
-    train_verifier(net, data, VerifierTrainConfig(steps=steps, seed=seed))
+    train_verifier(net, data, VerifierTrainConfig(steps=steps, seed=seed, **(options or {})))
     verifier = LearnedVerifier(Path("."))
     verifier.net = net.eval()
     return verifier, round(time.perf_counter() - t, 1), started
@@ -203,7 +204,8 @@ def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
 
 
 def verifier_variants(anime_tune) -> dict:
-    """Row name -> (extra training candidates or None, the verifier's card) for each verifier row."""
+    """Row name -> (extra training candidates or None, the verifier's card[, VerifierTrainConfig fields other
+    than the product's]) for each verifier row."""
     product = {"refine": True, "rejudge": True}  # what train-finder's card says when moving boxes helped
     mirror = product | {"mirror": True}
     views = mirror | {"zooms": [0.87, 1.15]}
@@ -218,11 +220,15 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_p85": (None, views | {"p_weight": 0.85}),
             "verifier_mirror_p85": (None, mirror | {"p_weight": 0.85}),
             "verifier_views_f05": (None, views | {"views_floor": 0.05}),
-            "verifier_views_f15": (None, views | {"views_floor": 0.15})}
+            "verifier_views_f15": (None, views | {"views_floor": 0.15}),
+            "verifier_views_mine_others": (None, views, {"mine_others": 3.0}),
+            "verifier_views_mine_both": (None, views, {"mine_faces": 2.0, "mine_others": 3.0})}
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int = 400, init: str = "shipped", only: Sequence[str] = ()) -> dict:
+        steps: int = 400, init: str = "shipped", only: Sequence[str] = (), finder_mirror: bool = False) -> dict:
+    from dataclasses import replace
+
     import torch
 
     unknown = sorted(set(only) - set(verifier_variants(None)))
@@ -234,12 +240,14 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
     torch.set_num_threads(threads)
     items, folder = present
     report: dict = {"model": str(base_dir), "pictures": len(items), "steps": steps,
-                    "verifier_init": init, "folds": {}}
+                    "verifier_init": init, "finder_mirror": finder_mirror, "folds": {}}
     for fold in folds:
         started = time.perf_counter()
         train_units, test_units = split(items, folder, fold)
         tune_units, held_units = held_back([u for u in train_units if len(u.boxes)])
         finder, _info = finetune(base_dir, tune_units, seed=seed, threads=threads, hard_negatives=True)
+        if finder_mirror:  # the card's inference "mirror": every use of the finder below sees the page both ways
+            finder.inference = replace(finder.inference, mirror=True)
         learned_map = fit_map(held_units, learned_preds(finder, held_units)[0], "learned, held-back fifth")
         anime_train = animeface_preds(train_units)
         anime_map = fit_map(train_units, anime_train, "animeface, training half").calibration
@@ -257,14 +265,18 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
         variants = verifier_variants(anime_tune)
         trained: dict = {}
-        for name, (extra, card) in variants.items():
+        datasets: dict = {}
+        for name, (extra, card, *options) in variants.items():
             if only and name not in only:
                 continue
-            key = id(extra)
+            options = options[0] if options else {}
+            key = (id(extra), json.dumps(options, sort_keys=True))
+            if id(extra) not in datasets:
+                datasets[id(extra)] = verifier_data(tune_units, learned_tune,
+                                                    animeface_stored(tune_units, anime_tune), extra)
             if key not in trained:
-                data, counts = verifier_data(tune_units, learned_tune, animeface_stored(tune_units, anime_tune),
-                                             extra)
-                trained[key] = (train(data, steps, seed, init), data, counts)
+                data, counts = datasets[id(extra)]
+                trained[key] = (train(data, steps, seed, init, options), data, counts)
             (net, train_s[name], init_used), data, counts = trained[key]
             verifier = copy(net)
             verifier.card = card
@@ -300,9 +312,11 @@ def main(argv: list[str] | None = None) -> None:
                          "with verifier-pretrained.*")
     ap.add_argument("--variants", nargs="+", default=(), metavar="ROW",
                     help="only these verifier rows (default: all), e.g. verifier verifier_mirror")
+    ap.add_argument("--finder-mirror", action="store_true",
+                    help="the fine-tuned finder averages each tile with its mirror (its card's inference 'mirror')")
     args = ap.parse_args(argv)
     print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init,
-                     args.variants), args.out)
+                     args.variants, args.finder_mirror), args.out)
 
 
 if __name__ == "__main__":

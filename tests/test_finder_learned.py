@@ -244,3 +244,29 @@ def test_cli_train_finder_explains_what_it_needs_and_trains(tmp_path: Path) -> N
     assert card["train"]["steps"] == 6
     assert card["metrics_iou_0.3"]["held_back_after"]["faces"] == card["data"]["held_back_faces"] > 0
     assert (tmp_path / "ok" / "checkpoints" / WEIGHTS_NAME).is_file()
+
+
+def test_mirror_inference_sees_a_mirrored_page_as_the_mirror_of_the_page(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from f2a_studio.detect.finders.learned import mirrored_outputs
+
+    net = _saved(tmp_path / "m", seed=3).eval()
+    page = torch.rand(1, 3, 224, 256, generator=torch.Generator().manual_seed(5))
+    with torch.inference_mode():
+        plain, plain_flipped = net(page), net(page.flip(-1))
+        both, both_flipped = mirrored_outputs(net, page), mirrored_outputs(net, page.flip(-1))
+    assert not torch.allclose(plain[0], plain_flipped[0].flip(-1), atol=1e-4)  # a net is not mirror-symmetric
+    assert torch.allclose(both[0], both_flipped[0].flip(-1), atol=1e-5)  # heat: the same cells, flipped back
+    assert torch.allclose(both[1][:, 2:], both_flipped[1][:, 2:].flip(-1), atol=1e-5)  # sizes
+    assert torch.equal(both[1][:, :2], plain[1][:, :2])  # centre offsets: the plain pass's
+
+    finder = LearnedFinder([tmp_path / "m"])
+    finder.load()
+    img = (page[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)
+    best_plain = finder.find_boxes(img, threshold=0.0)[0]
+    finder.inference = replace(finder.inference, mirror=True)
+    hits = finder.find_boxes(img, threshold=0.0)
+    mirrored = finder.find_boxes(np.ascontiguousarray(img[:, ::-1]), threshold=0.0)
+    assert hits[0] != best_plain
+    assert hits[0][4] == pytest.approx(mirrored[0][4], abs=1e-6)  # the same best peak, seen from either side

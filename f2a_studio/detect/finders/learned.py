@@ -123,6 +123,10 @@ class LearnedFinder:
     def find(self, pixels: np.ndarray) -> list[FinderHit]:
         return [FinderHit(Box(x, y, w, h), s) for x, y, w, h, s in self.find_boxes(pixels)]
 
+    def outputs(self, t):
+        """The net's (heat logits, box maps) on a tile batch of one, mirrored views averaged in when the card says."""
+        return mirrored_outputs(self.net, t) if self.inference.mirror else self.net(t)
+
     def find_boxes(self, pixels: np.ndarray, threshold: float | None = None) -> list[tuple[float, ...]]:
         """``(x, y, w, h, score)`` per proposal in image pixels, best first."""
         import cv2
@@ -153,7 +157,7 @@ class LearnedFinder:
                     ph, pw = -(-ch // 32) * 32, -(-cw // 32) * 32
                     t = torch.zeros(1, 3, ph, pw)
                     t[0, :, :ch, :cw] = torch.from_numpy(np.ascontiguousarray(crop)).permute(2, 0, 1).float() / 255
-                    heat, reg = self.net(t)
+                    heat, reg = self.outputs(t)
                     for bx, by, bw, bh, sc in decode(heat, reg, thr, cfg.top_k):
                         cx, cy = bx + bw / 2, by + bh / 2
                         # keep a peak in the tile whose core holds it (the first/last tile own their edges)
@@ -168,6 +172,19 @@ class LearnedFinder:
         hits = [hb for hb in hits if hb[2] >= 2 and hb[3] >= 2]
         hits.sort(key=lambda t: -t[4])
         return hits
+
+
+def mirrored_outputs(net, t):
+    """The net's heatmap logits and box maps on ``t`` averaged with those on ``t`` mirrored (flipped back):
+    heat in probability, sizes in log space, the centre offsets the plain pass's (a mirrored cell's x offset
+    is 1 - x, and averaging two half-cell guesses only blurs the centre). The padded tile flips whole: its
+    width is a multiple of the stride, so the cells line up."""
+    import torch
+
+    heat, reg = net(torch.cat([t, t.flip(-1)]))
+    p = (torch.sigmoid(heat[:1]) + torch.sigmoid(heat[1:]).flip(-1)) / 2
+    sizes = (reg[:1, 2:] + reg[1:, 2:].flip(-1)) / 2
+    return torch.logit(p.clamp(1e-6, 1 - 1e-6)), torch.cat([reg[:1, :2], sizes], dim=1)
 
 
 def _clip(hit: tuple[float, ...], width: int, height: int) -> tuple[float, ...]:
