@@ -222,7 +222,32 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_f05": (None, views | {"views_floor": 0.05}),
             "verifier_views_f15": (None, views | {"views_floor": 0.15}),
             "verifier_views_mine_others": (None, views, {"mine_others": 3.0}),
-            "verifier_views_mine_both": (None, views, {"mine_faces": 2.0, "mine_others": 3.0})}
+            "verifier_views_mine_both": (None, views, {"mine_faces": 2.0, "mine_others": 3.0}),
+            # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
+            "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
+
+
+def pseudo_labelled(verifier, units: Sequence[Unit], cands: Sequence[Preds], faces_above: float,
+                    others_below: float, others_per_unit: int = 30, seed: int = 0):
+    """Self-training data from pictures nobody boxed: the boxes ``verifier`` (mapped) shows at
+    ``faces_above`` or more as faces, up to ``others_per_unit`` of those below ``others_below`` as not."""
+    import numpy as np
+
+    from f2a_studio.detect.verifiers.net import VerifierNetConfig
+    from f2a_studio.detect.verifiers.train import VerifierData, context_crops
+
+    size, span = VerifierNetConfig().size, VerifierNetConfig().span
+    rng = np.random.default_rng(seed)
+    parts, n_faces, n_others = [], 0, 0
+    for u, preds in zip(units, rescored(verifier, units, cands), strict=True):
+        pos = [p[:4] for p in preds if p[4] >= faces_above]
+        neg = [p[:4] for p in preds if p[4] < others_below]
+        if len(neg) > others_per_unit:
+            neg = [neg[i] for i in sorted(rng.choice(len(neg), others_per_unit, replace=False))]
+        if pos or neg:
+            parts.append(context_crops(u.pixels, pos + neg, [1.0] * len(pos) + [0.0] * len(neg), size, span))
+        n_faces, n_others = n_faces + len(pos), n_others + len(neg)
+    return VerifierData.concat(parts, size), {"pseudo_faces": n_faces, "pseudo_others": n_others}
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
@@ -230,6 +255,9 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
     from dataclasses import replace
 
     import torch
+
+    from f2a_studio.detect.verifiers.net import VerifierNetConfig
+    from f2a_studio.detect.verifiers.train import VerifierData
 
     unknown = sorted(set(only) - set(verifier_variants(None)))
     if unknown:
@@ -269,7 +297,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         for name, (extra, card, *options) in variants.items():
             if only and name not in only:
                 continue
-            options = options[0] if options else {}
+            options = dict(options[0]) if options else {}
+            self_train = options.pop("self_train", None)
             key = (id(extra), json.dumps(options, sort_keys=True))
             if id(extra) not in datasets:
                 datasets[id(extra)] = verifier_data(tune_units, learned_tune,
@@ -278,6 +307,16 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 data, counts = datasets[id(extra)]
                 trained[key] = (train(data, steps, seed, init, options), data, counts)
             (net, train_s[name], init_used), data, counts = trained[key]
+            if self_train:
+                first = copy(net)
+                first.card = card
+                first.p_weight = card.get("p_weight", first.p_weight)
+                with_map(first, held_units, held_cands)
+                pseudo, pseudo_counts = pseudo_labelled(first, test_units, test_cands, self_train["faces"],
+                                                        self_train["others"], seed=seed)
+                data = VerifierData.concat([data, pseudo], VerifierNetConfig().size)
+                net, train_s[name], init_used = train(data, steps, seed, init, options)
+                counts = counts | pseudo_counts
             verifier = copy(net)
             verifier.card = card
             verifier.p_weight = card.get("p_weight", verifier.p_weight)  # as a loaded card's

@@ -79,5 +79,11 @@ def test_the_verifier_benchmark_builds_the_products_data_and_learns_faces_from_c
     # the first box kept is the face's (the box head may have moved it a little), not the corner's
     firsts = [Box(*kept[0][:4]).iou(Box(*unit.boxes[0])) > 0.5 for unit, kept in zip(units, rescored, strict=True)]
     assert sum(firsts) >= 7  # the map kept the verifier's order
+    # self-training data: the mapped verifier's sure answers, as labelled crops (at most 1 "other" per unit)
+    cut = float(np.median([p[4] for kept in rescored for p in kept]))
+    pseudo, n = vd.pseudo_labelled(verifier, units, cands, cut, cut, others_per_unit=1)
+    shown = [p for kept in rescored for p in kept]
+    assert n["pseudo_faces"] == pseudo.faces == sum(p[4] >= cut for p in shown) > 0
+    assert n["pseudo_others"] == pseudo.others <= len(units) and len(pseudo) == pseudo.faces + pseudo.others
     monkeypatch.setenv("F2A_DEVSET_IMAGES", str(tmp_path))
     assert "skipped" in vd.run(tmp_path, folds=(1,))
