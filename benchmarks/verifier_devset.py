@@ -116,7 +116,7 @@ def train(data, steps: int, seed: int, init: str = "shipped", options: dict | No
     started = {"init": "random"} if init == "random" else \
         load_init(net, model_search_path() if init == "shipped" else [Path(init)])
     t = time.perf_counter()
-    train_verifier(net, data, VerifierTrainConfig(steps=steps, seed=seed, **(options or {})))
+    train_verifier(net, data, VerifierTrainConfig(**({"steps": steps, "seed": seed} | (options or {}))))
     verifier = LearnedVerifier(Path("."))
     verifier.net = net.eval()
     return verifier, round(time.perf_counter() - t, 1), started
@@ -223,6 +223,9 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_f15": (None, views | {"views_floor": 0.15}),
             "verifier_views_mine_others": (None, views, {"mine_others": 3.0}),
             "verifier_views_mine_both": (None, views, {"mine_faces": 2.0, "mine_others": 3.0}),
+            "verifier_views_mine_f2o5": (None, views, {"mine_faces": 2.0, "mine_others": 5.0}),
+            "verifier_views_mine_f3o3": (None, views, {"mine_faces": 3.0, "mine_others": 3.0}),
+            "verifier_views_mine_800": (None, views, {"mine_faces": 2.0, "mine_others": 3.0, "steps": 800}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
 

@@ -534,3 +534,19 @@ def test_the_training_summaries_say_whether_the_box_head_moves_boxes(capsys) -> 
     old = {k: v for k, v in summary.items() if not k.startswith("refine")}  # a card from before the box head
     _print_verifier(old)
     assert "box head" not in capsys.readouterr().err
+
+
+def test_hard_example_mining_learns_from_the_worst_ranked_of_each_kind() -> None:
+    from f2a_studio.detect.verifiers.train import mined_loss
+
+    logits = torch.tensor([3.0, -2.0, 0.5, -3.0, 2.5, 0.0], requires_grad=True)  # 3 faces, then 3 others
+    labels = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    each = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="none").detach()
+    loss = mined_loss(logits, labels, 3, 1, 2)
+    assert loss.item() == pytest.approx(float((each[1] + each[4] + each[5]) / 3))  # the face at -2, others at 2.5, 0
+    loss.backward()
+    assert [g != 0 for g in logits.grad.tolist()] == [False, True, False, False, True, True]
+    assert mined_loss(logits, labels, 3, 3, 3).item() == pytest.approx(float(each.mean()))  # no mining: all
+    with pytest.raises(ValueError, match="mine_faces"):
+        VerifierTrainConfig(mine_others=0.5)
+    assert VerifierTrainConfig(faces_per_batch=16, others_per_batch=16, mine_faces=2, mine_others=3).drawn() == (32, 48)

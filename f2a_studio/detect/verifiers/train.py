@@ -170,6 +170,18 @@ def data_key(data: VerifierData) -> str:
     return h.hexdigest()[:16]
 
 
+def mined_loss(logits, labels, n_faces: int, keep_faces: int, keep_others: int):
+    """Cross-entropy over the ``keep_faces`` hardest of the batch's first ``n_faces`` (the faces) and the
+    ``keep_others`` hardest of the rest (all of them when that is all there are)."""
+    import torch
+    import torch.nn.functional as F
+
+    each = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    faces, others = each[:n_faces], each[n_faces:]
+    return torch.cat([faces.topk(min(keep_faces, len(faces))).values,
+                      others.topk(min(keep_others, len(others))).values]).mean()
+
+
 def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume: Path | None = None,
                    progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train ``net`` (a VerifierNet) in place on balanced batches; ValueError without both kinds."""
@@ -198,11 +210,7 @@ def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume:
     def loss_fn(n, batch):
         x, y, t = batch
         out = n(x)
-        each = F.binary_cross_entropy_with_logits(out[:, 0], y, reduction="none")
-        if (n_faces, n_others) != (cfg.faces_per_batch, cfg.others_per_batch):  # keep the hardest of each kind
-            each = torch.cat([each[:n_faces].topk(cfg.faces_per_batch).values,
-                              each[n_faces:].topk(cfg.others_per_batch).values])
-        loss = each.mean()
+        loss = mined_loss(out[:, 0], y, n_faces, cfg.faces_per_batch, cfg.others_per_batch)
         has = torch.isfinite(t[:, 0])
         if net.cfg.box_head and bool(has.any()):
             loss = loss + cfg.box_weight * F.smooth_l1_loss(out[has, 1:], t[has], beta=0.05)
