@@ -221,11 +221,9 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_mirror_p85": (None, mirror | {"p_weight": 0.85}),
             "verifier_views_f05": (None, views | {"views_floor": 0.05}),
             "verifier_views_f15": (None, views | {"views_floor": 0.15}),
-            "verifier_views_mine_others": (None, views, {"mine_others": 3.0}),
-            "verifier_views_mine_both": (None, views, {"mine_faces": 2.0, "mine_others": 3.0}),
-            "verifier_views_mine_f2o5": (None, views, {"mine_faces": 2.0, "mine_others": 5.0}),
-            "verifier_views_mine_f3o3": (None, views, {"mine_faces": 3.0, "mine_others": 3.0}),
-            "verifier_views_mine_800": (None, views, {"mine_faces": 2.0, "mine_others": 3.0, "steps": 800}),
+            # hard example mining (VerifierTrainConfig.mine_*): the product mines the others (x3) since 2026-12-07
+            "verifier_views_no_mining": (None, views, {"mine_others": 1.0}),
+            "verifier_views_mine_both": (None, views, {"mine_faces": 2.0}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
 

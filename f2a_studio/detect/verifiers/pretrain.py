@@ -63,7 +63,8 @@ def pretrain(panels: int, steps: int, threads: int = 2, real_look: float = 0.0) 
         counts = {k: counts.get(k, 0) + v for k, v in n.items()}
     data = VerifierData.concat(parts, net.cfg.size)
     data_s = time.perf_counter() - started
-    cfg = VerifierTrainConfig(steps=steps, seed=NET_SEED, real_look=real_look)
+    # no hard example mining: the shipped file was pretrained before it (a rerun rebuilds that file)
+    cfg = VerifierTrainConfig(steps=steps, seed=NET_SEED, real_look=real_look, mine_others=1.0)
     t = time.perf_counter()
     train_verifier(net, data, cfg)
     card = {
