@@ -104,6 +104,7 @@ def test_finetuning_raises_recall_on_held_back_cuts(project: Path, tmp_path: Pat
         finder = LearnedFinder([out, tmp_path])
         finder.load()
         assert finder.model_file() is not None and finder.model_file().name == WEIGHTS_NAME
+        assert finder.inference.mirror  # a project's finder reads each tile and its mirror (TUNED_INFERENCE)
         held = json.loads((out / CARD_NAME).read_text())["data"]["held_back_cuts"]
         assert held == card["data"]["held_back_cuts"]
 
