@@ -33,7 +33,7 @@ class InferenceConfig:
     overlap: int = 160  # tile overlap, scaled pixels: more than the largest face's half side
     threshold: float = 0.08  # lowest peak kept as a proposal (calibration and the slider come later)
     top_k: int = 100
-    mirror: bool = False  # also run each tile mirrored and average the two heatmaps and sizes (2x the cost)
+    mirror: bool = False  # also read each tile mirrored, heatmaps and sizes averaged (one batch of two: ~1.5x)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> InferenceConfig:
