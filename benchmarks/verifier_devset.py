@@ -141,6 +141,14 @@ def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds
     return out
 
 
+def carded(verifier, card: dict):
+    """A copy of a trained verifier reading ``card`` as a loaded card's (views, refine, p_weight)."""
+    out = copy(verifier)
+    out.card = card
+    out.p_weight = card.get("p_weight", verifier.p_weight)
+    return out
+
+
 def with_map(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]):
     """The card's map as train-finder fits it: Platt on the held-back candidates the NMS keeps."""
     from f2a_studio.detect.finders.score_fit import platt_fit
@@ -252,11 +260,12 @@ def pseudo_labelled(verifier, units: Sequence[Unit], cands: Sequence[Preds], fac
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int = 400, init: str = "shipped", only: Sequence[str] = (), finder_mirror: bool = False) -> dict:
+        steps: int = 400, init: str = "shipped", only: Sequence[str] = (), finder_plain: bool = False) -> dict:
     from dataclasses import replace
 
     import torch
 
+    from f2a_studio.detect.finders.learned_project import TUNED_INFERENCE
     from f2a_studio.detect.verifiers.net import VerifierNetConfig
     from f2a_studio.detect.verifiers.train import VerifierData
 
@@ -269,14 +278,14 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
     torch.set_num_threads(threads)
     items, folder = present
     report: dict = {"model": str(base_dir), "pictures": len(items), "steps": steps,
-                    "verifier_init": init, "finder_mirror": finder_mirror, "folds": {}}
+                    "verifier_init": init, "finder_inference": {} if finder_plain else TUNED_INFERENCE, "folds": {}}
     for fold in folds:
         started = time.perf_counter()
         train_units, test_units = split(items, folder, fold)
         tune_units, held_units = held_back([u for u in train_units if len(u.boxes)])
         finder, _info = finetune(base_dir, tune_units, seed=seed, threads=threads, hard_negatives=True)
-        if finder_mirror:  # the card's inference "mirror": every use of the finder below sees the page both ways
-            finder.inference = replace(finder.inference, mirror=True)
+        if not finder_plain:  # as train-finder writes its card: every use of the finder below reads it so
+            finder.inference = replace(finder.inference, **TUNED_INFERENCE)
         learned_map = fit_map(held_units, learned_preds(finder, held_units)[0], "learned, held-back fifth")
         anime_train = animeface_preds(train_units)
         anime_map = fit_map(train_units, anime_train, "animeface, training half").calibration
@@ -309,19 +318,13 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 trained[key] = (train(data, steps, seed, init, options), data, counts)
             (net, train_s[name], init_used), data, counts = trained[key]
             if self_train:
-                first = copy(net)
-                first.card = card
-                first.p_weight = card.get("p_weight", first.p_weight)
-                with_map(first, held_units, held_cands)
+                first = with_map(carded(net, card), held_units, held_cands)
                 pseudo, pseudo_counts = pseudo_labelled(first, test_units, test_cands, self_train["faces"],
                                                         self_train["others"], seed=seed)
                 data = VerifierData.concat([data, pseudo], VerifierNetConfig().size)
                 net, train_s[name], init_used = train(data, steps, seed, init, options)
                 counts = counts | pseudo_counts
-            verifier = copy(net)
-            verifier.card = card
-            verifier.p_weight = card.get("p_weight", verifier.p_weight)  # as a loaded card's
-            with_map(verifier, held_units, held_cands)
+            verifier = with_map(carded(net, card), held_units, held_cands)
             t = time.perf_counter()
             preds = rescored(verifier, test_units, test_cands)
             cost[name] = round((time.perf_counter() - t) / mp, 4)
@@ -352,11 +355,12 @@ def main(argv: list[str] | None = None) -> None:
                          "with verifier-pretrained.*")
     ap.add_argument("--variants", nargs="+", default=(), metavar="ROW",
                     help="only these verifier rows (default: all), e.g. verifier verifier_mirror")
-    ap.add_argument("--finder-mirror", action="store_true",
-                    help="the fine-tuned finder averages each tile with its mirror (its card's inference 'mirror')")
+    ap.add_argument("--finder-plain", action="store_true",
+                    help="the fine-tuned finder reads tiles plain, not as train-finder's card says (each tile and "
+                         "its mirror, learned_project.TUNED_INFERENCE): the product before 2026-12-07")
     args = ap.parse_args(argv)
     print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init,
-                     args.variants, args.finder_mirror), args.out)
+                     args.variants, args.finder_plain), args.out)
 
 
 if __name__ == "__main__":
