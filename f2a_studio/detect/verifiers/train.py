@@ -200,14 +200,14 @@ def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume:
     torch.manual_seed(cfg.seed)
     size, span = net.cfg.size, net.cfg.span
 
+    n_faces, n_others = cfg.drawn()  # per batch, before mining keeps the hardest
+
     def batches(step: int):
         rng = np.random.default_rng([cfg.seed, step])
         idx = np.concatenate([rng.choice(faces, n_faces), rng.choice(others, n_others)])
         crops, targets = jittered_crops(data, idx, size, span, rng, cfg)
         return (to_tensor(list(crops)), torch.from_numpy(data.labels[idx].astype(np.float32)),
                 torch.from_numpy(targets.astype(np.float32)))
-
-    n_faces, n_others = cfg.drawn()
 
     def loss_fn(n, batch):
         x, y, t = batch
