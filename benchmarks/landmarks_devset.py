@@ -12,7 +12,12 @@ starts from the TRUE (hand-drawn) box, as a hand-drawn box or a perfect finder w
 * ``learned_sex_prior``: the pipeline's order (detect.analyze.with_sex): the shipped sex classifier on the
   crop aligned by the no-prior landmarks, its label turned into the fit's prior (refit.sex_prior), the
   template's posterior fed to the learned model;
-* ``learned_true_sex``: the same with the hand-read sex as a confirmed label (the best the prior can do).
+* ``learned_true_sex``: the same with the hand-read sex as a confirmed label (the best the prior can do);
+* ``learned_animeface_view``: the learned model (p 0.5) on animeface's box where animeface finds the face in
+  a window around the hand box (detect/landmark_box.py), else on the hand box;
+* ``refit_person_box``: the product end to end: ``refit_face`` on the face as a person drew it (source
+  human; the sex classifier's prior, animeface's view when it has one), as the studio and the label
+  importers fit a person's box.
 
 NME: mean distance over the face's visible hand points (a null or hidden point is not scored) divided by
 the distance between the two hand eye centres (an estimated eye still counts for that distance). Sex:
@@ -39,7 +44,8 @@ POINT_NAMES = ("eye36_41", "eye42_47", "nose30", "mouth48", "mouth54", "chin8")
 # How each hand point is read off 68 iBUG points: eye centres are the mean of the eye's six points.
 IBUG_OF_POINT = {"eye36_41": tuple(range(36, 42)), "eye42_47": tuple(range(42, 48)), "nose30": (30,),
                  "mouth48": (48,), "mouth54": (54,), "chin8": (8,)}
-METHODS = ("mean_face_in_box", "template_fit", "learned_no_prior", "learned_sex_prior", "learned_true_sex")
+METHODS = ("mean_face_in_box", "template_fit", "learned_no_prior", "learned_sex_prior", "learned_true_sex",
+           "learned_animeface_view", "refit_person_box")
 TARGET_RATIO = 0.5  # issue 12: pretrained NME <= 0.5 x the mean face placed in the box, on real faces
 
 
@@ -164,13 +170,14 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
     import torch
 
     from f2a_studio.core.imageio import load_image
-    from f2a_studio.core.models import Box, Parts, Sex
+    from f2a_studio.core.models import Box, Face, FaceSource, FaceStatus, Parts, Sex
     from f2a_studio.core.search_path import PACKAGE_MODELS
     from f2a_studio.detect.cropnet import aligned_crop
     from f2a_studio.detect.face_model import load_face_model
+    from f2a_studio.detect.landmark_box import animeface_view
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
     from f2a_studio.detect.landmarks.template_fit import fit_template, place_by_box
-    from f2a_studio.detect.refit import sex_prior
+    from f2a_studio.detect.refit import refit_face, sex_prior
     from f2a_studio.detect.sex.backends import LearnedSexBackend
     from f2a_studio.detect.sex.train import predict_p
 
@@ -206,8 +213,13 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
         preds68["learned_sex_prior"] = predict_points(lm_net, pixels, box, prior)[0]
         true_prior = fit_template(model, box, Parts(), sex_prior(f.sex)).p_female
         preds68["learned_true_sex"] = predict_points(lm_net, pixels, box, true_prior)[0]
+        view = animeface_view(pixels, box)
+        preds68["learned_animeface_view"] = predict_points(lm_net, pixels, view.box if view else box, 0.5)[0]
+        drawn = Face(image_id=0, box=box, source=FaceSource.HUMAN, status=FaceStatus.ACCEPTED)
+        refit = refit_face(pixels, drawn, search_path=[models])
+        preds68["refit_person_box"] = np.array([(x, y) for x, y, _ in refit.landmarks], np.float64)
         row = {"face": f"{f.image}:{f.face}", "kind": f.kind, "sex": f.sex, "p_female": round(p_pipe, 3),
-               "p_female_hand_aligned": round(p_hand, 3)}
+               "p_female_hand_aligned": round(p_hand, 3), "animeface_view": view is not None}
         for m, p68 in preds68.items():
             six = six_points(p68)
             rows[m].append(nme6(six, f.points, f.scored))
@@ -236,6 +248,12 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
     out["over_mean_face_in_box"] = ratios
     out["target"] = {"learned_over_mean_face_in_box": TARGET_RATIO,
                      "met": bool(ratios["learned_no_prior"]["ratio"] <= TARGET_RATIO)}
+    seen = np.array([r["animeface_view"] for r in per_face])
+    out["animeface_view"] = {"faces": int(seen.sum()),
+                             **{m: round(float(np.asarray(rows[m])[seen].mean()), 4) if seen.any() else None
+                                for m in ("learned_no_prior", "learned_animeface_view", "refit_person_box")},
+                             "faces_better": int((np.asarray(rows["learned_animeface_view"])[seen]
+                                                  < np.asarray(rows["learned_no_prior"])[seen]).sum())}
     out["nme_by_point"] = {m: {n: round(float(np.nanmean(np.array(v)[:, i])), 4) for i, n in enumerate(POINT_NAMES)}
                            for m, v in per_point.items()}
     kinds = sorted({f.kind for f in faces})

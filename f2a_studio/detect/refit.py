@@ -1,7 +1,9 @@
 """Refit one face's landmarks and pose in-process: after an annotator confirms the character's sex, or
 moves the box or parts. The first landmark backend on the search path runs (the learned model when its
 file is there, else the template fit: numpy/scipy, tens of milliseconds), so a studio worker thread may
-call it. Colours are left as they are (they may be hand-picked). A face whose sex nobody set gets the sex
+call it. A box a person drew gets animeface's view of the face inside it first (detect/landmark_box.py, about
+0.1 s): the landmark model crops animeface's box, the template fit takes its parts. Colours are left as they
+are (they may be hand-picked). A face whose sex nobody set gets the sex
 classifier's p(female) as the prior (it is not written: `predict_sex` does that, as a prediction).
 """
 
@@ -14,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.core.models import Domain, Face, Pose, Sex
+from f2a_studio.core.models import Domain, Face, FaceSource, Parts, Pose, Sex
 from f2a_studio.detect.face_model import load_face_model
+from f2a_studio.detect.landmark_box import animeface_view
 from f2a_studio.detect.landmarks.template_fit import fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.pose import estimate_pose
@@ -72,6 +75,15 @@ def predict_sex(pixels: np.ndarray, face: Face, search_path: Sequence[Path] | No
     return apply_prediction(face, chosen.backend.predict_many(pixels, [face])[0])
 
 
+def drawn_by_person(face: Face) -> bool:
+    """Is the face's box a person's (drawn in the studio, moved, or imported), not a detector's?"""
+    return face.source is FaceSource.HUMAN or "box" in face.human_fields
+
+
+def has_parts(parts: Parts) -> bool:
+    return any(getattr(parts, name) is not None for name in ("left_eye", "right_eye", "mouth", "nose", "chin"))
+
+
 def refit_face(pixels: np.ndarray, face: Face, sex: Sex | str | None = None,
                search_path: Sequence[Path] | None = None, domain: Domain | str = Domain.ANIME) -> Face:
     """`face` with landmarks (the first landmark backend for the image's `domain`, the sex as prior) and pose
@@ -86,12 +98,18 @@ def refit_face(pixels: np.ndarray, face: Face, sex: Sex | str | None = None,
         guess = predict_sex(pixels, face, search_path)
         label, prob = guess.sex, guess.sex_prob
     prior = sex_prior(label, prob)
-    fit = fit_template(model, face.box, face.parts, prior)
+    crop_box, parts = face.box, face.parts
+    if domain is Domain.ANIME and drawn_by_person(face):
+        view = animeface_view(pixels, face.box)  # where the face is inside a person's box
+        if view is not None:
+            crop_box = view.box
+            parts = face.parts if has_parts(face.parts) else view.parts
+    fit = fit_template(model, face.box, parts, prior)
     points, confidence = fit.points, None
     path = _path(search_path)
     backend = _landmark_backend(path, _stamp(path), domain.value)
     if backend.name != "template":
-        result = backend.predict(pixels, face.box, face.parts, fit.p_female)
+        result = backend.predict(pixels, crop_box, parts, fit.p_female)
         points, confidence = result.points, result.confidence
     vis = visibility(points, pixels, face.colors, confidence)
     shape = model.female.points if fit.p_female >= 0.5 else model.male.points

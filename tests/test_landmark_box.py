@@ -1,0 +1,94 @@
+"""A person's loose box: animeface's view of the face inside it (detect/landmark_box.py) and the refit that
+uses it, with the real animeface and the shipped learned landmark model on synthetic characters."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from f2a_studio.core.models import Box, Face, FaceSource, FaceStatus
+from f2a_studio.core.search_path import PACKAGE_MODELS
+from f2a_studio.detect.landmark_box import animeface_view
+from f2a_studio.detect.refit import drawn_by_person, refit_face
+from f2a_studio.synth.scene import make_character_image
+
+
+def loose(true: Box) -> Box:
+    """A head box as a person drags it: half again as large, off to the left and up."""
+    return Box(true.x - 0.15 * true.w, true.y - 0.3 * true.h, true.w * 1.5, true.h * 1.5)
+
+
+def nme(face: Face, truth) -> float:
+    pts = np.array([(x, y) for x, y, _ in face.landmarks])
+    true = truth.points()
+    iod = np.linalg.norm(true[36:42].mean(0) - true[42:48].mean(0))
+    return float(np.mean(np.linalg.norm(pts - true, axis=1)) / iod)
+
+
+@pytest.fixture(scope="module")
+def characters():
+    return [make_character_image(np.random.default_rng(seed), 320) for seed in range(3)]
+
+
+def test_the_view_finds_the_face_inside_a_loose_box(characters) -> None:
+    for panel in characters:
+        true = Box(*panel.faces[0].box)
+        box = loose(true)
+        view = animeface_view(panel.image, box)
+        assert view is not None
+        assert view.box.iou(true) > true.iou(box) + 0.2  # much closer to the drawn face than the person's box
+        eyes = panel.faces[0].points()[36:48].reshape(2, 6, 2).mean(1)  # image-left eye first
+        for part, eye in zip((view.parts.left_eye, view.parts.right_eye), eyes, strict=True):
+            assert part is not None
+            assert np.linalg.norm(np.array(part.center) - eye) < 0.15 * true.w  # parts in image pixels
+
+
+def test_no_view_where_there_is_no_face(characters) -> None:
+    panel = characters[0]
+    assert animeface_view(panel.image, Box(2, 2, 30, 30)) is None  # the background corner
+    assert animeface_view(panel.image, Box(10, 10, 1, 1)) is None  # too small to look for anything
+    grey = np.full((200, 200), 128, np.uint8)
+    assert animeface_view(grey, Box(50, 50, 80, 80)) is None  # not RGB
+
+
+@pytest.mark.parametrize("search_path", [[PACKAGE_MODELS], []], ids=["learned", "template"])
+def test_a_persons_loose_box_gets_landmarks_on_the_face(characters, search_path) -> None:
+    """The same loose box fitted as a person's and as a detector's: only the person's is re-looked at, and its
+    landmarks land on the drawn face (the learned model on animeface's crop, the template on its parts)."""
+    for panel in characters:
+        box = loose(Box(*panel.faces[0].box))
+        person = Face(image_id=0, box=box, source=FaceSource.HUMAN, status=FaceStatus.ACCEPTED)
+        detector = Face(image_id=0, box=box)
+        assert drawn_by_person(person) and not drawn_by_person(detector)
+        fitted = refit_face(panel.image, person, search_path=search_path)
+        as_detected = refit_face(panel.image, detector, search_path=search_path)
+        assert fitted.box == box  # the person's box stays theirs
+        assert nme(fitted, panel.faces[0]) < 0.7 * nme(as_detected, panel.faces[0])
+
+
+def test_a_detector_box_a_person_moved_counts_as_theirs(characters) -> None:
+    panel = characters[1]
+    box = loose(Box(*panel.faces[0].box))
+    moved = Face(image_id=0, box=box, human_fields=frozenset({"box"}))
+    assert drawn_by_person(moved)
+    fitted = refit_face(panel.image, moved, search_path=[PACKAGE_MODELS])
+    assert nme(fitted, panel.faces[0]) < 0.7 * nme(refit_face(panel.image, Face(0, box), search_path=[PACKAGE_MODELS]),
+                                                   panel.faces[0])
+
+
+def test_without_a_view_the_person_box_is_fitted_as_it_is(characters) -> None:
+    """On a box where animeface sees nothing, a person's face is fitted exactly as a detector's would be."""
+    panel = characters[2]
+    corner = Box(0, 0, 60, 60)
+    assert animeface_view(panel.image, corner) is None
+    person = refit_face(panel.image, Face(0, corner, source=FaceSource.HUMAN), search_path=[PACKAGE_MODELS])
+    detector = refit_face(panel.image, Face(0, corner), search_path=[PACKAGE_MODELS])
+    assert person.landmarks == detector.landmarks
+
+
+def test_photos_are_not_looked_at_with_animeface(characters) -> None:
+    panel = characters[0]
+    box = loose(Box(*panel.faces[0].box))
+    person = refit_face(panel.image, Face(0, box, source=FaceSource.HUMAN), search_path=[], domain="human")
+    detector = refit_face(panel.image, Face(0, box), search_path=[], domain="human")
+    assert person.landmarks == detector.landmarks
