@@ -13,7 +13,9 @@ saw it). NME over the six hand points / the hand eye distance (landmarks_devset.
 p(female) from the hand-read sex as the pipeline would have it once a person set it.
 
 Rows: the mean face in the box (the issue's yardstick), the shipped model, the fine-tuned one; the issue's
-target is ≤ 0.5× the mean face. ``sex``: the same folds for the sex classifier, trained as `f2a train-sex`
+target is ≤ 0.5× the mean face. ``shipped_view`` / ``fine_tuned_view``: the same with the model cropping
+animeface's box where animeface sees the face around the hand box (detect/landmark_box.py, as refit_face
+does for a person's box), in training too. ``sex``: the same folds for the sex classifier, trained as `f2a train-sex`
 does (sex/train.train_sex, lr 1e-3) on the training half's hand-read sex with crops aligned by the corrected
 points, scored on the other half's crops aligned by the shipped landmark model's points (what the pipeline
 has before anyone corrects a face). Without the pictures: {"skipped": ...}.
@@ -53,8 +55,9 @@ def p_female(face: HandFace) -> float:
     return {"female": 1.0, "male": 0.0}.get(face.sex, 0.5)
 
 
-def correction(face: HandFace, pixels: np.ndarray):
-    """The training sample the studio's anchors would make of this face (LmSample), or None without anchors."""
+def correction(face: HandFace, pixels: np.ndarray, crop_box=None):
+    """The training sample the studio's anchors would make of this face (LmSample), or None without anchors;
+    ``crop_box`` (a Box): the box the model crops instead of the face's (animeface's view of it)."""
     from f2a_studio.core.models import Box, Face, Sex
     from f2a_studio.detect.anchors import anchor_indices, fit_to_anchors
     from f2a_studio.detect.landmarks.learned_train import LmSample
@@ -69,7 +72,7 @@ def correction(face: HandFace, pixels: np.ndarray):
     points = fit_to_anchors(stub, anchors)
     mask = np.zeros(68, bool)
     mask[sorted(anchor_indices(anchors))] = True
-    return LmSample(pixels, tuple(box.to_list()), points, mask, np.ones(68), p_female(face))
+    return LmSample(pixels, tuple((crop_box or box).to_list()), points, mask, np.ones(68), p_female(face))
 
 
 def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> dict:
@@ -88,6 +91,7 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     from f2a_studio.core.models import Box
     from f2a_studio.core.search_path import PACKAGE_MODELS
     from f2a_studio.detect.face_model import load_face_model
+    from f2a_studio.detect.landmark_box import animeface_view
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
     from f2a_studio.detect.landmarks.learned_train import LmTrainConfig, train_landmarks
     from f2a_studio.detect.landmarks.template_fit import place_by_box
@@ -97,6 +101,7 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     model = load_face_model()
     crops: dict[int, np.ndarray] = {}  # each face's picture, cropped around the face (the strips are large)
     offsets: dict[int, tuple[float, float]] = {}
+    views: dict[int, Box] = {}  # animeface's box where it sees the face in a window around the hand box
     decoded: dict[str, np.ndarray] = {}  # the last picture only: the faces come picture by picture
     for i, f in enumerate(faces):
         if f.image not in decoded:
@@ -106,31 +111,40 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
         x0, y0 = max(0, int(x - w)), max(0, int(y - h))
         crops[i] = np.ascontiguousarray(pixels[y0:int(y + 2 * h) + 1, x0:int(x + 2 * w) + 1])
         offsets[i] = (float(x0), float(y0))
+        view = animeface_view(pixels, Box(*f.box))  # as refit_face looks at a person's box
+        if view is not None:
+            views[i] = view.box.translated(-x0, -y0)
     local = [_shifted(f, *offsets[i]) for i, f in enumerate(faces)]
     corrections = {i: correction(f, crops[i]) for i, f in enumerate(local)}  # each face's anchors, made once
+    corrections_view = {i: correction(f, crops[i], views.get(i)) for i, f in enumerate(local)}
 
-    def nmes(net, idx: Sequence[int]) -> list[float]:
-        return [nme6(six_points(predict_points(net, crops[i], Box(*local[i].box), p_female(local[i]))[0]),
+    def nmes(net, idx: Sequence[int], use_views: bool = False) -> list[float]:
+        return [nme6(six_points(predict_points(net, crops[i], views.get(i, Box(*local[i].box)) if use_views
+                                               else Box(*local[i].box), p_female(local[i]))[0]),
                      local[i].points, local[i].scored) for i in idx]
 
     a, b = halves(local)
-    rows: dict[str, dict[int, float]] = {"mean_face_in_box": {}, "shipped": {}, "fine_tuned": {}}
+    rows: dict[str, dict[int, float]] = {"mean_face_in_box": {}, "shipped": {}, "fine_tuned": {},
+                                         "shipped_view": {}, "fine_tuned_view": {}}
     shipped, card = load_net(PACKAGE_MODELS)
     folds = []
     for train_idx, test_idx in ((a, b), (b, a)):
-        samples = [corrections[i] for i in train_idx if corrections[i] is not None]
-        net, _ = load_net(PACKAGE_MODELS)
-        cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(samples), 300, 1500)), lr=1e-3, shift=0.06,
-                            seed=seed)
-        started = time.monotonic()
-        train_landmarks(net.train(), samples, cfg)
-        net.eval()
-        folds.append({"train_faces": len(samples), "test_faces": len(test_idx), "steps": cfg.steps,
-                      "train_s": round(time.monotonic() - started, 1)})
-        for i, v in zip(test_idx, nmes(net, test_idx), strict=True):
-            rows["fine_tuned"][i] = v
+        for row, made, use_views in (("fine_tuned", corrections, False), ("fine_tuned_view", corrections_view, True)):
+            samples = [made[i] for i in train_idx if made[i] is not None]
+            net, _ = load_net(PACKAGE_MODELS)
+            cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(samples), 300, 1500)), lr=1e-3,
+                                shift=0.06, seed=seed)
+            started = time.monotonic()
+            train_landmarks(net.train(), samples, cfg)
+            net.eval()
+            folds.append({"row": row, "train_faces": len(samples), "test_faces": len(test_idx), "steps": cfg.steps,
+                          "train_s": round(time.monotonic() - started, 1)})
+            for i, v in zip(test_idx, nmes(net, test_idx, use_views), strict=True):
+                rows[row][i] = v
         for i, v in zip(test_idx, nmes(shipped, test_idx), strict=True):
             rows["shipped"][i] = v
+        for i, v in zip(test_idx, nmes(shipped, test_idx, True), strict=True):
+            rows["shipped_view"][i] = v
         for i in test_idx:
             f = local[i]
             rows["mean_face_in_box"][i] = nme6(six_points(place_by_box(model, Box(*f.box))), f.points, f.scored)

@@ -8,8 +8,8 @@ import pytest
 
 from f2a_studio.core.models import Box, Face, FaceSource, FaceStatus
 from f2a_studio.core.search_path import PACKAGE_MODELS
-from f2a_studio.detect.landmark_box import animeface_view
-from f2a_studio.detect.refit import drawn_by_person, refit_face
+from f2a_studio.detect.landmark_box import animeface_view, drawn_by_person
+from f2a_studio.detect.refit import refit_face
 from f2a_studio.synth.scene import make_character_image
 
 
@@ -92,3 +92,24 @@ def test_photos_are_not_looked_at_with_animeface(characters) -> None:
     person = refit_face(panel.image, Face(0, box, source=FaceSource.HUMAN), search_path=[], domain="human")
     detector = refit_face(panel.image, Face(0, box), search_path=[], domain="human")
     assert person.landmarks == detector.landmarks
+
+
+def test_train_landmarks_learns_from_the_crop_refit_gives_a_persons_box(tmp_path) -> None:
+    """A corrected face whose box a person drew is learned from on animeface's view of it (the crop the model
+    is given when fitting it); a detector's box is learned from as it is."""
+    from dataclasses import replace
+
+    from f2a_studio.detect.landmarks.learned_train import project_samples
+    from tests.learn_projects import synthetic_project
+
+    store, truths = synthetic_project(tmp_path / "p", 2, label_points=2, style="anime", size=320)
+    with store:
+        faces = [f for im in store.images() for f in store.faces(im.id)]
+        drawn = store.update_face(replace(faces[0], box=loose(Box(*truths[0].box))), actor="human")
+        assert "box" in drawn.human_fields
+        samples = {s.box: s for s in project_samples(store)[0] + project_samples(store)[1]}
+    boxes = list(samples)
+    assert tuple(faces[1].box.to_list()) in boxes  # the detector's box, as it is
+    view_box = next(Box(*b) for b in boxes if b != tuple(faces[1].box.to_list()))
+    assert view_box != drawn.box
+    assert view_box.iou(Box(*truths[0].box)) > drawn.box.iou(Box(*truths[0].box)) + 0.2

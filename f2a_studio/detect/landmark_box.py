@@ -18,7 +18,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from f2a_studio.core.models import Box, Parts
+from f2a_studio.core.models import Box, Domain, Face, FaceSource, Parts
 from f2a_studio.detect.finders.base import FinderHit
 
 WINDOW = 2.5  # box sides, around the box's centre
@@ -64,3 +64,23 @@ def animeface_view(pixels: np.ndarray, box: Box) -> FinderHit | None:
     parts = Parts(_back(p.left_eye, k, x0, y0), _back(p.right_eye, k, x0, y0), _back(p.mouth, k, x0, y0),
                   _point_back(p.nose, k, x0, y0), _point_back(p.chin, k, x0, y0))
     return FinderHit(found, hit.raw_score, parts, hit.colors)
+
+
+def drawn_by_person(face: Face) -> bool:
+    """Is the face's box a person's (drawn in the studio, moved, or imported), not a detector's?"""
+    return face.source is FaceSource.HUMAN or "box" in face.human_fields
+
+
+def has_parts(parts: Parts) -> bool:
+    return any(getattr(parts, name) is not None for name in ("left_eye", "right_eye", "mouth", "nose", "chin"))
+
+
+def landmark_crop(pixels: np.ndarray, face: Face, domain: Domain | str = Domain.ANIME) -> tuple[Box, Parts]:
+    """The box the landmark model crops and the parts the template fit takes for ``face``: animeface's view
+    for a person's box on an anime image when it has one, else the face's own. Fitting (refit_face) and
+    training (train-landmarks) both ask here, so the model learns from the crops it will be given."""
+    if Domain.parse(domain) is Domain.ANIME and drawn_by_person(face):
+        view = animeface_view(pixels, face.box)
+        if view is not None:
+            return view.box, face.parts if has_parts(face.parts) else view.parts
+    return face.box, face.parts

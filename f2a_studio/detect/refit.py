@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.core.models import Domain, Face, FaceSource, Parts, Pose, Sex
+from f2a_studio.core.models import Domain, Face, Pose, Sex
 from f2a_studio.detect.face_model import load_face_model
-from f2a_studio.detect.landmark_box import animeface_view
+from f2a_studio.detect.landmark_box import landmark_crop
 from f2a_studio.detect.landmarks.template_fit import fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
 from f2a_studio.detect.pose import estimate_pose
@@ -75,15 +75,6 @@ def predict_sex(pixels: np.ndarray, face: Face, search_path: Sequence[Path] | No
     return apply_prediction(face, chosen.backend.predict_many(pixels, [face])[0])
 
 
-def drawn_by_person(face: Face) -> bool:
-    """Is the face's box a person's (drawn in the studio, moved, or imported), not a detector's?"""
-    return face.source is FaceSource.HUMAN or "box" in face.human_fields
-
-
-def has_parts(parts: Parts) -> bool:
-    return any(getattr(parts, name) is not None for name in ("left_eye", "right_eye", "mouth", "nose", "chin"))
-
-
 def refit_face(pixels: np.ndarray, face: Face, sex: Sex | str | None = None,
                search_path: Sequence[Path] | None = None, domain: Domain | str = Domain.ANIME) -> Face:
     """`face` with landmarks (the first landmark backend for the image's `domain`, the sex as prior) and pose
@@ -98,12 +89,7 @@ def refit_face(pixels: np.ndarray, face: Face, sex: Sex | str | None = None,
         guess = predict_sex(pixels, face, search_path)
         label, prob = guess.sex, guess.sex_prob
     prior = sex_prior(label, prob)
-    crop_box, parts = face.box, face.parts
-    if domain is Domain.ANIME and drawn_by_person(face):
-        view = animeface_view(pixels, face.box)  # where the face is inside a person's box
-        if view is not None:
-            crop_box = view.box
-            parts = face.parts if has_parts(face.parts) else view.parts
+    crop_box, parts = landmark_crop(pixels, face, domain)  # where the face is inside a person's box
     fit = fit_template(model, face.box, parts, prior)
     points, confidence = fit.points, None
     path = _path(search_path)

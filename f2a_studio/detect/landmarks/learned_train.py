@@ -245,8 +245,10 @@ if __name__ == "__main__":
 
 def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # store: core.store.ProjectStore
     """(train, held back, counts): faces with landmarks a person placed or confirmed; only those points are
-    learned from (core.provenance.human_faces). The box is the input, whoever drew it. Anime faces only:
+    learned from (core.provenance.human_faces). The crop is the one refit_face gives the model (a person's
+    box: animeface's view of the face inside it, detect/landmark_box.landmark_crop). Anime faces only:
     the model serves anime images, and photos' points (CycleGAN's domain A) would teach it human shapes."""
+    from f2a_studio.detect.landmark_box import landmark_crop
     from f2a_studio.detect.sex import p_female_of
 
     labelled = [h for h in human_faces(store, Domain.ANIME) if h.landmarks is not None and h.points]
@@ -265,7 +267,8 @@ def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # st
             mask[sorted(h.points)] = True
             mask &= lm[:, 2] > 0  # a point marked outside the picture has no position to learn
             p = {Sex.FEMALE: 1.0, Sex.MALE: 0.0}.get(h.sex, p_female_of(face)) if h.sex else p_female_of(face)
-            s = LmSample(pixels, tuple(face.box.to_list()), lm[:, :2], mask, (lm[:, 2] == 2).astype(np.float64),
+            crop_box, _parts = landmark_crop(pixels, face)
+            s = LmSample(pixels, tuple(crop_box.to_list()), lm[:, :2], mask, (lm[:, 2] == 2).astype(np.float64),
                          float(p))
             (held if held_back_key(f"{record.hash}:{h.face_id}") < HELD_BACK else train).append(s)
     counts = {"corrected_faces": len(labelled), "train_faces": len(train), "held_back_faces": len(held),
