@@ -113,3 +113,25 @@ def test_train_landmarks_learns_from_the_crop_refit_gives_a_persons_box(tmp_path
     view_box = next(Box(*b) for b in boxes if b != tuple(faces[1].box.to_list()))
     assert view_box != drawn.box
     assert view_box.iou(Box(*truths[0].box)) > drawn.box.iou(Box(*truths[0].box)) + 0.2
+
+
+def test_the_pipeline_fits_a_learned_finders_face_on_animefaces_view(characters) -> None:
+    """A face only the learned finder proposed (no parts of its own) gets its landmarks from animeface's view
+    of it; an animeface face as found keeps its own box and parts."""
+    from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer, landmark_view
+    from f2a_studio.detect.finders.animeface import detect_raw
+    from f2a_studio.detect.finders.base import FinderHit
+
+    analyzer = Analyzer(AnalyzeOptions(search_path=(str(PACKAGE_MODELS),), threshold=0.0, finders=("animeface",)))
+    panel = characters[0]
+    true = Box(*panel.faces[0].box)
+    own = analyzer.candidates(panel.image, [FinderHit(loose(true), 0.9)])[0]  # a head box, no parts
+    viewed = landmark_view(panel.image, own)
+    assert viewed.view is not None and viewed.landmark_box.iou(true) > own.hit.box.iou(true) + 0.2
+    assert viewed.landmark_parts.left_eye is not None and own.hit.parts.left_eye is None
+    plain = analyzer.finish(panel.image, own)
+    fitted = analyzer.finish(panel.image, analyzer.refitted(viewed))
+    assert fitted.box == plain.box and fitted.parts == own.hit.parts  # the face keeps the finder's box
+    assert nme(fitted, panel.faces[0]) < 0.7 * nme(plain, panel.faces[0])
+    as_found = analyzer.candidates(panel.image, detect_raw(panel.image))  # animeface's own: as found
+    assert as_found and all(landmark_view(panel.image, c) is c for c in as_found)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from f2a_studio.core.models import Box, Colors, Face, FaceSource, Pose
+from f2a_studio.core.models import Box, Colors, Face, FaceSource, Parts, Pose
 from f2a_studio.core.search_path import model_search_path
 from f2a_studio.detect.colors import FaceFrame, estimate_colors, face_frame
 from f2a_studio.detect.face_model import FaceModel, load_face_model
@@ -20,6 +20,7 @@ from f2a_studio.detect.finders import choose_finders, finders_for_domain, load_f
 from f2a_studio.detect.finders.base import FinderHit, ModelFile
 from f2a_studio.detect.finders.calibration import Features, HitCalibration, calibration_for
 from f2a_studio.detect.guide import GuideOptions, coarse_windows, proposal_windows
+from f2a_studio.detect.landmark_box import animeface_view, has_parts
 from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
@@ -87,6 +88,17 @@ class Candidate:
     finder: str = "animeface"
     model: ModelFile | None = None
     features: Features = ()
+    # the animeface hit whose box the landmark model crops and whose parts the template fit takes, when
+    # not this candidate's own (landmark_view): a learned finder's face or a box the verifier moved
+    view: FinderHit | None = None
+
+    @property
+    def landmark_box(self) -> Box:
+        return self.view.box if self.view is not None else self.hit.box
+
+    @property
+    def landmark_parts(self) -> Parts:
+        return self.view.parts if self.view is not None else self.hit.parts
 
 
 @dataclass
@@ -162,7 +174,10 @@ class Analyzer:
             scored = self.verified(pixels, scored)
             notes.extend(self.verifier_notes)
         kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
-        kept = [self.refitted(c) for c in kept if c.score >= threshold]
+        kept = [c for c in kept if c.score >= threshold]
+        if domain == "anime":
+            kept = [landmark_view(pixels, c) for c in kept]
+        kept = [self.refitted(c) for c in kept]
         faces = [self.finish(pixels, c, landmarks) for c in kept]
         if domain == "anime":  # the sex classifier and its size prior are for characters, not photos
             faces = self.with_sex(pixels, kept, faces)
@@ -223,11 +238,12 @@ class Analyzer:
         return out
 
     def refitted(self, c: Candidate) -> Candidate:
-        """A candidate whose box the verifier moved gets its template fit again on the new box (the
-        landmarks, sex prior and pose start from it); others as they are."""
-        if REFINED_FEATURE not in dict(c.features):
+        """A candidate whose box the verifier moved, or that has an animeface view, gets its template fit
+        again on its box with the parts it will be fitted with (the landmarks, sex prior and pose start from
+        it); others as they are."""
+        if REFINED_FEATURE not in dict(c.features) and c.view is None:
             return c
-        fit = fit_template(self.model, c.hit.box, c.hit.parts)
+        fit = fit_template(self.model, c.hit.box, c.landmark_parts)
         return replace(c, fit=fit, frame=face_frame(fit.points, self.model.mean))
 
     def with_sex(self, pixels: np.ndarray, kept: list[Candidate], faces: list[Face]) -> list[Face]:
@@ -241,7 +257,7 @@ class Analyzer:
             if pred is None or self.sex.name == "template":  # the template's p(female) is the fit's own
                 out.append(labelled)
                 continue
-            fit = fit_template(self.model, c.hit.box, c.hit.parts, sex_prior(labelled.sex, labelled.sex_prob))
+            fit = fit_template(self.model, c.hit.box, c.landmark_parts, sex_prior(labelled.sex, labelled.sex_prob))
             refitted = self.finish(pixels, replace(c, fit=fit))
             out.append(replace(refitted, sex=labelled.sex, sex_prob=labelled.sex_prob))
         return out
@@ -253,7 +269,7 @@ class Analyzer:
         if landmarks.name == "template":
             points, confidence, p_female = c.fit.points, None, c.fit.p_female
         else:
-            result = landmarks.predict(pixels, c.hit.box, c.hit.parts, c.fit.p_female)
+            result = landmarks.predict(pixels, c.landmark_box, c.landmark_parts, c.fit.p_female)
             points, confidence, p_female = result.points, result.confidence, c.fit.p_female
         colors = estimate_colors(pixels, c.hit.box, c.hit.parts, points, self.model.mean, c.hit.colors)
         vis = visibility(points, pixels, colors, confidence)
@@ -275,6 +291,19 @@ class Analyzer:
             raw_score=round(float(c.hit.raw_score), 6),
             score_features=c.features,
         )
+
+
+def landmark_view(pixels: np.ndarray, c: Candidate) -> Candidate:
+    """``c`` with the animeface view its landmarks are fitted from (detect/landmark_box.animeface_view):
+    none for an animeface face as found (its own box and parts), else animeface run on a window around
+    the box. A learned finder's box and a box the verifier moved are drawn like a person's, around the
+    head, and the landmark model crops a detector's face better: on the devset's point-labelled faces the
+    shipped model scores 0.221 NME on the shipped learned finder's boxes and 0.186 on animeface's in the
+    window around them (20 of 46 viewed, 15 better; the pipeline's own tile proposals: 0.210 -> 0.200)."""
+    if has_parts(c.hit.parts) and REFINED_FEATURE not in dict(c.features):
+        return c
+    view = animeface_view(pixels, c.hit.box)
+    return c if view is None else replace(c, view=view)
 
 
 def _load_guide(small_faces: str, folders: list[Path]):
