@@ -232,6 +232,9 @@ def verifier_variants(anime_tune) -> dict:
             # hard example mining (VerifierTrainConfig.mine_*): the product mines the others (x3) since 2026-12-07
             "verifier_views_no_mining": (None, views, {"mine_others": 1.0}),
             "verifier_views_mine_both": (None, views, {"mine_faces": 2.0}),
+            # twice the training steps, and half the learning rate (a fine-tuning from a pretrained start)
+            "verifier_views_steps800": (None, views, {"steps": 800}),
+            "verifier_views_lr05": (None, views, {"lr": 5e-4}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
 

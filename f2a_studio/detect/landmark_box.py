@@ -5,7 +5,9 @@ all; COCO tools export whatever the annotator dragged), while the learned landma
 detector-like boxes and mostly places the mean face wherever the box puts it: on the devset's hand-placed
 points most of its error is global placement (benchmarks/landmarks_devset.py). animeface, where it sees the
 face at all, finds the eyes, nose and mouth. So for a person's box the landmark model is given animeface's box
-(the crop it was trained on) and the template fit animeface's parts; the face keeps the person's box.
+(a detector-like crop, as it was trained on) and the template fit animeface's parts; the face keeps the
+person's box. Detection does the same for a learned finder's face and a box the verifier moved
+(analyze.landmark_view), and train-landmarks learns from the same crops (landmark_crop).
 
 The window is WINDOW box sides around the box's centre, scaled so the box's longer side is FACE_PX pixels
 (animeface's best size); a hit counts when it overlaps the person's box by MIN_IOU. On the 56 point-labelled

@@ -36,7 +36,8 @@ PANEL_SEED = 11
 NET_SEED = 0
 
 
-def pretrain(panels: int, steps: int, threads: int = 2, real_look: float = 0.0) -> tuple[object, dict]:
+def pretrain(panels: int, steps: int, threads: int = 2, real_look: float = 0.0,
+             mine_others: float = 1.0) -> tuple[object, dict]:
     """(the trained VerifierNet, its card without the weights' hash)."""
     import torch
 
@@ -63,8 +64,8 @@ def pretrain(panels: int, steps: int, threads: int = 2, real_look: float = 0.0) 
         counts = {k: counts.get(k, 0) + v for k, v in n.items()}
     data = VerifierData.concat(parts, net.cfg.size)
     data_s = time.perf_counter() - started
-    # no hard example mining: the shipped file was pretrained before it (a rerun rebuilds that file)
-    cfg = VerifierTrainConfig(steps=steps, seed=NET_SEED, real_look=real_look, mine_others=1.0)
+    # mining off by default: the shipped file was pretrained before it (a rerun rebuilds that file)
+    cfg = VerifierTrainConfig(steps=steps, seed=NET_SEED, real_look=real_look, mine_others=mine_others)
     t = time.perf_counter()
     train_verifier(net, data, cfg)
     card = {
@@ -111,8 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--real-look", type=float, default=0.0,
                     help="share of training crops given a printed/scanned page's look (VerifierTrainConfig.real_look)")
+    ap.add_argument("--mine-others", type=float, default=1.0,
+                    help="hard example mining of the non-faces (VerifierTrainConfig.mine_others; 1 = off)")
     args = ap.parse_args(argv)
-    net, card = pretrain(args.panels, args.steps, args.threads, args.real_look)
+    net, card = pretrain(args.panels, args.steps, args.threads, args.real_look, args.mine_others)
     weights = save_model(args.out, INIT_STEM, net.state_dict(), card)
     print(json.dumps({"weights": str(weights), **card["data"], **card["train"]}))
     return 0
