@@ -232,8 +232,11 @@ def verifier_variants(anime_tune) -> dict:
             # hard example mining (VerifierTrainConfig.mine_*): the product mines the others (x3) since 2026-12-07
             "verifier_views_no_mining": (None, views, {"mine_others": 1.0}),
             "verifier_views_mine_both": (None, views, {"mine_faces": 2.0}),
-            # twice the training steps, and half the learning rate (a fine-tuning from a pretrained start)
+            # fixed training steps (the product's default was 400 until 7 December, now 1600), and half the
+            # learning rate (a fine-tuning from a pretrained start)
+            "verifier_views_steps400": (None, views, {"steps": 400}),
             "verifier_views_steps800": (None, views, {"steps": 800}),
+            "verifier_views_steps1600": (None, views, {"steps": 1600}),
             "verifier_views_lr05": (None, views, {"lr": 5e-4}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
@@ -263,14 +266,17 @@ def pseudo_labelled(verifier, units: Sequence[Unit], cands: Sequence[Preds], fac
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int = 400, init: str = "shipped", only: Sequence[str] = (), finder_plain: bool = False) -> dict:
+        steps: int | None = None, init: str = "shipped", only: Sequence[str] = (), finder_plain: bool = False) -> dict:
+    """``steps``: the verifier's training steps, None for the product's (VerifierTrainConfig.steps)."""
     from dataclasses import replace
 
     import torch
 
     from f2a_studio.detect.finders.learned_project import TUNED_INFERENCE
     from f2a_studio.detect.verifiers.net import VerifierNetConfig
-    from f2a_studio.detect.verifiers.train import VerifierData
+    from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig
+
+    steps = VerifierTrainConfig.steps if steps is None else steps
 
     unknown = sorted(set(only) - set(verifier_variants(None)))
     if unknown:
@@ -352,7 +358,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
 
 def main(argv: list[str] | None = None) -> None:
     ap = devset_arguments(__doc__.split("\n\n")[0])
-    ap.add_argument("--steps", type=int, default=400, help="verifier training steps (batches of 32)")
+    ap.add_argument("--steps", type=int, default=None,
+                    help="verifier training steps (batches of 32; default the product's, VerifierTrainConfig.steps)")
     ap.add_argument("--init", default="shipped",
                     help="the verifier's starting weights: shipped (verifiers/pretrain.py), random, or a folder "
                          "with verifier-pretrained.*")
