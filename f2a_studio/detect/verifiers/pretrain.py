@@ -10,9 +10,9 @@ product's way (verifiers/project.cut_data): each panel's face boxes, the shipped
 candidates at raw 0.05 labelled by IoU, and random boxes on the unboxed areas.
 
 The defaults (600 panels, 4000 steps, the hardest third of each batch's non-faces learnt from) are what
-the shipped file was trained with, so a rerun rebuilds it (~3.5 minutes on 2 cores). Against the
-300-panel / 2000-step file before, with each project's verifier then trained 1600 steps: recall at
-precision 0.85 0.636 vs 0.581 for the product before (10 runs, better on 8;
+the shipped file was trained with, so a rerun rebuilds it (~3.5 minutes on 2 cores). Each project's
+verifier fine-tuned 1600 steps from it: recall at precision 0.85 0.636 against 0.616 from the 300-panel /
+2000-step file before (10 runs, better on 6, worse on 2;
 results/verifier_devset_pretrain600_2026-12-07.json).
 
 ``--real-look 0.5`` (half the training crops given a scanned/printed page's look, as the finder's
