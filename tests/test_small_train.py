@@ -34,6 +34,7 @@ from f2a_studio.detect.small_train import (
     read_resume,
     resume_path,
     stop_on_sigterm,
+    train_steps,
 )
 from tests.learn_projects import synthetic_project
 
@@ -141,6 +142,53 @@ def test_a_resume_file_of_other_data_or_settings_is_refused(sex_data, tmp_path: 
         _train("sex", _fresh("sex"), other, resume=resume)
     with pytest.raises(ResumeMismatch):
         _train("sex", _fresh("sex"), sex_data, steps=5, resume=resume)  # another schedule
+
+
+def _sex_steps(net, data, steps: int = 6, **kw):
+    """train_steps straight on the sex classifier's data: step s learns from a batch chosen by s alone."""
+    def batches(step: int):
+        idx = np.random.default_rng(step).choice(len(data), 4)
+        return (torch.from_numpy(data.crops[idx].copy()).permute(0, 3, 1, 2).float() / 255,
+                torch.from_numpy(data.female[idx].astype(np.float32)))
+
+    def loss(n, batch):
+        return torch.nn.functional.binary_cross_entropy_with_logits(n(batch[0]), batch[1])
+
+    return train_steps(net, batches, loss, Schedule(steps, 1e-2, warmup=1), **kw)
+
+
+def test_the_weight_average_is_what_the_net_ends_with_and_survives_a_resume(sex_data, tmp_path: Path) -> None:
+    # the average, replayed by hand from the live weights after each step of a plain run
+    plain = _fresh("sex")
+    trajectory: list[dict] = []
+    _sex_steps(plain, sex_data, progress=lambda d, t, s: trajectory.append(
+        {k: v.detach().clone() for k, v in plain.state_dict().items()}))
+    start = _fresh("sex").state_dict()
+    expect = {k: v.clone() for k, v in start.items()}
+    for step, state in enumerate(trajectory, 1):
+        d = min(0.9, (1 + step) / (10 + step))
+        for k, v in state.items():
+            expect[k] = expect[k] * d + v * (1 - d) if v.is_floating_point() else v.clone()
+
+    averaged = _fresh("sex")
+    result = _sex_steps(averaged, sex_data, ema=0.9)
+    assert result.steps_done == 6 and not result.interrupted
+    got = averaged.state_dict()
+    assert all(torch.allclose(got[k].float(), expect[k].float(), atol=1e-6) for k in got)
+    assert not _same_weights(averaged, plain), "the average is not the last step's weights"
+
+    # stopped after 3 steps: the resume file keeps the average, and the resumed run ends where the straight one did
+    resume = tmp_path / "r.pt"
+    done: list[int] = []
+    stopped = _fresh("sex")
+    first = _sex_steps(stopped, sex_data, ema=0.9, resume=resume, progress=lambda d, t, s: done.append(d),
+                       should_stop=lambda: len(done) >= 3)
+    assert first.interrupted and "ema" in read_resume(resume)
+    again = _fresh("sex")
+    assert _sex_steps(again, sex_data, ema=0.9, resume=resume).resumed_from == 3
+    assert _same_weights(again, averaged)
+    with pytest.raises(ValueError, match="decay"):
+        _sex_steps(_fresh("sex"), sex_data, ema=1.5)
 
 
 def test_step_schedule_and_bad_schedules() -> None:

@@ -50,6 +50,7 @@ class VerifierTrainConfig:
     # worse on 3); mining the faces too (×2) was unstable (one run fell to the finders' own ranking).
     mine_faces: float = 1.0
     mine_others: float = 3.0
+    ema: float = 0.0  # > 0: the verifier kept is this decay's moving average of the weights (small_train)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.real_look <= 1.0:
@@ -223,4 +224,4 @@ def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume:
     run = f"verifier:{json.dumps(net.cfg.to_json(), sort_keys=True)}:{json.dumps(cfg.to_json())}:{data_key(data)}"
     schedule = Schedule(cfg.steps, cfg.lr, weight_decay=cfg.weight_decay)
     return train_steps(net, batches, loss_fn, schedule, resume=resume, run=run, progress=progress,
-                       should_stop=should_stop)
+                       should_stop=should_stop, ema=cfg.ema)
