@@ -240,6 +240,8 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_lr05": (None, views, {"lr": 5e-4}),
             # the moving average of the weights kept instead of the last step's (small_train's ema)
             "verifier_views_ema998": (None, views, {"ema": 0.998}),
+            # the head's input cells dropped while training (VerifierTrainConfig.dropout)
+            "verifier_views_dropout3": (None, views, {"dropout": 0.3}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
 

@@ -550,3 +550,21 @@ def test_hard_example_mining_learns_from_the_worst_ranked_of_each_kind() -> None
     with pytest.raises(ValueError, match="mine_faces"):
         VerifierTrainConfig(mine_others=0.5)
     assert VerifierTrainConfig(faces_per_batch=16, others_per_batch=16, mine_faces=2, mine_others=3).drawn() == (32, 48)
+
+
+def test_dropout_is_a_training_setting_that_leaves_the_weights_loadable_and_the_analysis_steady() -> None:
+    data, _ = _panels_data(2, 4)
+    torch.manual_seed(0)
+    net = VerifierNet()
+    keys = set(net.state_dict())
+    x = torch.rand(6, 3, SIZE, SIZE)
+    net.train()
+    net.dropout = 0.5
+    assert not torch.equal(net(x), net(x)), "dropout did not drop anything while training"
+    net.dropout = 0.0
+    assert torch.equal(net(x), net(x))
+    train_verifier(net, data, VerifierTrainConfig(steps=3, dropout=0.5))
+    assert net.dropout == 0.0 and not net.training and set(net.state_dict()) == keys
+    assert torch.equal(net(x), net(x))  # judged without dropout
+    with pytest.raises(ValueError, match="dropout"):
+        VerifierTrainConfig(dropout=1.0)

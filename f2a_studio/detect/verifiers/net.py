@@ -50,7 +50,13 @@ class VerifierNet(nn.Module):
         cells = (cfg.size // 2 ** len(cfg.widths)) ** 2
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(cfg.widths[-1] * cells, cfg.hidden), nn.ReLU(inplace=True),
                                   nn.Linear(cfg.hidden, cfg.outputs))
+        # a training setting, not the architecture (no weights, not in the card): the share of the flattened
+        # map's cells dropped while training (VerifierTrainConfig.dropout); the head holds most of the weights
+        self.dropout = 0.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """N×3×S×S in 0..1 → N×outputs: column 0 the logit of "a face", then (box head) the offsets."""
-        return self.head(self.features(x - 0.5))
+        flat = self.head[0](self.features(x - 0.5))
+        if self.dropout and self.training:
+            flat = nn.functional.dropout(flat, self.dropout, training=True)
+        return self.head[1:](flat)

@@ -51,10 +51,13 @@ class VerifierTrainConfig:
     mine_faces: float = 1.0
     mine_others: float = 3.0
     ema: float = 0.0  # > 0: the verifier kept is this decay's moving average of the weights (small_train)
+    dropout: float = 0.0  # share of the head's input dropped while training (VerifierNet.dropout)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.real_look <= 1.0:
             raise ValueError(f"real_look is the share of crops given a page's look, in 0..1, not {self.real_look}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout is a share in [0, 1), not {self.dropout}")
         if self.mine_faces < 1.0 or self.mine_others < 1.0:
             raise ValueError(f"mine_faces/mine_others draw that many times a batch's kind, >= 1 "
                              f"(got {self.mine_faces}, {self.mine_others})")
@@ -223,5 +226,9 @@ def train_verifier(net, data: VerifierData, cfg: VerifierTrainConfig, *, resume:
 
     run = f"verifier:{json.dumps(net.cfg.to_json(), sort_keys=True)}:{json.dumps(cfg.to_json())}:{data_key(data)}"
     schedule = Schedule(cfg.steps, cfg.lr, weight_decay=cfg.weight_decay)
-    return train_steps(net, batches, loss_fn, schedule, resume=resume, run=run, progress=progress,
-                       should_stop=should_stop, ema=cfg.ema)
+    net.dropout = cfg.dropout
+    try:
+        return train_steps(net, batches, loss_fn, schedule, resume=resume, run=run, progress=progress,
+                           should_stop=should_stop, ema=cfg.ema)
+    finally:
+        net.dropout = 0.0
