@@ -203,6 +203,38 @@ def hits_iou(units: Sequence[Unit], preds: Sequence[Preds], threshold: float) ->
             "share_iou_0.5": round(float(np.mean(np.greater_equal(ious, 0.5))), 4) if ious else None}
 
 
+def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds], threshold: float) -> dict:
+    """What the shown boxes at ``threshold`` get wrong: each false alarm (best score first, one box per face
+    at IoU 0.3) as ``near_miss`` (IoU 0.1-0.3 with a face), ``duplicate`` (on a face another box already
+    hit) or ``background``; each missed face by whether any candidate before the verifier reached it."""
+    from f2a_studio.core.models import Box
+
+    out = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
+           "missed_without_candidate": 0}
+    for u, p, c in zip(units, preds, cands, strict=True):
+        faces, taken = [Box(*f[:4]) for f in u.boxes.tolist()], set()
+        for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
+            if q[4] < threshold:
+                break
+            ious = [Box(*q[:4]).iou(f) for f in faces]
+            free = [(v, i) for i, v in enumerate(ious) if i not in taken]
+            best = max(free, default=(0.0, -1))
+            if best[0] >= 0.3:
+                taken.add(best[1])
+                out["hits"] += 1
+            elif max(ious, default=0.0) >= 0.3:
+                out["duplicate"] += 1
+            elif max(ious, default=0.0) >= 0.1:
+                out["near_miss"] += 1
+            else:
+                out["background"] += 1
+        for i, f in enumerate(faces):
+            if i not in taken:
+                reached = any(Box(*q[:4]).iou(f) >= 0.3 for q in c)
+                out["missed_with_candidate" if reached else "missed_without_candidate"] += 1
+    return out
+
+
 def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
     from f2a_studio.detect.verifiers.project import ranked, worse_share
 
@@ -311,6 +343,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                                 mapped(learned_preds(finder, test_units)[0], learned_map.calibration))
         merged = merge(test_cands)
         result = {"merged": rows(test_units, merged)}
+        mistakes = {"merged": errors(test_units, merged, test_cands, result["merged"]["threshold_oracle_p85"])}
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
@@ -342,6 +375,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             preds = rescored(verifier, test_units, test_cands)
             cost[name] = round((time.perf_counter() - t) / mp, 4)
             result[name] = rows(test_units, preds)
+            mistakes[name] = errors(test_units, preds, test_cands, result[name]["threshold_oracle_p85"])
             calibration[name] = reliability(test_units, preds)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
             gates[name] = gate(verifier, held_units, held_cands)
@@ -353,7 +387,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "faces_test": int(sum(len(u.boxes) for u in test_units)), "verifier_data": data_counts,
             "verifier_train_s": train_s, "verifier_init": init_used, "verifier_s_per_mp": cost,
             "candidates_per_mp": round(sum(map(len, test_cands)) / mp, 1), "held_back_gate": gates,
-            "reliability": calibration,
+            "reliability": calibration, "errors_at_oracle_p85": mistakes,
             "fold_s": round(time.perf_counter() - started, 1),
             "rows": {k: {kk: v[kk] for kk in ("at_0.3", "at_0.5", "oracle_p85", "threshold_oracle_p85", "hits_iou")}
                      for k, v in result.items()}}

@@ -1,0 +1,22 @@
+"""benchmarks/verifier_devset.errors: how the shown boxes' mistakes are counted (no devset pictures needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.finder_devset import Unit
+from benchmarks.verifier_devset import errors
+
+
+def test_each_false_alarm_and_miss_is_put_in_its_kind() -> None:
+    unit = Unit("p", "t", "scene", np.zeros((200, 400, 3), np.uint8),
+                np.array([[10, 10, 40, 40], [100, 10, 40, 40], [300, 100, 40, 40]], float))
+    preds = [[(10, 10, 40, 40, 0.9),  # hit on face 0
+              (12, 12, 40, 40, 0.8),  # a second box on face 0
+              (125, 10, 40, 40, 0.7),  # IoU ~0.23 with face 1: a near miss
+              (200, 150, 30, 30, 0.6),  # on nothing
+              (300, 100, 40, 40, 0.1)]]  # face 2's box, below the threshold: face 2 missed
+    cands = [[(300, 100, 40, 40, 0.1)]]  # ... though a candidate reached it; face 1 had none at IoU 0.3
+    assert errors([unit], preds, cands, threshold=0.5) == {
+        "hits": 1, "duplicate": 1, "near_miss": 1, "background": 1,
+        "missed_with_candidate": 1, "missed_without_candidate": 1}
