@@ -269,6 +269,7 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_steps400": (None, views, {"steps": 400}),
             "verifier_views_steps800": (None, views, {"steps": 800}),
             "verifier_views_steps1600": (None, views, {"steps": 1600}),
+            "verifier_views_steps3200": (None, views, {"steps": 3200}),
             "verifier_views_lr05": (None, views, {"lr": 5e-4}),
             # the moving average of the weights kept instead of the last step's (small_train's ema)
             "verifier_views_ema998": (None, views, {"ema": 0.998}),
