@@ -206,11 +206,13 @@ def hits_iou(units: Sequence[Unit], preds: Sequence[Preds], threshold: float) ->
 def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds], threshold: float) -> dict:
     """What the shown boxes at ``threshold`` get wrong: each false alarm (best score first, one box per face
     at IoU 0.3) as ``near_miss`` (IoU 0.1-0.3 with a face), ``duplicate`` (on a face another box already
-    hit) or ``background``; each missed face by whether any candidate before the verifier reached it."""
+    hit) or ``background``; each missed face by whether any candidate before the verifier reached it, and
+    (``missed_by``) by the picture's kind and the face's short side in pixels (<32, 32-64, 64-128, >=128)."""
     from f2a_studio.core.models import Box
 
-    out = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
-           "missed_without_candidate": 0}
+    out: dict = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
+                 "missed_without_candidate": 0}
+    by: dict = {}
     for u, p, c in zip(units, preds, cands, strict=True):
         faces, taken = [Box(*f[:4]) for f in u.boxes.tolist()], set()
         for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
@@ -229,10 +231,16 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
             else:
                 out["background"] += 1
         for i, f in enumerate(faces):
+            side = min(f.w, f.h)
+            size = "<32" if side < 32 else "32-64" if side < 64 else "64-128" if side < 128 else ">=128"
+            for key in (f"kind {u.kind}", f"side {size}"):
+                row = by.setdefault(key, {"faces": 0, "missed": 0})
+                row["faces"] += 1
+                row["missed"] += i not in taken
             if i not in taken:
                 reached = any(Box(*q[:4]).iou(f) >= 0.3 for q in c)
                 out["missed_with_candidate" if reached else "missed_without_candidate"] += 1
-    return out
+    return out | {"missed_by": dict(sorted(by.items()))}
 
 
 def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:

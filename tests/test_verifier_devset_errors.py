@@ -19,4 +19,5 @@ def test_each_false_alarm_and_miss_is_put_in_its_kind() -> None:
     cands = [[(300, 100, 40, 40, 0.1)]]  # ... though a candidate reached it; face 1 had none at IoU 0.3
     assert errors([unit], preds, cands, threshold=0.5) == {
         "hits": 1, "duplicate": 1, "near_miss": 1, "background": 1,
-        "missed_with_candidate": 1, "missed_without_candidate": 1}
+        "missed_with_candidate": 1, "missed_without_candidate": 1,
+        "missed_by": {"kind scene": {"faces": 3, "missed": 2}, "side 32-64": {"faces": 3, "missed": 2}}}
