@@ -42,6 +42,7 @@ class VerifierTrainConfig:
     shift: float = 0.1  # box sides
     zoom: float = 0.15  # log-uniform ±
     photometric: bool = True  # brightness/contrast jitter and grey crops (cropnet.photometric; devset +0.0/+0.04)
+    grey: float = 0.15  # share of the photometric crops turned grey (manga pages are half the devset's faces)
     box_weight: float = 1.0  # the box head's smooth-L1 loss beside the logit's cross-entropy
     real_look: float = 0.0  # share of crops given a scanned/printed page's look (landmarks/augment.photometric_real)
     # online hard example mining: draw this × each kind per batch, learn from the hardest faces_per_batch
@@ -56,6 +57,8 @@ class VerifierTrainConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.real_look <= 1.0:
             raise ValueError(f"real_look is the share of crops given a page's look, in 0..1, not {self.real_look}")
+        if not 0.0 <= self.grey <= 1.0:
+            raise ValueError(f"grey is the share of crops turned grey, in 0..1, not {self.grey}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout is a share in [0, 1), not {self.dropout}")
         if self.mine_faces < 1.0 or self.mine_others < 1.0:
@@ -157,7 +160,7 @@ def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, span: float, 
             if mirror:
                 targets[k, 0] = -targets[k, 0]
     if cfg.photometric:
-        out = photometric(out, rng)
+        out = photometric(out, rng, grey_prob=cfg.grey)
     if cfg.real_look > 0:
         from f2a_studio.detect.landmarks.augment import AugmentConfig, photometric_real
 
