@@ -181,24 +181,33 @@ def rows(units: Sequence[Unit], preds: Sequence[Preds]) -> dict:
     return out | {"hits_iou": hits_iou(units, preds, out["threshold_oracle_p85"])}
 
 
+def shown_matches(units: Sequence[Unit], preds: Sequence[Preds], threshold: float):
+    """For each unit, its shown boxes at ``threshold`` matched to its faces as the scores do (best score first,
+    one box per face, IoU ≥ 0.3): (faces, [(box, IoU with the best free face, best IoU with any face, the face
+    taken or -1)], the taken faces' indices)."""
+    from f2a_studio.core.models import Box
+
+    for u, p in zip(units, preds, strict=True):
+        faces, taken, shown = [Box(*f[:4]) for f in u.boxes.tolist()], set(), []
+        for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
+            if q[4] < threshold:
+                break
+            ious = [Box(*q[:4]).iou(f) for f in faces]
+            best = max(((v, i) for i, v in enumerate(ious) if i not in taken), default=(0.0, -1))
+            face = best[1] if best[0] >= 0.3 else -1
+            if face >= 0:
+                taken.add(face)
+            shown.append((q, best[0], max(ious, default=0.0), face))
+        yield faces, shown, taken
+
+
 def hits_iou(units: Sequence[Unit], preds: Sequence[Preds], threshold: float) -> dict:
     """How well the shown boxes that hit a face (IoU ≥ 0.3, best score first, one box per face) fit it, at
     ``threshold``: mean IoU and the share at IoU ≥ 0.5 (what box refinement should raise)."""
     import numpy as np
 
-    from f2a_studio.core.models import Box
-
-    ious = []
-    for u, p in zip(units, preds, strict=True):
-        faces, taken = [Box(*f[:4]) for f in u.boxes.tolist()], set()
-        for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
-            if q[4] < threshold:
-                break
-            v = [(Box(*q[:4]).iou(f), i) for i, f in enumerate(faces) if i not in taken]
-            best = max(v, default=(0.0, -1))
-            if best[0] >= 0.3:
-                taken.add(best[1])
-                ious.append(best[0])
+    ious = [iou for _f, shown, _t in shown_matches(units, preds, threshold) for _q, iou, _m, face in shown
+            if face >= 0]
     return {"hits": len(ious), "mean_iou": round(float(np.mean(ious)), 4) if ious else None,
             "share_iou_0.5": round(float(np.mean(np.greater_equal(ious, 0.5))), 4) if ious else None}
 
@@ -213,23 +222,11 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
     out: dict = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
                  "missed_without_candidate": 0}
     by: dict = {}
-    for u, p, c in zip(units, preds, cands, strict=True):
-        faces, taken = [Box(*f[:4]) for f in u.boxes.tolist()], set()
-        for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
-            if q[4] < threshold:
-                break
-            ious = [Box(*q[:4]).iou(f) for f in faces]
-            free = [(v, i) for i, v in enumerate(ious) if i not in taken]
-            best = max(free, default=(0.0, -1))
-            if best[0] >= 0.3:
-                taken.add(best[1])
-                out["hits"] += 1
-            elif max(ious, default=0.0) >= 0.3:
-                out["duplicate"] += 1
-            elif max(ious, default=0.0) >= 0.1:
-                out["near_miss"] += 1
-            else:
-                out["background"] += 1
+    for u, c, (faces, shown, taken) in zip(units, cands, shown_matches(units, preds, threshold), strict=True):
+        for _q, _iou, most, face in shown:
+            kind = "hits" if face >= 0 else "duplicate" if most >= 0.3 else "near_miss" if most >= 0.1 \
+                else "background"
+            out[kind] += 1
         for i, f in enumerate(faces):
             side = min(f.w, f.h)
             size = "<32" if side < 32 else "32-64" if side < 64 else "64-128" if side < 128 else ">=128"
@@ -241,6 +238,23 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
                 reached = any(Box(*q[:4]).iou(f) >= 0.3 for q in c)
                 out["missed_with_candidate" if reached else "missed_without_candidate"] += 1
     return out | {"missed_by": dict(sorted(by.items()))}
+
+
+def unit_facts(units: Sequence[Unit]) -> list[dict]:
+    """Each unit's name, kind, title, face count and whether it is grey (manga pages): ``--shown``'s key."""
+    import numpy as np
+
+    return [{"unit": u.name, "kind": u.kind, "title": u.title, "faces": len(u.boxes),
+             "grey": bool(np.abs(u.pixels.astype(np.int16) - u.pixels.mean(axis=2, keepdims=True)).mean() < 4)}
+            for u in units]
+
+
+def shown_boxes(units: Sequence[Unit], preds: Sequence[Preds]) -> list[list]:
+    """Every box shown at any threshold as [unit name, score, hits a face], for analysis outside the
+    benchmark (``--shown FILE``)."""
+    return [[u.name, round(q[4], 5), face >= 0]
+            for u, (_faces, shown, _t) in zip(units, shown_matches(units, preds, 0.0), strict=True)
+            for q, _iou, _m, face in shown]
 
 
 def gate(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]) -> dict:
@@ -313,8 +327,10 @@ def pseudo_labelled(verifier, units: Sequence[Unit], cands: Sequence[Preds], fac
 
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
-        steps: int | None = None, init: str = "shipped", only: Sequence[str] = (), finder_plain: bool = False) -> dict:
-    """``steps``: the verifier's training steps, None for the product's (VerifierTrainConfig.steps)."""
+        steps: int | None = None, init: str = "shipped", only: Sequence[str] = (), finder_plain: bool = False,
+        shown: dict | None = None) -> dict:
+    """``steps``: the verifier's training steps, None for the product's (VerifierTrainConfig.steps); ``shown``:
+    filled, when given, with each fold's units and every box each row shows on the held-back and scored units."""
     from dataclasses import replace
 
     import torch
@@ -387,6 +403,10 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             cost[name] = round((time.perf_counter() - t) / mp, 4)
             result[name] = rows(test_units, preds)
             mistakes[name] = errors(test_units, preds, test_cands, result[name]["threshold_oracle_p85"])
+            if shown is not None:
+                fold_shown = shown.setdefault(str(fold), {"units": unit_facts(held_units + test_units), "rows": {}})
+                fold_shown["rows"][name] = {"held": shown_boxes(held_units, rescored(verifier, held_units, held_cands)),
+                                            "test": shown_boxes(test_units, preds)}
             calibration[name] = reliability(test_units, preds)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
             gates[name] = gate(verifier, held_units, held_cands)
@@ -417,9 +437,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--finder-plain", action="store_true",
                     help="the fine-tuned finder reads tiles plain, not as train-finder's card says (each tile and "
                          "its mirror, learned_project.TUNED_INFERENCE): the product before 2026-12-07")
+    ap.add_argument("--shown", type=Path, default=None,
+                    help="also write every box each row shows (held-back and scored units) to this JSON file")
     args = ap.parse_args(argv)
+    shown: dict | None = {} if args.shown else None
     print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init,
-                     args.variants, args.finder_plain), args.out)
+                     args.variants, args.finder_plain, shown), args.out)
+    if args.shown:
+        args.shown.write_text(json.dumps(shown))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.finder_devset import Unit
-from benchmarks.verifier_devset import errors
+from benchmarks.verifier_devset import errors, hits_iou, shown_boxes, unit_facts
 
 
 def test_each_false_alarm_and_miss_is_put_in_its_kind() -> None:
@@ -21,3 +21,14 @@ def test_each_false_alarm_and_miss_is_put_in_its_kind() -> None:
         "hits": 1, "duplicate": 1, "near_miss": 1, "background": 1,
         "missed_with_candidate": 1, "missed_without_candidate": 1,
         "missed_by": {"kind scene": {"faces": 3, "missed": 2}, "side 32-64": {"faces": 3, "missed": 2}}}
+
+
+def test_hits_and_shown_boxes_use_the_same_matching() -> None:
+    unit = Unit("p", "t", "manga", np.full((100, 200, 3), 128, np.uint8),
+                np.array([[10, 10, 40, 40], [100, 10, 40, 40]], float))
+    preds = [[(10, 10, 40, 40, 0.9), (10, 10, 40, 40, 0.85),  # a hit, then a duplicate of it
+              (100, 10, 40, 50, 0.4)]]  # IoU 0.8 with face 1, shown only below 0.5
+    assert hits_iou([unit], preds, 0.5) == {"hits": 1, "mean_iou": 1.0, "share_iou_0.5": 1.0}
+    assert hits_iou([unit], preds, 0.3) == {"hits": 2, "mean_iou": 0.9, "share_iou_0.5": 1.0}
+    assert shown_boxes([unit], preds) == [["p", 0.9, True], ["p", 0.85, False], ["p", 0.4, True]]
+    assert unit_facts([unit]) == [{"unit": "p", "kind": "manga", "title": "t", "faces": 2, "grey": True}]
