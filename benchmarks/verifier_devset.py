@@ -299,6 +299,7 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_dropout3": (None, views, {"dropout": 0.3}),
             # half the training crops grey instead of 15 % (manga: half the scored faces, half of them missed)
             "verifier_views_grey50": (None, views, {"grey": 0.5}),
+            "verifier_views_grey80": (None, views, {"grey": 0.8}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
 
