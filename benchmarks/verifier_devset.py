@@ -159,8 +159,14 @@ def with_map(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]):
     return verifier
 
 
-def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
-    return merge([[(*p[:4], verifier.calibration(p[4])) for p in preds] for preds in mixed(verifier, units, cands)])
+def moved_mapped(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
+    """The candidates as the verifier leaves them (moved, re-scored and mapped), before the NMS."""
+    return [[(*p[:4], verifier.calibration(p[4])) for p in preds] for preds in mixed(verifier, units, cands)]
+
+
+def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds], moved: Sequence[Preds] | None = None
+             ) -> list[Preds]:
+    return merge(moved if moved is not None else moved_mapped(verifier, units, cands))
 
 
 def reliability(units: Sequence[Unit], preds: Sequence[Preds]) -> list[dict]:
@@ -212,17 +218,23 @@ def hits_iou(units: Sequence[Unit], preds: Sequence[Preds], threshold: float) ->
             "share_iou_0.5": round(float(np.mean(np.greater_equal(ious, 0.5))), 4) if ious else None}
 
 
-def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds], threshold: float) -> dict:
+def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds], threshold: float,
+           moved: Sequence[Preds] | None = None) -> dict:
     """What the shown boxes at ``threshold`` get wrong: each false alarm (best score first, one box per face
     at IoU 0.3) as ``near_miss`` (IoU 0.1-0.3 with a face), ``duplicate`` (on a face another box already
     hit) or ``background``; each missed face by whether any candidate before the verifier reached it, and
-    (``missed_by``) by the picture's kind and the face's short side in pixels (<32, 32-64, 64-128, >=128)."""
+    (``missed_by``) by the picture's kind and the face's short side in pixels (<32, 32-64, 64-128, >=128).
+    With ``moved`` (the candidates as the verifier left them, before the NMS), each missed face that had a
+    candidate also by where it was lost (``lost_at``): ``refine`` (no moved box reaches it), ``nms`` (one
+    did, the NMS kept none) or ``rank`` (a shown box reaches it, below the threshold)."""
     from f2a_studio.core.models import Box
 
     out: dict = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
                  "missed_without_candidate": 0}
     by: dict = {}
-    for u, c, (faces, shown, taken) in zip(units, cands, shown_matches(units, preds, threshold), strict=True):
+    lost: dict = {}
+    matched = shown_matches(units, preds, threshold)
+    for k, (u, c, (faces, shown, taken)) in enumerate(zip(units, cands, matched, strict=True)):
         for _q, _iou, most, face in shown:
             kind = "hits" if face >= 0 else "duplicate" if most >= 0.3 else "near_miss" if most >= 0.1 \
                 else "background"
@@ -234,10 +246,15 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
                 row = by.setdefault(key, {"faces": 0, "missed": 0})
                 row["faces"] += 1
                 row["missed"] += i not in taken
-            if i not in taken:
-                reached = any(Box(*q[:4]).iou(f) >= 0.3 for q in c)
-                out["missed_with_candidate" if reached else "missed_without_candidate"] += 1
-    return out | {"missed_by": dict(sorted(by.items()))}
+            if i in taken:
+                continue
+            reached = any(Box(*q[:4]).iou(f) >= 0.3 for q in c)
+            out["missed_with_candidate" if reached else "missed_without_candidate"] += 1
+            if reached and moved is not None:
+                where = "rank" if any(Box(*q[:4]).iou(f) >= 0.3 for q in _drop_ignored(preds[k], u)) else \
+                    "nms" if any(Box(*q[:4]).iou(f) >= 0.3 for q in moved[k]) else "refine"
+                lost[where] = lost.get(where, 0) + 1
+    return out | ({"lost_at": lost} if moved is not None else {}) | {"missed_by": dict(sorted(by.items()))}
 
 
 def unit_facts(units: Sequence[Unit]) -> list[dict]:
@@ -250,9 +267,9 @@ def unit_facts(units: Sequence[Unit]) -> list[dict]:
 
 
 def shown_boxes(units: Sequence[Unit], preds: Sequence[Preds]) -> list[list]:
-    """Every box shown at any threshold as [unit name, score, hits a face], for analysis outside the
-    benchmark (``--shown FILE``)."""
-    return [[u.name, round(q[4], 5), face >= 0]
+    """Every box shown at any threshold as [unit name, score, hits a face, x, y, w, h], for analysis outside
+    the benchmark (``--shown FILE``)."""
+    return [[u.name, round(q[4], 5), face >= 0, *(round(float(v), 1) for v in q[:4])]
             for u, (_faces, shown, _t) in zip(units, shown_matches(units, preds, 0.0), strict=True)
             for q, _iou, _m, face in shown]
 
@@ -371,7 +388,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                                 mapped(learned_preds(finder, test_units)[0], learned_map.calibration))
         merged = merge(test_cands)
         result = {"merged": rows(test_units, merged)}
-        mistakes = {"merged": errors(test_units, merged, test_cands, result["merged"]["threshold_oracle_p85"])}
+        mistakes = {"merged": errors(test_units, merged, test_cands, result["merged"]["threshold_oracle_p85"],
+                                     test_cands)}
         calibration = {"merged": reliability(test_units, merged)}
         train_s, data_counts, gates, cost = {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
@@ -400,10 +418,11 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 counts = counts | pseudo_counts
             verifier = with_map(carded(net, card), held_units, held_cands)
             t = time.perf_counter()
-            preds = rescored(verifier, test_units, test_cands)
+            moved = moved_mapped(verifier, test_units, test_cands)
+            preds = rescored(verifier, test_units, test_cands, moved)
             cost[name] = round((time.perf_counter() - t) / mp, 4)
             result[name] = rows(test_units, preds)
-            mistakes[name] = errors(test_units, preds, test_cands, result[name]["threshold_oracle_p85"])
+            mistakes[name] = errors(test_units, preds, test_cands, result[name]["threshold_oracle_p85"], moved)
             if shown is not None:
                 fold_shown = shown.setdefault(str(fold), {"units": unit_facts(held_units + test_units), "rows": {}})
                 fold_shown["rows"][name] = {"held": shown_boxes(held_units, rescored(verifier, held_units, held_cands)),

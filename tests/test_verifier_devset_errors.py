@@ -30,5 +30,19 @@ def test_hits_and_shown_boxes_use_the_same_matching() -> None:
               (100, 10, 40, 50, 0.4)]]  # IoU 0.8 with face 1, shown only below 0.5
     assert hits_iou([unit], preds, 0.5) == {"hits": 1, "mean_iou": 1.0, "share_iou_0.5": 1.0}
     assert hits_iou([unit], preds, 0.3) == {"hits": 2, "mean_iou": 0.9, "share_iou_0.5": 1.0}
-    assert shown_boxes([unit], preds) == [["p", 0.9, True], ["p", 0.85, False], ["p", 0.4, True]]
+    assert shown_boxes([unit], preds) == [
+        ["p", 0.9, True, 10, 10, 40, 40], ["p", 0.85, False, 10, 10, 40, 40], ["p", 0.4, True, 100, 10, 40, 50]]
     assert unit_facts([unit]) == [{"unit": "p", "kind": "manga", "title": "t", "faces": 2, "grey": True}]
+
+
+def test_a_missed_face_is_put_where_it_was_lost() -> None:
+    unit = Unit("p", "t", "manga", np.zeros((200, 400, 3), np.uint8),
+                np.array([[10, 10, 40, 40], [100, 10, 40, 40], [200, 10, 40, 40], [300, 10, 40, 40]], float))
+    cands = [[(10, 10, 40, 40, 0.5), (100, 10, 40, 40, 0.5), (200, 10, 40, 40, 0.5)]]  # none on face 3
+    moved = [[(10, 10, 40, 40, 0.2),  # face 0: still there after the verifier, scored low
+              (95, 5, 50, 50, 0.6),  # face 1: still reached after the move ...
+              (200, 120, 40, 40, 0.5)]]  # face 2: moved off it
+    shown = [[(10, 10, 40, 40, 0.2), (125, 5, 50, 50, 0.7)]]  # ... but the NMS kept a worse box instead
+    out = errors([unit], shown, cands, threshold=0.5, moved=moved)
+    assert out["lost_at"] == {"rank": 1, "nms": 1, "refine": 1}
+    assert (out["missed_with_candidate"], out["missed_without_candidate"]) == (3, 1)

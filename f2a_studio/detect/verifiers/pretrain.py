@@ -43,7 +43,7 @@ NET_SEED = 0
 
 
 def pretrain(panels: int, steps: int, threads: int = 2, real_look: float = 0.0,
-             mine_others: float = 3.0) -> tuple[object, dict]:
+             mine_others: float = 3.0, grey: float | None = None) -> tuple[object, dict]:
     """(the trained VerifierNet, its card without the weights' hash)."""
     import torch
 
@@ -70,7 +70,8 @@ def pretrain(panels: int, steps: int, threads: int = 2, real_look: float = 0.0,
         counts = {k: counts.get(k, 0) + v for k, v in n.items()}
     data = VerifierData.concat(parts, net.cfg.size)
     data_s = time.perf_counter() - started
-    cfg = VerifierTrainConfig(steps=steps, seed=NET_SEED, real_look=real_look, mine_others=mine_others)
+    cfg = VerifierTrainConfig(steps=steps, seed=NET_SEED, real_look=real_look, mine_others=mine_others,
+                              **({} if grey is None else {"grey": grey}))
     t = time.perf_counter()
     train_verifier(net, data, cfg)
     card = {
@@ -119,8 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="share of training crops given a printed/scanned page's look (VerifierTrainConfig.real_look)")
     ap.add_argument("--mine-others", type=float, default=3.0,
                     help="hard example mining of the non-faces (VerifierTrainConfig.mine_others; 1 = off)")
+    ap.add_argument("--grey", type=float, default=None,
+                    help="share of training crops turned grey (VerifierTrainConfig.grey; default its own)")
     args = ap.parse_args(argv)
-    net, card = pretrain(args.panels, args.steps, args.threads, args.real_look, args.mine_others)
+    net, card = pretrain(args.panels, args.steps, args.threads, args.real_look, args.mine_others, args.grey)
     weights = save_model(args.out, INIT_STEM, net.state_dict(), card)
     print(json.dumps({"weights": str(weights), **card["data"], **card["train"]}))
     return 0
