@@ -226,13 +226,15 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
     (``missed_by``) by the picture's kind and the face's short side in pixels (<32, 32-64, 64-128, >=128).
     With ``moved`` (the candidates as the verifier left them, before the NMS), each missed face that had a
     candidate also by where it was lost (``lost_at``): ``refine`` (no moved box reaches it), ``nms`` (one
-    did, the NMS kept none) or ``rank`` (a shown box reaches it, below the threshold)."""
+    did, the NMS kept none) or ``rank`` (a shown box reaches it, below the threshold); those lost at the NMS
+    by the rule that dropped the face's best box and what the box that dropped it is (``lost_at_nms_to``)."""
     from f2a_studio.core.models import Box
 
     out: dict = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
                  "missed_without_candidate": 0}
     by: dict = {}
     lost: dict = {}
+    nms_to: dict = {}
     matched = shown_matches(units, preds, threshold)
     for k, (u, c, (faces, shown, taken)) in enumerate(zip(units, cands, matched, strict=True)):
         for _q, _iou, most, face in shown:
@@ -254,7 +256,32 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
                 where = "rank" if any(Box(*q[:4]).iou(f) >= 0.3 for q in _drop_ignored(preds[k], u)) else \
                     "nms" if any(Box(*q[:4]).iou(f) >= 0.3 for q in moved[k]) else "refine"
                 lost[where] = lost.get(where, 0) + 1
-    return out | ({"lost_at": lost} if moved is not None else {}) | {"missed_by": dict(sorted(by.items()))}
+                if where == "nms":
+                    why = nms_loss(f, moved[k], _drop_ignored(preds[k], u), faces)
+                    nms_to[why] = nms_to.get(why, 0) + 1
+    return out | ({"lost_at": lost, "lost_at_nms_to": nms_to} if moved is not None else {}) | \
+        {"missed_by": dict(sorted(by.items()))}
+
+
+def nms_loss(face, moved: Preds, shown: Preds, faces) -> str:
+    """Why the NMS dropped the best box reaching ``face`` (IoU ≥ 0.3): "<rule> by <what>", the rule
+    (``iou``, ``inside``: the same face; ``part``: a part of a much larger box) and the box that dropped it
+    (``a hit on another face``, ``a box on this face`` (one that misses it at IoU 0.3) or ``a false box``)."""
+    from f2a_studio.core.models import Box
+    from f2a_studio.detect.nms import part_of, same_face
+
+    best = max((q for q in moved if Box(*q[:4]).iou(face) >= 0.3), key=lambda q: q[4])
+    b = Box(*best[:4])
+    for q in sorted((q for q in shown if q[4] >= best[4]), key=lambda q: -q[4]):
+        k = Box(*q[:4])
+        rule = "iou" if same_face(b, k, inside=1.01) else "inside" if same_face(b, k) else "part" if part_of(b, k) \
+            else None
+        if rule:
+            other = max(faces, key=lambda f: k.iou(f))
+            what = "a box on this face" if k.iou(face) >= 0.1 and other is face else \
+                "a hit on another face" if k.iou(other) >= 0.3 else "a false box"
+            return f"{rule} by {what}"
+    return "unknown"
 
 
 def unit_facts(units: Sequence[Unit]) -> list[dict]:

@@ -40,9 +40,10 @@ def test_a_missed_face_is_put_where_it_was_lost() -> None:
                 np.array([[10, 10, 40, 40], [100, 10, 40, 40], [200, 10, 40, 40], [300, 10, 40, 40]], float))
     cands = [[(10, 10, 40, 40, 0.5), (100, 10, 40, 40, 0.5), (200, 10, 40, 40, 0.5)]]  # none on face 3
     moved = [[(10, 10, 40, 40, 0.2),  # face 0: still there after the verifier, scored low
-              (95, 5, 50, 50, 0.6),  # face 1: still reached after the move ...
+              (100, 10, 40, 40, 0.6),  # face 1: still reached after the move ...
               (200, 120, 40, 40, 0.5)]]  # face 2: moved off it
-    shown = [[(10, 10, 40, 40, 0.2), (125, 5, 50, 50, 0.7)]]  # ... but the NMS kept a worse box instead
+    shown = [[(10, 10, 40, 40, 0.2), (90, 0, 80, 80, 0.7)]]  # ... but the NMS kept a larger box around it
     out = errors([unit], shown, cands, threshold=0.5, moved=moved)
     assert out["lost_at"] == {"rank": 1, "nms": 1, "refine": 1}
+    assert out["lost_at_nms_to"] == {"inside by a box on this face": 1}
     assert (out["missed_with_candidate"], out["missed_without_candidate"]) == (3, 1)
