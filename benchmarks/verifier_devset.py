@@ -344,6 +344,8 @@ def verifier_variants(anime_tune) -> dict:
             # half the training crops grey instead of 15 % (manga: half the scored faces, half of them missed)
             "verifier_views_grey50": (None, views, {"grey": 0.5}),
             "verifier_views_grey80": (None, views, {"grey": 0.8}),
+            # a moved box its own crop judges less likely a face goes back to the given box (card "keep_better")
+            "verifier_views_keep_better": (None, views | {"keep_better": True}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
             "verifier_views_self": (None, views, {"self_train": {"faces": 0.7, "others": 0.1}})}
 

@@ -231,6 +231,12 @@ def test_the_box_head_moves_off_centre_boxes_onto_unseen_faces() -> None:
     assert verifier.rejudges and np.array_equal(again.boxes, one.boxes) and np.array_equal(again.p_given, one.p_given)
     assert np.allclose(again.p_face, verifier.p_face(img, again.boxes), atol=1e-6)  # these boxes all moved
     assert not np.allclose(again.p_face, one.p_face)
+    verifier.card = {"rejudge": True, "keep_better": True}  # a move the verifier likes less is undone
+    kept = verifier.verify(img, given)
+    back = again.p_face < again.p_given
+    assert np.array_equal(kept.boxes[back], np.asarray(given, np.float64)[back])
+    assert np.array_equal(kept.boxes[~back], again.boxes[~back])
+    assert np.array_equal(kept.p_face, np.maximum(again.p_face, again.p_given))
     verifier.card = {"refine": False, "rejudge": True}  # the card can turn it off: boxes then stay as given
     img, faces, _ = _panels_data(1, 1)[1][0]
     assert np.array_equal(verifier.verify(img, faces).boxes, np.asarray(faces, np.float64))

@@ -124,6 +124,13 @@ class LearnedVerifier:
         return self.refines and bool(self.card.get("rejudge", False))
 
     @property
+    def keeps_better(self) -> bool:
+        """Whether a moved box whose own crop is judged less likely a face than the given box's goes back to
+        the given box and its P (the card's "keep_better"; only when the verifier ``rejudges``): the box
+        head then moved it off the face more often than onto it."""
+        return self.rejudges and bool(self.card.get("keep_better", False))
+
+    @property
     def mirrors(self) -> bool:
         """Whether each crop is also judged mirrored and the two answers averaged (the card's "mirror")."""
         return bool(self.card.get("mirror", False))
@@ -213,6 +220,9 @@ class LearnedVerifier:
         again = np.flatnonzero(rowwise_iou(given, moved) < SAME_BOX)
         if len(again):
             p[again] = self.p_face(pixels, moved[again])
+        if self.keeps_better:
+            back = p < p_given
+            moved[back], p[back] = given[back], p_given[back]
         return Verified(p, moved, p_given)
 
     def combine(self, p_face: float, score: float) -> float:
