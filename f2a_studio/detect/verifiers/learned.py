@@ -126,8 +126,10 @@ class LearnedVerifier:
     @property
     def keeps_better(self) -> bool:
         """Whether a moved box whose own crop is judged less likely a face than the given box's goes back to
-        the given box and its P (the card's "keep_better"; only when the verifier ``rejudges``): the box
-        head then moved it off the face more often than onto it."""
+        the given box and its P (the card's "keep_better"; only when the verifier ``rejudges``). Off: it
+        saves some faces the box head moved off (32 misses in 10 devset runs, ``lost_at``), but the better of
+        two P's lifts false alarms more; devset recall at precision 0.85 0.624 / 0.647 / 0.538 against
+        0.624 / 0.655 / 0.581 (results/verifier_devset_keep_better_2026-12-07.json)."""
         return self.rejudges and bool(self.card.get("keep_better", False))
 
     @property
