@@ -2,6 +2,7 @@
 finders' scores, and does its map keep the one threshold meaningful?
 
     python -m benchmarks.verifier_devset [--fold 1 --fold 2] [--steps N] [--init shipped|random|FOLDER] [--out FILE]
+        [--variants ROW ...] [--shown FILE]
 
 On real pages the candidates are there (the learned finder reaches ~0.75 of the devset faces at raw 0.05)
 but their scores do not tell faces from false alarms (finder_devset_merged: recall 0.31/0.35 at precision
