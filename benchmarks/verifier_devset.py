@@ -69,6 +69,7 @@ from benchmarks.finder_devset import (
     split,
 )
 from benchmarks.finder_devset_merged import fit_map, held_back, mapped, merge, rows_at
+from f2a_studio.core.models import Box
 
 
 def animeface_stored(units: Sequence[Unit], anime_mapped: Sequence[Preds], threshold: float = DEFAULT_THRESHOLD
@@ -165,9 +166,8 @@ def moved_mapped(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> lis
     return [[(*p[:4], verifier.calibration(p[4])) for p in preds] for preds in mixed(verifier, units, cands)]
 
 
-def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds], moved: Sequence[Preds] | None = None
-             ) -> list[Preds]:
-    return merge(moved if moved is not None else moved_mapped(verifier, units, cands))
+def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
+    return merge(moved_mapped(verifier, units, cands))
 
 
 def reliability(units: Sequence[Unit], preds: Sequence[Preds]) -> list[dict]:
@@ -192,8 +192,6 @@ def shown_matches(units: Sequence[Unit], preds: Sequence[Preds], threshold: floa
     """For each unit, its shown boxes at ``threshold`` matched to its faces as the scores do (best score first,
     one box per face, IoU ≥ 0.3): (faces, [(box, IoU with the best free face, best IoU with any face, the face
     taken or -1)], the taken faces' indices)."""
-    from f2a_studio.core.models import Box
-
     for u, p in zip(units, preds, strict=True):
         faces, taken, shown = [Box(*f[:4]) for f in u.boxes.tolist()], set(), []
         for q in sorted(_drop_ignored(p, u), key=lambda q: -q[4]):
@@ -229,15 +227,15 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
     candidate also by where it was lost (``lost_at``): ``refine`` (no moved box reaches it), ``nms`` (one
     did, the NMS kept none) or ``rank`` (a shown box reaches it, below the threshold); those lost at the NMS
     by the rule that dropped the face's best box and what the box that dropped it is (``lost_at_nms_to``)."""
-    from f2a_studio.core.models import Box
-
     out: dict = {"hits": 0, "near_miss": 0, "duplicate": 0, "background": 0, "missed_with_candidate": 0,
                  "missed_without_candidate": 0}
     by: dict = {}
     lost: dict = {}
     nms_to: dict = {}
     matched = shown_matches(units, preds, threshold)
-    for k, (u, c, (faces, shown, taken)) in enumerate(zip(units, cands, matched, strict=True)):
+    everything = shown_matches(units, preds, float("-inf"))  # every box the NMS kept, at any score
+    for k, (u, c, (faces, shown, taken), (_f, every_shown, _t)) in enumerate(
+            zip(units, cands, matched, everything, strict=True)):
         for _q, _iou, most, face in shown:
             kind = "hits" if face >= 0 else "duplicate" if most >= 0.3 else "near_miss" if most >= 0.1 \
                 else "background"
@@ -254,21 +252,20 @@ def errors(units: Sequence[Unit], preds: Sequence[Preds], cands: Sequence[Preds]
             reached = any(Box(*q[:4]).iou(f) >= 0.3 for q in c)
             out["missed_with_candidate" if reached else "missed_without_candidate"] += 1
             if reached and moved is not None:
-                where = "rank" if any(Box(*q[:4]).iou(f) >= 0.3 for q in _drop_ignored(preds[k], u)) else \
+                where = "rank" if any(Box(*q[:4]).iou(f) >= 0.3 for q, *_ in every_shown) else \
                     "nms" if any(Box(*q[:4]).iou(f) >= 0.3 for q in moved[k]) else "refine"
                 lost[where] = lost.get(where, 0) + 1
                 if where == "nms":
-                    why = nms_loss(f, moved[k], _drop_ignored(preds[k], u), faces)
+                    why = nms_loss(f, moved[k], [q for q, *_ in every_shown], faces)
                     nms_to[why] = nms_to.get(why, 0) + 1
     return out | ({"lost_at": lost, "lost_at_nms_to": nms_to} if moved is not None else {}) | \
         {"missed_by": dict(sorted(by.items()))}
 
 
-def nms_loss(face, moved: Preds, shown: Preds, faces) -> str:
+def nms_loss(face: Box, moved: Preds, shown: Preds, faces: Sequence[Box]) -> str:
     """Why the NMS dropped the best box reaching ``face`` (IoU ≥ 0.3): "<rule> by <what>", the rule
     (``iou``, ``inside``: the same face; ``part``: a part of a much larger box) and the box that dropped it
     (``a hit on another face``, ``a box on this face`` (one that misses it at IoU 0.3) or ``a false box``)."""
-    from f2a_studio.core.models import Box
     from f2a_studio.detect.nms import part_of, same_face
 
     best = max((q for q in moved if Box(*q[:4]).iou(face) >= 0.3), key=lambda q: q[4])
@@ -449,7 +446,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             verifier = with_map(carded(net, card), held_units, held_cands)
             t = time.perf_counter()
             moved = moved_mapped(verifier, test_units, test_cands)
-            preds = rescored(verifier, test_units, test_cands, moved)
+            preds = merge(moved)
             cost[name] = round((time.perf_counter() - t) / mp, 4)
             result[name] = rows(test_units, preds)
             mistakes[name] = errors(test_units, preds, test_cands, result[name]["threshold_oracle_p85"], moved)
