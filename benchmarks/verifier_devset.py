@@ -45,6 +45,7 @@ weights 0.366 / 0.422. Without the pictures: {"skipped": ...}.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -152,18 +153,75 @@ def carded(verifier, card: dict):
 
 
 def with_map(verifier, held: Sequence[Unit], held_cands: Sequence[Preds]):
-    """The card's map as train-finder fits it: Platt on the held-back candidates the NMS keeps."""
+    """The card's map as train-finder fits it: Platt on the held-back candidates the NMS keeps (the card
+    keeps those points too, for `f2a calibrate`)."""
     from f2a_studio.detect.finders.score_fit import platt_fit
     from f2a_studio.detect.verifiers.project import after_nms
+    from f2a_studio.detect.verifiers.recalibrate import HELD_BACK_KEY, card_points
 
     kept = after_nms([(c, u.boxes.tolist()) for u, c in zip(held, mixed(verifier, held, held_cands), strict=True)])
     verifier.calibration = platt_fit(kept.scores, kept.true, source="held-back fifth").calibration
+    verifier.card = verifier.card | {HELD_BACK_KEY: card_points(kept.scores, kept.true)}
     return verifier
 
 
 def moved_mapped(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
     """The candidates as the verifier leaves them (moved, re-scored and mapped), before the NMS."""
-    return [[(*p[:4], verifier.calibration(p[4])) for p in preds] for preds in mixed(verifier, units, cands)]
+    return through_map(verifier, mixed(verifier, units, cands))
+
+
+def through_map(verifier, combined: Sequence[Preds]) -> list[Preds]:
+    """``mixed``'s candidates with their combined score through the verifier's map."""
+    return [[(*p[:4], verifier.calibration(p[4])) for p in preds] for preds in combined]
+
+
+def review_halves(units: Sequence[Unit]) -> tuple[list[int], list[int]]:
+    """The scored units in two halves, alternating in the order of their names' hashes (fixed per unit)."""
+    order = sorted(range(len(units)), key=lambda i: hashlib.sha256(units[i].name.encode()).hexdigest())
+    return order[::2], order[1::2]
+
+
+def recalibrated(verifier, units: Sequence[Unit], combined: Sequence[Preds]) -> dict:
+    """`f2a calibrate` after a first review, simulated: an annotator reviews one half of the scored units
+    (every box shown at the default threshold accepted when it matches a face, rejected otherwise), the
+    verifier's map is refitted on those decisions and the card's held-back points
+    (verifiers/recalibrate.fit_verifier_map), and the other half is scored with the card's map and with the
+    refitted one; then the halves swap. What matters is the fixed slider: does 0.5 keep its meaning?
+    ``combined``: the candidates as ``mixed`` leaves them (moved, combined score before the map)."""
+    from f2a_studio.core.errors import F2AError
+    from f2a_studio.detect.verifiers.recalibrate import Points, fit_verifier_map, held_back_points
+
+    held = held_back_points(verifier.card)
+    both = merge([[(*p[:4], verifier.calibration(p[4]), p[4]) for p in preds]
+                  for preds in combined])  # the mapped score, and the combined one before it
+    halves, out = review_halves(units), []
+    for reviewed, scored in (halves, halves[::-1]):
+        decided = Points([], [])
+        for _faces, shown, _taken in shown_matches([units[i] for i in reviewed], [both[i] for i in reviewed],
+                                                    DEFAULT_THRESHOLD):
+            for q, _iou, _best, face in shown:
+                decided.scores.append(float(q[5]))
+                decided.faces.append(face >= 0)
+        part = [units[i] for i in scored]
+        half = {"reviewed_units": len(reviewed), "decisions": {"accepted": decided.positives,
+                                                               "rejected": decided.negatives},
+                "card": rows_brief(part, [[q[:5] for q in both[i]] for i in scored])}
+        try:
+            fit = fit_verifier_map(held, decided, "simulated review").calibration
+        except F2AError as exc:
+            out.append(half | {"refit_error": str(exc)})
+            continue
+        out.append(half | {"refitted": rows_brief(part, [[(*q[:4], fit(q[5])) for q in both[i]] for i in scored])})
+    done = [h for h in out if "refitted" in h]
+    mean = {way: {at: {k: round(sum(h[way][at][k] for h in done) / len(done), 4) for k in ("recall", "precision")}
+                  for at in ("at_0.3", "at_0.5", "oracle_p85")} for way in ("card", "refitted")} if done else {}
+    return {"halves": out, "mean_of_halves": mean}
+
+
+def rows_brief(units: Sequence[Unit], preds: Sequence[Preds]) -> dict:
+    r = rows_at(units, preds)
+    return {"at_0.3": score(units, preds, DEFAULT_THRESHOLD)["overall"]["default"], "at_0.5": r["at_0.5"],
+            "oracle_p85": r["oracle_p85"], "threshold_oracle_p85": r["threshold_oracle_p85"]}
 
 
 def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
@@ -418,7 +476,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         mistakes = {"merged": errors(test_units, merged, test_cands, result["merged"]["threshold_oracle_p85"],
                                      test_cands)}
         calibration = {"merged": reliability(test_units, merged)}
-        train_s, data_counts, gates, cost = {}, {}, {}, {}
+        train_s, data_counts, gates, cost, recal = {}, {}, {}, {}, {}
         mp = sum(u.pixels.shape[0] * u.pixels.shape[1] for u in test_units) / 1e6
         variants = verifier_variants(anime_tune)
         trained: dict = {}
@@ -445,7 +503,8 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 counts = counts | pseudo_counts
             verifier = with_map(carded(net, card), held_units, held_cands)
             t = time.perf_counter()
-            moved = moved_mapped(verifier, test_units, test_cands)
+            combined = mixed(verifier, test_units, test_cands)
+            moved = through_map(verifier, combined)
             preds = merge(moved)
             cost[name] = round((time.perf_counter() - t) / mp, 4)
             result[name] = rows(test_units, preds)
@@ -455,6 +514,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 fold_shown["rows"][name] = {"held": shown_boxes(held_units, rescored(verifier, held_units, held_cands)),
                                             "test": shown_boxes(test_units, preds)}
             calibration[name] = reliability(test_units, preds)
+            recal[name] = recalibrated(verifier, test_units, combined)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
             gates[name] = gate(verifier, held_units, held_cands)
         for name, row in result.items():
@@ -465,7 +525,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
             "faces_test": int(sum(len(u.boxes) for u in test_units)), "verifier_data": data_counts,
             "verifier_train_s": train_s, "verifier_init": init_used, "verifier_s_per_mp": cost,
             "candidates_per_mp": round(sum(map(len, test_cands)) / mp, 1), "held_back_gate": gates,
-            "reliability": calibration, "errors_at_oracle_p85": mistakes,
+            "reliability": calibration, "recalibrated": recal, "errors_at_oracle_p85": mistakes,
             "fold_s": round(time.perf_counter() - started, 1),
             "rows": {k: {kk: v[kk] for kk in ("at_0.3", "at_0.5", "oracle_p85", "threshold_oracle_p85", "hits_iou")}
                      for k, v in result.items()}}

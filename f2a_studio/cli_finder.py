@@ -32,11 +32,15 @@ def calibrate_cmd(
     """Refit each finder's score calibration from the project's accepted and rejected detections, so the one
     threshold means "a person here would accept it" for every finder; writes
     PROJECT/checkpoints/calibration-<finder>.json (used by f2a detect, f2a faces --project and the studio).
-    Exit status 2 when no finder has enough decisions (the message says how many more)."""
+    Then the project's crop verifier's map, from its held-back candidates and the verified decisions
+    (calibration-verifier-learned.json). Exit status 2 when nothing had enough decisions (the message says
+    how many more)."""
     from f2a_studio.cli import _fail, console, open_store  # here: cli.py imports this module
     from f2a_studio.core.search_path import model_search_path
     from f2a_studio.detect.finders import FINDERS, load_finders
     from f2a_studio.detect.finders.project_calibration import fit_project_calibration, is_decided_detection
+    from f2a_studio.detect.verifiers.learned import LearnedVerifier
+    from f2a_studio.detect.verifiers.recalibrate import refit_project_verifier
 
     fitted, skipped = [], []
     try:
@@ -60,17 +64,29 @@ def calibrate_cmd(
                                                           model.name if model else ""))
                 except F2AError as exc:
                     skipped.append({"finder": name, "why": str(exc)})
+            verifier = None
+            if LearnedVerifier.folders([store.checkpoints_dir]):  # after the finders: it reads their new maps
+                try:
+                    verifier = refit_project_verifier(store, folders)
+                except F2AError as exc:
+                    skipped.append({"verifier": "learned", "why": f"crop verifier: {exc}"})
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
-        print(json.dumps({"fitted": fitted, "skipped": skipped}, ensure_ascii=False))
+        print(json.dumps({"fitted": fitted, "verifier": verifier, "skipped": skipped}, ensure_ascii=False))
     for item in fitted:
         fit = item["calibration"]["fitted_from"]
         console.print(f"{item['finder']}: fitted on {fit['positives']} accepted and {fit['negatives']} rejected "
                       f"detection(s) → {escape(item['file'])}", highlight=False, soft_wrap=True)
+    if verifier:
+        got = verifier["fitted_from"]
+        console.print(f"crop verifier: map refitted on {got['decisions']['accepted']} accepted and "
+                      f"{got['decisions']['rejected']} rejected verified detection(s) and the "
+                      f"{got['held_back']['faces'] + got['held_back']['others']} held-back candidates → "
+                      f"{escape(verifier['file'])}", highlight=False, soft_wrap=True)
     for item in skipped:
         console.print(f"[yellow]skipped[/] {escape(item['why'])}", highlight=False, soft_wrap=True)
-    if not fitted:
+    if not fitted and not verifier:
         raise typer.Exit(2)
 
 

@@ -574,3 +574,102 @@ def test_dropout_is_a_training_setting_that_leaves_the_weights_loadable_and_the_
     assert torch.equal(net(x), net(x))  # judged without dropout
     with pytest.raises(ValueError, match="dropout"):
         VerifierTrainConfig(dropout=1.0)
+
+
+def _decide(store: ProjectStore, faces, accepted: int) -> None:
+    from dataclasses import replace
+
+    from f2a_studio.core.models import FaceStatus
+
+    for i, f in enumerate(faces):
+        store.update_face(replace(f, status=FaceStatus.ACCEPTED if i < accepted else FaceStatus.REJECTED),
+                          actor="human")
+
+
+def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_reads_it(
+        trained: tuple[Path, dict], tmp_path: Path) -> None:
+    """The card keeps the held-back points its map was fitted on; `f2a calibrate` pools them with the verified
+    detections a person decided on (judged again by today's verifier) and writes a map tied to the weights;
+    accepting low-scored detections too lifts the map's low end; other weights fall back to the card's map, a
+    broken file is reported."""
+    from safetensors.torch import load_file, save_file
+    from typer.testing import CliRunner
+
+    from f2a_studio.cli import app
+    from f2a_studio.core.models import FaceSource, FaceStatus
+    from f2a_studio.detect.finders.score_fit import platt_fit
+    from f2a_studio.detect.pipeline import DetectOptions, detect_images
+    from f2a_studio.detect.verifiers.recalibrate import MAP_FILE, held_back_points
+
+    root, _ = trained
+    project = tmp_path / "p"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    ckpt = project / "checkpoints"
+    weights, card_path = model_paths(ckpt, STEM)
+    card = json.loads(card_path.read_text())
+    held = held_back_points(card)
+    assert len(held.scores) == card["metrics_iou_0.3"]["held_back_with"]["candidates"] and held.positives > 0
+    again = platt_fit(held.scores, held.faces).calibration  # the very points the card's map was fitted on
+    assert (again.a, again.b) == pytest.approx((card["calibration"]["a"], card["calibration"]["b"]), abs=1e-4)
+    card_path.write_text(json.dumps(card | {"on_by_default": True}))
+    runner = CliRunner()
+    with ProjectStore.open(project) as store:
+        ids = [im.id for im in store.images()]
+        assert not detect_images(store, ids[:6], DetectOptions(workers=1, threshold=0.0)).failed
+        detected = sorted((f for i in ids[:6] for f in store.faces(i)
+                           if f.source is not FaceSource.HUMAN and f.status is FaceStatus.UNREVIEWED),
+                          key=lambda f: -f.score)[:20]
+        assert len(detected) == 20 and all(VERIFIER_FEATURE in dict(f.score_features) for f in detected)
+        _decide(store, detected, accepted=8)
+    result = runner.invoke(app, ["calibrate", str(project), "--json"])
+    assert result.exit_code == 0, result.output
+    written = json.loads(result.stdout.splitlines()[0])["verifier"]
+    assert Path(written["file"]) == ckpt / MAP_FILE and written["weights_sha256"] == card["weights_sha256"]
+    assert written["fitted_from"] == {"held_back": {"faces": held.positives, "others": held.negatives},
+                                      "decisions": {"accepted": 8, "rejected": 12}}
+    verifier = choose_verifier([ckpt]).verifier
+    assert verifier.calibration_from == "review decisions"
+    assert (verifier.calibration.a, verifier.calibration.b) == pytest.approx(
+        (written["calibration"]["a"], written["calibration"]["b"]))
+    top_eight = verifier.calibration
+    with ProjectStore.open(project) as store:  # the same detections, 16 of the 20 accepted this time
+        _decide(store, [store.face(f.id) for f in detected], accepted=16)
+    assert runner.invoke(app, ["calibrate", str(project)]).exit_code == 0
+    more = choose_verifier([ckpt]).verifier.calibration
+    # accepted low-scored detections: a flatter map, and one that lifts the low scores
+    assert more.a < top_eight.a and more(0.1) > top_eight(0.1) + 0.1
+    state = load_file(str(weights))  # retrained: other weights → the refitted map is not theirs
+    first = next(iter(state))
+    state[first] = state[first] * 1.01
+    save_file(state, str(weights))
+    retrained = choose_verifier([ckpt]).verifier
+    assert retrained.calibration_from == "held-back cuts" and retrained.calibration.a == card["calibration"]["a"]
+    (ckpt / MAP_FILE).write_text("{broken")
+    chosen = choose_verifier([ckpt])
+    assert chosen.verifier is None and str(ckpt / MAP_FILE) in chosen.notes[0]
+
+
+def test_calibrate_without_enough_verified_decisions_says_how_many_more(trained: tuple[Path, dict],
+                                                                        tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from f2a_studio.cli import app
+    from f2a_studio.core.models import FaceSource, FaceStatus
+    from f2a_studio.detect.pipeline import DetectOptions, detect_images
+    from f2a_studio.detect.verifiers.recalibrate import MAP_FILE
+
+    root, _ = trained
+    project = tmp_path / "p"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    with ProjectStore.open(project) as store:
+        image = store.images()[0].id
+        detect_images(store, [image], DetectOptions(workers=1, threshold=0.0))
+        detected = [f for f in store.faces(image) if f.source is not FaceSource.HUMAN
+                    and f.status is FaceStatus.UNREVIEWED][:3]
+        assert len(detected) == 3
+        _decide(store, detected, accepted=2)
+    result = CliRunner().invoke(app, ["calibrate", str(project)])
+    assert result.exit_code == 2, result.output
+    assert "crop verifier" in result.output and "2 accepted and 1 rejected verified detection(s)" in result.output
+    assert "review 6 and 3 more" in " ".join(result.output.split())
+    assert not (project / "checkpoints" / MAP_FILE).exists()

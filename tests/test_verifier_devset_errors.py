@@ -47,3 +47,33 @@ def test_a_missed_face_is_put_where_it_was_lost() -> None:
     assert out["lost_at"] == {"rank": 1, "nms": 1, "refine": 1}
     assert out["lost_at_nms_to"] == {"inside by a box on this face": 1}
     assert (out["missed_with_candidate"], out["missed_without_candidate"]) == (3, 1)
+
+
+def test_the_simulated_review_refits_a_map_that_kept_every_face_under_the_slider() -> None:
+    """benchmarks/verifier_devset.recalibrated: a card map that puts faces (combined 0.6) and false alarms
+    (0.2) both between 0.3 and 0.5 shows nothing at 0.5; the decisions on one half's boxes (faces
+    accepted, the rest rejected) refit it so that 0.5 keeps the other half's faces and drops the rest."""
+    from pathlib import Path
+
+    from benchmarks.verifier_devset import recalibrated, review_halves
+    from f2a_studio.detect.finders.calibration import ScoreMap
+    from f2a_studio.detect.verifiers.learned import LearnedVerifier
+    from f2a_studio.detect.verifiers.recalibrate import HELD_BACK_KEY
+
+    faces = np.array([[10 + 60 * i, 10, 40, 40] for i in range(4)], float)
+    units = [Unit(f"u{k}", "t", "scene", np.zeros((300, 300, 3), np.uint8), faces) for k in range(4)]
+    combined = [[(*f, 0.6) for f in faces.tolist()] + [(20, 200, 40, 40, 0.2), (150, 200, 40, 40, 0.2)]
+                for _ in units]
+    verifier = LearnedVerifier(Path("."))
+    verifier.calibration = ScoreMap("platt", 0.2, -0.2)
+    verifier.card = {HELD_BACK_KEY: [[0.6, 1], [0.2, 0], [0.6, 1], [0.2, 0]]}
+    assert 0.3 < verifier.calibration(0.2) < verifier.calibration(0.6) < 0.5
+    out = recalibrated(verifier, units, combined)
+    first, second = review_halves(units)
+    assert sorted(first + second) == [0, 1, 2, 3] and len(first) == len(second) == 2
+    for half in out["halves"]:
+        assert half["decisions"] == {"accepted": 8, "rejected": 4}
+        assert half["card"]["at_0.5"]["recall"] == 0.0 and half["card"]["at_0.3"]["recall"] == 1.0
+        refitted = half["refitted"]["at_0.5"]
+        assert (refitted["recall"], refitted["precision"], refitted["predictions"]) == (1.0, 1.0, 8)
+    assert out["mean_of_halves"]["refitted"]["at_0.5"] == {"recall": 1.0, "precision": 1.0}

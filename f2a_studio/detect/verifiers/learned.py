@@ -8,8 +8,10 @@ finder's calibrated score knew (a verifier alone ranks real faces worse than the
 at precision 0.85 on the devset against 0.33 for the merged finders, benchmarks/verifier_devset.py; the
 weights 0.5 / 0.7 / 0.85 on p gave 0.431 / 0.444 / 0.433, mean of 3 seeds × 2 folds), and the
 card's "calibration", fitted on the held-back cuts' candidates, maps the product back onto "is a face"
-so the one threshold keeps its meaning. A card without a calibration, or one whose verifier did not help
-on the held-back cuts ("on_by_default": false), is not used unless named.
+so the one threshold keeps its meaning (once `f2a calibrate` has refitted it from review decisions,
+calibration-verifier-learned.json beside the card is read instead: verifiers/recalibrate.py). A card
+without a calibration, or one whose verifier did not help on the held-back cuts ("on_by_default": false),
+is not used unless named.
 
 Each answer is the mean over the card's views of the crop: "mirror" (the crop mirrored too, its x offset
 mirrored back, so a mirrored picture gets the same answer), "zooms" and "shifts" (P also judged on crops
@@ -40,6 +42,7 @@ from f2a_studio.detect.cropnet import (
 )
 from f2a_studio.detect.finders.base import ModelFile
 from f2a_studio.detect.finders.calibration import ScoreMap
+from f2a_studio.detect.verifiers.recalibrate import read_verifier_map
 
 STEM = "verifier-learned"
 # What train-finder writes into a new card (see outputs): the crop, its mirror, and P also from crops zoomed
@@ -82,6 +85,7 @@ class LearnedVerifier:
         self.calibration: ScoreMap | None = None
         self._model_file: ModelFile | None = None
         self.p_weight = P_WEIGHT  # a loaded card's own (its map was fitted on that combination)
+        self.calibration_from = ""  # "held-back cuts" (the card's map) or "review decisions" (f2a calibrate)
 
     @classmethod
     def folders(cls, search_path: Sequence[Path]) -> list[Path]:
@@ -104,6 +108,10 @@ class LearnedVerifier:
         self.net, self.card = net.eval(), card
         self.p_weight = float(card.get("p_weight", SQRT_WEIGHT))
         self._model_file = ModelFile(weights.name, file_sha256(weights))
+        refitted = read_verifier_map(self.folder, self._model_file.sha256)
+        if refitted is not None:  # `f2a calibrate` refitted it from review decisions (verifiers/recalibrate.py)
+            self.calibration = refitted
+        self.calibration_from = "review decisions" if refitted is not None else "held-back cuts"
 
     @property
     def on_by_default(self) -> bool:

@@ -18,7 +18,8 @@ The same reviewed cuts as the finder (detect/finders/learned_project.py), the sa
   box again from its own crop ("rejudge"), by the same bootstrap rule on the held-back cuts (moved and
   rejudged boxes against the finders' own judged where they are). Every answer is the average over the
   views in learned.VIEWS (the crop, its mirror, two zoomed crops of likely faces), written into the card with the map
-  fitted on them.
+  fitted on them. The card keeps the points its map was fitted on ("held_back_points"): `f2a calibrate`
+  refits the map on them and the annotators' later decisions (verifiers/recalibrate.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from f2a_studio.core.models import Box
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.finders.hard_negatives import touches_any
 from f2a_studio.detect.verifiers.learned import P_WEIGHT, STEM, VIEWS
+from f2a_studio.detect.verifiers.recalibrate import HELD_BACK_KEY, card_points, map_path
 from f2a_studio.detect.verifiers.refine import REFINE_IOU, nearest_face
 from f2a_studio.detect.verifiers.train import VerifierData, VerifierTrainConfig, context_crops, train_verifier
 
@@ -176,7 +178,7 @@ def _remove_old(out: Path) -> bool:
     from f2a_studio.detect.cropnet import model_paths
 
     removed = False
-    for path in model_paths(out, STEM):
+    for path in (*model_paths(out, STEM), map_path(out)):
         if path.exists():
             path.unlink()
             removed = True
@@ -203,6 +205,7 @@ def fit_and_judge(held_with: Sequence, held_without: Sequence, seed: int) -> dic
     out: dict = {}
     try:
         kept = after_nms(held_with)
+        out[HELD_BACK_KEY] = card_points(kept.scores, kept.true)  # so f2a calibrate can pool them with decisions
         fit = platt_fit(kept.scores, kept.true, source="held-back cuts' candidates after the NMS")
         out["calibration"] = {**fit.to_json(), "fitted_on": "held-back cuts' candidates after the NMS (IoU 0.3)"}
     except F2AError as exc:  # too few of a kind, or a score that ranks the wrong way

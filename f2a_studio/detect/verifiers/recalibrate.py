@@ -1,0 +1,160 @@
+"""The crop verifier's map refitted from the project's review decisions (`f2a calibrate`).
+
+`f2a train-finder` fits the verifier's map (its card's "calibration") on the held-back cuts' candidates:
+a fifth of the reviewed cuts, 7-34 faces on the devset, and often not of every kind of picture, so what a
+score of 0.5 means moves from one training to the next (devset, 10 runs: the threshold that gives precision
+0.85 ranged 0.28-0.53, and the slider at 0.5 kept 0.30-0.67 of the faces). What the annotators accept and
+reject afterwards is many more candidates of the very population the map is applied to. So `f2a calibrate`
+refits the map (Platt, as train-finder fits it) on the held-back points the card keeps pooled with every
+decided verified detection, and writes calibration-verifier-learned.json beside the verifier, tied to its
+weights' sha256 (a retrained verifier ignores it until it is refitted). Each decision is judged again by
+the current verifier from its stored box, and its finder score comes from the finder's current map: a
+decision made under an older verifier or finder map counts on today's scale. Devset, the same 10 runs,
+half of each scored part reviewed and the other half scored (benchmarks/verifier_devset.py,
+"recalibrated"): see results/verifier_devset_recalibrated_2026-12-07.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from f2a_studio.core.errors import F2AError
+from f2a_studio.core.files import write_bytes_atomic
+from f2a_studio.core.models import Face, FaceStatus
+from f2a_studio.detect.finders.calibration import ScoreMap
+from f2a_studio.detect.finders.score_fit import ScoreFit, platt_fit
+
+HELD_BACK_KEY = "held_back_points"  # the card's [combined score, is a face] pairs its map was fitted on
+MAP_FILE = "calibration-verifier-learned.json"
+MIN_ACCEPTED = 8  # decisions needed on top of the held-back points (as project_calibration's)
+MIN_REJECTED = 4
+
+
+@dataclass(frozen=True)
+class Points:
+    """Combined scores (before the map) and whether each is a face (held back) or was accepted (decided)."""
+
+    scores: list[float]
+    faces: list[bool]
+
+    @property
+    def positives(self) -> int:
+        return sum(self.faces)
+
+    @property
+    def negatives(self) -> int:
+        return len(self.faces) - sum(self.faces)
+
+
+def card_points(scores: Sequence[float], faces: Sequence[bool]) -> list[list[float]]:
+    """The held-back points as the card stores them (rounded: a few hundred pairs of small JSON)."""
+    return [[round(float(s), 6), int(bool(f))] for s, f in zip(scores, faces, strict=True)]
+
+
+def held_back_points(card: dict) -> Points:
+    rows = card.get(HELD_BACK_KEY) or []
+    try:
+        return Points([float(s) for s, _ in rows], [bool(f) for _, f in rows])
+    except (TypeError, ValueError) as exc:
+        raise F2AError(f"the verifier card's {HELD_BACK_KEY!r} is not a list of [score, is a face] pairs") from exc
+
+
+def fit_verifier_map(held: Points, decided: Points, source: str) -> ScoreFit:
+    """Platt on the held-back points and the decisions together; too few decisions: F2AError saying how
+    many more (the held-back points alone are what the card's map already is)."""
+    if decided.positives < MIN_ACCEPTED or decided.negatives < MIN_REJECTED:
+        raise F2AError(f"{source}: {decided.positives} accepted and {decided.negatives} rejected verified "
+                       f"detection(s); refitting the verifier's map needs at least {MIN_ACCEPTED} and "
+                       f"{MIN_REJECTED}: review {max(0, MIN_ACCEPTED - decided.positives)} and "
+                       f"{max(0, MIN_REJECTED - decided.negatives)} more")
+    return platt_fit(held.scores + decided.scores, held.faces + decided.faces, source=source)
+
+
+def decided_points(faces: Sequence[Face], pixels_of: Callable[[int], np.ndarray], verifier,
+                   finder_score: Callable[[Face], float]) -> Points:
+    """Every accepted or rejected detection the verifier scored (its features hold the verifier's p),
+    judged again by ``verifier`` from its stored box and combined with ``finder_score(face)``."""
+    from f2a_studio.detect.finders.project_calibration import is_decided_detection
+    from f2a_studio.detect.verifiers import VERIFIER_FEATURE
+
+    chosen = [f for f in faces if is_decided_detection(f) and VERIFIER_FEATURE in dict(f.score_features)]
+    scores, accepted = [], []
+    by_image: dict[int, list[Face]] = {}
+    for f in chosen:
+        by_image.setdefault(f.image_id, []).append(f)
+    for image_id, group in sorted(by_image.items()):
+        p = verifier.p_face(pixels_of(image_id), [f.box.to_list() for f in group])
+        for face, pf in zip(group, p, strict=True):
+            scores.append(verifier.combine(float(pf), finder_score(face)))
+            accepted.append(face.status is FaceStatus.ACCEPTED)
+    return Points(scores, accepted)
+
+
+def map_path(folder: Path) -> Path:
+    return Path(folder) / MAP_FILE
+
+
+def write_verifier_map(folder: Path, weights_sha256: str, fit: ScoreFit, held: Points, decided: Points,
+                       fitted_at: str) -> dict:
+    data = {"verifier": "learned", "weights_sha256": weights_sha256, "calibration": fit.to_json(),
+            "fitted_from": {"held_back": {"faces": held.positives, "others": held.negatives},
+                            "decisions": {"accepted": decided.positives, "rejected": decided.negatives}},
+            "fitted_at": fitted_at}
+    path = map_path(folder)
+    write_bytes_atomic(path, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
+    return data | {"file": str(path)}
+
+
+def read_verifier_map(folder: Path, weights_sha256: str) -> ScoreMap | None:
+    """The project's refitted map for the verifier in ``folder`` with these weights, or None (no file, or
+    fitted for other weights); an unreadable file is an F2AError naming it."""
+    path = map_path(folder)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise F2AError(f"{path}: not a readable verifier calibration ({exc}); refit it with f2a calibrate") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("calibration"), dict):
+        raise F2AError(f"{path}: no 'calibration' object; refit it with f2a calibrate")
+    if data.get("weights_sha256") != weights_sha256:
+        return None
+    return ScoreMap.from_json(data["calibration"], str(path))
+
+
+def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
+    """Refit the map of the project's own verifier (PROJECT/checkpoints) and write it beside the card;
+    returns what was written. No verifier, an unreadable one or too few decisions: F2AError saying so.
+    Run after the finders' maps are refitted: each decision's finder score goes through its finder's
+    current project map, as detection will score it."""
+    from f2a_studio.core.imageio import load_image
+    from f2a_studio.core.store import utc_now
+    from f2a_studio.detect.finders.project_calibration import base_score, project_map
+    from f2a_studio.detect.verifiers.learned import LearnedVerifier
+
+    folder = store.checkpoints_dir
+    if not LearnedVerifier.folders([folder]):
+        raise F2AError(f"{folder}: no crop verifier to recalibrate (f2a train-finder trains one)")
+    verifier = LearnedVerifier(folder)
+    verifier.load()
+    held = held_back_points(verifier.card)
+    maps: dict[tuple[str, str], ScoreMap | None] = {}
+
+    def finder_score(face: Face) -> float:
+        key = (face.finder, face.finder_sha256)
+        if key not in maps:
+            maps[key] = project_map(face.finder, face.finder_sha256, search_path)
+        own = base_score(face)
+        return maps[key](own) if maps[key] is not None else own
+
+    def pixels_of(image_id: int) -> np.ndarray:
+        return np.ascontiguousarray(load_image(store.cut_file(store.image(image_id))).pixels[:, :, :3])
+
+    decided = decided_points(store.all_faces(), pixels_of, verifier, finder_score)
+    fit = fit_verifier_map(held, decided, f"verified detections in {store.root}")
+    return write_verifier_map(folder, verifier.model_file().sha256, fit, held, decided, utc_now())
