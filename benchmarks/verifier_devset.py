@@ -2,7 +2,7 @@
 finders' scores, and does its map keep the one threshold meaningful?
 
     python -m benchmarks.verifier_devset [--fold 1 --fold 2] [--steps N] [--init shipped|random|FOLDER] [--out FILE]
-        [--variants ROW ...] [--shown FILE]
+        [--variants ROW ...] [--shown FILE] [--candidates FILE]
 
 On real pages the candidates are there (the learned finder reaches ~0.75 of the devset faces at raw 0.05)
 but their scores do not tell faces from false alarms (finder_devset_merged: recall 0.31/0.35 at precision
@@ -130,18 +130,34 @@ def candidates(units: Sequence[Unit], *per_finder: Sequence[Preds]) -> list[Pred
             for u, per_unit in zip(units, zip(*per_finder, strict=True), strict=True)]
 
 
-def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Preds]:
+def mixed(verifier, units: Sequence[Unit], cands: Sequence[Preds], detail: bool = False) -> list[Preds]:
     """Each candidate's score replaced by the verifier's combine(p_face, score) (before the map), its box by the refined
-    one when the verifier refines (P judged again there when its card says "rejudge")."""
+    one when the verifier refines (P judged again there when its card says "rejudge"). ``detail``: each tuple also
+    ends with p_face and the finder's score (for ``--candidates``)."""
     out = []
     for u, c in zip(units, cands, strict=True):
         if not c:
             out.append([])
             continue
         v = verifier.verify(u.pixels, c)
-        out.append([(*map(float, box), verifier.combine(float(pi), b[4]))
+        out.append([(*map(float, box), verifier.combine(float(pi), b[4]), *((float(pi), b[4]) if detail else ()))
                     for b, box, pi in zip(c, v.boxes, v.p_face, strict=True)])
     return out
+
+
+def candidate_rows(units: Sequence[Unit], detailed: Sequence[Preds], n_anime: Sequence[int], verifier) -> list[list]:
+    """Every candidate as the verifier leaves it, before the NMS, for analysis outside the benchmark
+    (``--candidates FILE``): [unit, finder, x, y, w, h, finder score, p_face, combined, mapped, hits a face at
+    IoU 0.3]."""
+    rows = []
+    for u, preds, n in zip(units, detailed, n_anime, strict=True):
+        faces = [Box(*f[:4]) for f in u.boxes.tolist()]
+        for i, q in enumerate(preds):
+            box = Box(*q[:4])
+            rows.append([u.name, "animeface" if i < n else "learned", *(round(v, 1) for v in q[:4]),
+                         round(q[6], 5), round(q[5], 5), round(q[4], 5), round(verifier.calibration(q[4]), 5),
+                         any(box.iou(f) >= 0.3 for f in faces)])
+    return rows
 
 
 def carded(verifier, card: dict):
@@ -431,9 +447,10 @@ def pseudo_labelled(verifier, units: Sequence[Unit], cands: Sequence[Preds], fac
 
 def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads: int = 2,
         steps: int | None = None, init: str = "shipped", only: Sequence[str] = (), finder_plain: bool = False,
-        shown: dict | None = None) -> dict:
+        shown: dict | None = None, dumped: dict | None = None) -> dict:
     """``steps``: the verifier's training steps, None for the product's (VerifierTrainConfig.steps); ``shown``:
-    filled, when given, with each fold's units and every box each row shows on the held-back and scored units."""
+    filled, when given, with each fold's units and every box each row shows on the held-back and scored units;
+    ``dumped``: with the scored units' candidates before the NMS (candidate_rows)."""
     from dataclasses import replace
 
     import torch
@@ -469,8 +486,10 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
         learned_tune = learned_preds(finder, tune_units)[0]  # raw: cut_data labels them, scores unused
         held_cands = candidates(held_units, mapped(learned_preds(finder, held_units)[0], learned_map.calibration),
                                 mapped([by_name[u.name] for u in held_units], anime_map))
-        test_cands = candidates(test_units, mapped(animeface_preds(test_units), anime_map),
+        anime_test = mapped(animeface_preds(test_units), anime_map)
+        test_cands = candidates(test_units, anime_test,
                                 mapped(learned_preds(finder, test_units)[0], learned_map.calibration))
+        n_anime = [len(_drop_ignored(a, u)) for a, u in zip(anime_test, test_units, strict=True)]
         merged = merge(test_cands)
         result = {"merged": rows(test_units, merged)}
         mistakes = {"merged": errors(test_units, merged, test_cands, result["merged"]["threshold_oracle_p85"],
@@ -503,7 +522,7 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 counts = counts | pseudo_counts
             verifier = with_map(carded(net, card), held_units, held_cands)
             t = time.perf_counter()
-            combined = mixed(verifier, test_units, test_cands)
+            combined = mixed(verifier, test_units, test_cands, detail=dumped is not None)
             moved = through_map(verifier, combined)
             preds = merge(moved)
             cost[name] = round((time.perf_counter() - t) / mp, 4)
@@ -514,6 +533,9 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                 fold_shown["rows"][name] = {"held": shown_boxes(held_units, rescored(verifier, held_units, held_cands)),
                                             "test": shown_boxes(test_units, preds)}
             calibration[name] = reliability(test_units, preds)
+            if dumped is not None:
+                fold_dump = dumped.setdefault(str(fold), {"units": unit_facts(test_units), "rows": {}})
+                fold_dump["rows"][name] = candidate_rows(test_units, combined, n_anime, verifier)
             recal[name] = recalibrated(verifier, test_units, combined)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
             gates[name] = gate(verifier, held_units, held_cands)
@@ -546,12 +568,18 @@ def main(argv: list[str] | None = None) -> None:
                          "its mirror, learned_project.TUNED_INFERENCE): the product before 2026-12-07")
     ap.add_argument("--shown", type=Path, default=None,
                     help="also write every box each row shows (held-back and scored units) to this JSON file")
+    ap.add_argument("--candidates", type=Path, default=None,
+                    help="also write every scored unit's candidates before the NMS (finder, score, p_face, "
+                         "combined, mapped, hit) to this JSON file")
     args = ap.parse_args(argv)
     shown: dict | None = {} if args.shown else None
+    dumped: dict | None = {} if args.candidates else None
     print_report(run(base_model(args), args.fold or [1, 2], args.seed, args.threads, args.steps, args.init,
-                     args.variants, args.finder_plain, shown), args.out)
+                     args.variants, args.finder_plain, shown, dumped), args.out)
     if args.shown:
         args.shown.write_text(json.dumps(shown))
+    if args.candidates:
+        args.candidates.write_text(json.dumps(dumped))
 
 
 if __name__ == "__main__":

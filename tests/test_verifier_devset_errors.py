@@ -77,3 +77,19 @@ def test_the_simulated_review_refits_a_map_that_kept_every_face_under_the_slider
         refitted = half["refitted"]["at_0.5"]
         assert (refitted["recall"], refitted["precision"], refitted["predictions"]) == (1.0, 1.0, 8)
     assert out["mean_of_halves"]["refitted"]["at_0.5"] == {"recall": 1.0, "precision": 1.0}
+
+
+def test_the_candidates_dump_names_each_candidates_finder_and_whether_it_hits_a_face() -> None:
+    from pathlib import Path
+
+    from benchmarks.verifier_devset import candidate_rows
+    from f2a_studio.detect.finders.calibration import ScoreMap
+    from f2a_studio.detect.verifiers.learned import LearnedVerifier
+
+    unit = Unit("p", "t", "manga", np.zeros((100, 200, 3), np.uint8), np.array([[10, 10, 40, 40]], float))
+    verifier = LearnedVerifier(Path("."))
+    verifier.calibration = ScoreMap("platt", 2.0, 0.0)
+    detailed = [[(12, 10, 40, 40, 0.5, 0.6, 0.4), (150, 50, 30, 30, 0.2, 0.1, 0.5)]]  # box, combined, p, score
+    rows = candidate_rows([unit], detailed, [1], verifier)
+    assert rows == [["p", "animeface", 12, 10, 40, 40, 0.4, 0.6, 0.5, 0.5, True],
+                    ["p", "learned", 150, 50, 30, 30, 0.5, 0.1, 0.2, round(verifier.calibration(0.2), 5), False]]
