@@ -534,7 +534,9 @@ def run(base_dir: Path, folds: Sequence[int] = (1, 2), seed: int = 2024, threads
                                             "test": shown_boxes(test_units, preds)}
             calibration[name] = reliability(test_units, preds)
             if dumped is not None:
-                fold_dump = dumped.setdefault(str(fold), {"units": unit_facts(test_units), "rows": {}})
+                fold_dump = dumped.setdefault(str(fold), {
+                    "units": [f | {"boxes": u.boxes.tolist(), "ignore": [list(map(float, b)) for b in u.ignore]}
+                              for f, u in zip(unit_facts(test_units), test_units, strict=True)], "rows": {}})
                 fold_dump["rows"][name] = candidate_rows(test_units, combined, n_anime, verifier)
             recal[name] = recalibrated(verifier, test_units, combined)
             data_counts[name] = counts | {"faces": data.faces, "others": data.others}
