@@ -632,6 +632,17 @@ def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_
     assert (verifier.calibration.a, verifier.calibration.b) == pytest.approx(
         (written["calibration"]["a"], written["calibration"]["b"]))
     top_eight = verifier.calibration
+    with ProjectStore.open(project) as store:  # a person redraws an accepted box: judged where it was detected
+        from dataclasses import replace
+
+        from f2a_studio.core.models import Box
+
+        moved = store.face(detected[0].id)
+        store.update_face(replace(moved, box=Box(1, 1, 20, 20)), actor="human")
+        assert "box" in store.face(moved.id).human_fields
+    assert runner.invoke(app, ["calibrate", str(project)]).exit_code == 0
+    redrawn = choose_verifier([ckpt]).verifier.calibration
+    assert (redrawn.a, redrawn.b) == pytest.approx((top_eight.a, top_eight.b), abs=1e-6)
     with ProjectStore.open(project) as store:  # the same detections, 16 of the 20 accepted this time
         _decide(store, [store.face(f.id) for f in detected], accepted=16)
     assert runner.invoke(app, ["calibrate", str(project)]).exit_code == 0

@@ -9,7 +9,8 @@ refits the map (Platt, as train-finder fits it) on the held-back points the card
 decided verified detection, and writes calibration-verifier-learned.json beside the verifier, tied to its
 weights' sha256 (a retrained verifier ignores it until it is refitted). Each decision is judged again by
 the current verifier from its stored box, and its finder score comes from the finder's current map: a
-decision made under an older verifier or finder map counts on today's scale. Devset, the same 10 runs,
+decision made under an older verifier or finder map counts on today's scale, and a box a person redrew is
+judged where detection had put it. Devset, the same 10 runs,
 half of each scored part reviewed and the other half scored (benchmarks/verifier_devset.py,
 "recalibrated"): see results/verifier_devset_recalibrated_2026-12-07.json.
 """
@@ -25,7 +26,7 @@ import numpy as np
 
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.files import write_bytes_atomic
-from f2a_studio.core.models import Face, FaceStatus
+from f2a_studio.core.models import Box, Face, FaceStatus
 from f2a_studio.detect.finders.calibration import ScoreMap
 from f2a_studio.detect.finders.score_fit import ScoreFit, platt_fit
 
@@ -76,9 +77,11 @@ def fit_verifier_map(held: Points, decided: Points, source: str) -> ScoreFit:
 
 
 def decided_points(faces: Sequence[Face], pixels_of: Callable[[int], np.ndarray], verifier,
-                   finder_score: Callable[[Face], float]) -> Points:
+                   finder_score: Callable[[Face], float],
+                   box_of: Callable[[Face], list[float]] = lambda f: f.box.to_list()) -> Points:
     """Every accepted or rejected detection the verifier scored (its features hold the verifier's p),
-    judged again by ``verifier`` from its stored box and combined with ``finder_score(face)``."""
+    judged again by ``verifier`` on ``box_of(face)`` (the box as detected) and combined with
+    ``finder_score(face)``."""
     from f2a_studio.detect.finders.project_calibration import is_decided_detection
     from f2a_studio.detect.verifiers import VERIFIER_FEATURE
 
@@ -88,11 +91,22 @@ def decided_points(faces: Sequence[Face], pixels_of: Callable[[int], np.ndarray]
     for f in chosen:
         by_image.setdefault(f.image_id, []).append(f)
     for image_id, group in sorted(by_image.items()):
-        p = verifier.p_face(pixels_of(image_id), [f.box.to_list() for f in group])
+        p = verifier.p_face(pixels_of(image_id), [box_of(f) for f in group])
         for face, pf in zip(group, p, strict=True):
             scores.append(verifier.combine(float(pf), finder_score(face)))
             accepted.append(face.status is FaceStatus.ACCEPTED)
     return Points(scores, accepted)
+
+
+def detected_box(store, face: Face) -> list[float]:
+    """The face's box as detection stored it: a box a person redrew is not what the score was about (its
+    crop would look better than the detection's did), so it is read back from the face's first logged edit."""
+    if "box" not in face.human_fields or face.id is None:
+        return face.box.to_list()
+    first = store.edits(face_id=face.id, limit=1)
+    if not first or not first[0].after:
+        return face.box.to_list()
+    return Box.from_list(first[0].after["box"]).to_list()
 
 
 def map_path(folder: Path) -> Path:
@@ -155,6 +169,6 @@ def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
     def pixels_of(image_id: int) -> np.ndarray:
         return np.ascontiguousarray(load_image(store.cut_file(store.image(image_id))).pixels[:, :, :3])
 
-    decided = decided_points(store.all_faces(), pixels_of, verifier, finder_score)
+    decided = decided_points(store.all_faces(), pixels_of, verifier, finder_score, lambda f: detected_box(store, f))
     fit = fit_verifier_map(held, decided, f"verified detections in {store.root}")
     return write_verifier_map(folder, verifier.model_file().sha256, fit, held, decided, utc_now())
