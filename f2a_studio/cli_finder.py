@@ -27,6 +27,8 @@ def calibrate_cmd(
     project: Annotated[Path, typer.Argument(help="Project folder.")],
     finder: Annotated[list[str] | None, typer.Option(help="Only this finder (repeatable; default: each one "
                                                          "whose detections a person decided on).")] = None,
+    verifier_map: Annotated[bool, typer.Option("--verifier/--no-verifier", help="Also refit the project's crop "
+                                               "verifier's map (--no-verifier: leave it as it is).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print what was fitted as JSON on stdout.")] = False,
 ) -> None:
     """Refit each finder's score calibration from the project's accepted and rejected detections, so the one
@@ -65,7 +67,8 @@ def calibrate_cmd(
                 except F2AError as exc:
                     skipped.append({"finder": name, "why": str(exc)})
             verifier = None
-            if LearnedVerifier.folders([store.checkpoints_dir]):  # after the finders: it reads their new maps
+            # after the finders: the verifier reads their new maps
+            if verifier_map and LearnedVerifier.folders([store.checkpoints_dir]):
                 try:
                     verifier = refit_project_verifier(store, folders)
                 except F2AError as exc:

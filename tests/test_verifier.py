@@ -621,6 +621,8 @@ def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_
                           key=lambda f: -f.score)[:20]
         assert len(detected) == 20 and all(VERIFIER_FEATURE in dict(f.score_features) for f in detected)
         _decide(store, detected, accepted=8)
+    runner.invoke(app, ["calibrate", str(project), "--no-verifier"])
+    assert not (ckpt / MAP_FILE).exists()
     result = runner.invoke(app, ["calibrate", str(project), "--json"])
     assert result.exit_code == 0, result.output
     written = json.loads(result.stdout.splitlines()[0])["verifier"]
