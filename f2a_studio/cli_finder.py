@@ -46,7 +46,7 @@ def calibrate_cmd(
 
     fitted, skipped = [], []
     try:
-        with open_store(project) as store:
+        with open_store(project, read_only=True) as store:  # writes only checkpoint files: works beside the studio
             decided = sorted({f.finder for f in store.all_faces() if f.finder and is_decided_detection(f)})
             names = list(dict.fromkeys(finder)) if finder else decided
             unknown = [n for n in names if n not in FINDERS]

@@ -93,7 +93,7 @@ def test_learn_menu_lists_the_retrain_entries(window: MainWindow, tmp_path: Path
     texts = [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
     assert texts[0] == "Retrain Models from Corrections"
     assert {"Retrain Sex Classifier Only", "Retrain Landmark Model Only", "Retrain Face Finder Only",
-            "Cancel Running Job"} <= set(texts)
+            "Recalibrate Scores from Your Decisions", "Cancel Running Job"} <= set(texts)
     assert not window.actions["retrain_all"].isEnabled()  # no project
     assert window.open_project(make_demo_project(tmp_path / "p", cuts=1, faces_per_cut=(1,), size=(300, 400)),
                                quiet=True)
@@ -260,3 +260,24 @@ def test_bad_retrain_options_are_refused_with_what_is_wrong(tmp_path: Path) -> N
     used.steps.append(StepOutcome("sex", "trained"))
     with ProjectStore.create(tmp_path / "p") as store, pytest.raises(ValueError, match="fresh RetrainReport"):
         retrain_job(store, TINY, used)
+
+
+def test_recalibrate_runs_f2a_calibrate_alone_and_says_what_it_needs(qtbot, window: MainWindow,
+                                                                     tmp_path: Path) -> None:
+    """Learn ▸ Recalibrate: no trainer runs, `f2a calibrate` does; with no decided detection it says so, and
+    nothing is re-detected or changed."""
+    project = make_demo_project(tmp_path / "p", cuts=2, faces_per_cut=(2,), size=(420, 620), durability="normal")
+    with ProjectStore.open(project) as store:
+        before = rows(store)
+    assert window.open_project(project, quiet=True)
+    report, cancelled = retrain_from_menu(qtbot, window, "recalibrate")
+    assert not cancelled and [s.name for s in report.steps[:1]] == ["calibrate"]
+    assert report.state("calibrate") == "skipped" and not report.trained() and not report.redetected
+    assert "no detection has been accepted or rejected yet" in report.steps[0].message
+    text = report.text()
+    assert text.startswith("Recalibration finished.") and "No model was trained" not in text
+    assert "calibrate skipped: " in text
+    with ProjectStore.open(project, read_only=True) as store:
+        assert rows(store) == before
+    with pytest.raises(ValueError, match="empty"):
+        RetrainOptions(models=(), calibrate=False)

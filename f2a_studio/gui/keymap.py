@@ -92,6 +92,9 @@ KEYMAP: tuple[ActionSpec, ...] = (
     ActionSpec("retrain_finder", "Retrain Face &Finder Only", (), None, "Learn",
                "Fine-tune the learned face finder on your accepted and drawn faces, then re-detect untouched cuts",
                edits=True),
+    ActionSpec("recalibrate", "Re&calibrate Scores from Your Decisions", (), None, "Learn",
+               "Refit what the finders' and the crop verifier's scores mean from the detections you accepted and "
+               "rejected, then re-detect untouched cuts (no training)", edits=True),
     # Help
     ActionSpec("keymap", "&Keyboard Shortcuts", ("?", "Shift+?", "Shift+/", "F1"), "mdi6.keyboard-outline", "Help"),
     ActionSpec("about", "&About F2A Studio", (), None, "Help"),

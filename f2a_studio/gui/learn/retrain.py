@@ -63,13 +63,13 @@ class RetrainOptions:
     threads: int = field(default_factory=default_threads)
     env: Mapping[str, str] = field(default_factory=dict)  # added to the trainers' environment
     detect_options: Any = None  # detect.DetectOptions for the re-detection (None: defaults)
-    calibrate: bool = True  # run `f2a calibrate` when it exists (only with the finder)
-    models: tuple[str, ...] = TRAINER_NAMES  # which trainers run
+    calibrate: bool = True  # run `f2a calibrate` when it exists (with the finder, or with no trainer at all)
+    models: tuple[str, ...] = TRAINER_NAMES  # which trainers run; none: recalibrate only
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.models if m not in TRAINER_NAMES]
-        if unknown or not self.models:
-            raise ValueError(f"RetrainOptions.models: unknown {unknown or 'empty'}; known: "
+        if unknown or not (self.models or self.calibrate):
+            raise ValueError(f"RetrainOptions.models: unknown {unknown or 'empty (and no calibration)'}; known: "
                              f"{', '.join(TRAINER_NAMES)}")
         for name in ("steps", "min_faces"):
             value = getattr(self, name)
@@ -109,11 +109,15 @@ class RetrainReport:
         """What the studio shows when the job ends: what was trained, what was skipped and why (each
         trainer's own message), what was re-predicted."""
         trained = [s for s in self.steps if s.name in TRAINER_NAMES and s.state == "trained"]
-        lines = ["Retrain cancelled." if cancelled else "Retrain finished."]
+        trainers_ran = any(s.name in TRAINER_NAMES for s in self.steps)
+        head = "Retrain" if trainers_ran or self.state("calibrate") == "not run" else "Recalibration"
+        lines = [f"{head} cancelled." if cancelled else f"{head} finished."]
         if trained:
             lines.append("Trained: " + ", ".join(s.name + (f" ({s.message})" if s.message else "") for s in trained))
-        elif not cancelled:
+        elif not cancelled and trainers_ran:
             lines.append("No model was trained.")
+        lines += [f"calibrate: {s.message}" for s in self.steps if s.name == "calibrate" and s.state == "done"
+                  and s.message]
         for s in self.steps:
             if s.state in ("skipped", "failed") and s.name in OWN_STEPS:
                 lines.append(f"{s.name} {s.state}: {s.message}")
@@ -268,6 +272,15 @@ def trainer_args(command: str, project: Path, options: RetrainOptions) -> list[s
     return f2a_command(*args)
 
 
+def calibrate_outcome(rc: int, out: str, err: str) -> StepOutcome:
+    """`f2a calibrate`'s result: done with what it printed (each map refitted, each skipped and why), or
+    skipped / failed like a trainer."""
+    if rc:
+        return outcome_of("calibrate", rc, out, err)
+    return StepOutcome("calibrate", "done", "; ".join(" ".join(line.split()) for line in out.splitlines()
+                                                      if line.strip()))
+
+
 def outcome_of(name: str, rc: int, out: str, err: str) -> StepOutcome:
     if rc == 0:
         return StepOutcome(name, "trained", _train_summary(_card(out)))
@@ -365,10 +378,10 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
 
             rc, out, err = run_command(trainer_args(command, root, opts), cancel, opts.env, root, trainer_progress)
             report.steps.append(outcome_of(name, rc, out, err))
-        if opts.calibrate and "finder" in opts.models and command_exists("calibrate"):
-            stage(3, "calibrating the finder")
+        if opts.calibrate and ("finder" in opts.models or not opts.models) and command_exists("calibrate"):
+            stage(3, "calibrating the scores from review decisions")
             rc, out, err = run_command(f2a_command("calibrate", str(root)), cancel, opts.env, root)
-            report.steps.append(outcome_of("calibrate", rc, out, err) if rc else StepOutcome("calibrate", "done"))
+            report.steps.append(calibrate_outcome(rc, out, err))
         redetect = report.state("finder") == "trained" or report.state("calibrate") == "done"
         untouched = untouched_cuts(store) if redetect else []
         if untouched:

@@ -24,6 +24,7 @@ ENTRIES: dict[str, tuple[str, ...]] = {  # action id (keymap.py) -> the trainers
     "retrain_sex": ("sex",),
     "retrain_landmarks": ("landmarks",),
     "retrain_finder": ("finder",),
+    "recalibrate": (),  # no trainer: `f2a calibrate`, then re-detection of untouched cuts
 }
 
 
@@ -104,7 +105,8 @@ class LearnMenu(QObject):
             text = f"Retrain failed: {error}\n" + "\n".join(text.splitlines()[1:])
         trained = report.trained()
         outcome = ("failed" if error else "cancelled" if cancelled else
-                   f"trained {', '.join(trained)}" if trained else "nothing trained")
+                   f"trained {', '.join(trained)}" if trained else
+                   "scores recalibrated" if report.state("calibrate") == "done" else "nothing trained")
         self.window.status.showMessage(f"{JOB_NAME}: {outcome}", 15000)
         self._refresh()
         self._show(text)
