@@ -133,3 +133,24 @@ def test_a_part_is_wholly_inside_and_much_narrower_on_the_boundaries() -> None:
     # in NMS a face drops its eye when it scored at least as well; a surer eye stays (the threshold decides)
     assert nms([(face, 0.6), (Box(5, 5, 10, 10), 0.6)], box, lambda i: i[1]) == [(face, 0.6)]
     assert [k[1] for k in nms([(Box(5, 5, 10, 10), 0.99), (face, 0.6)], box, lambda i: i[1])] == [0.99, 0.6]
+
+
+def test_box_voting_takes_the_score_weighted_mean_of_the_boxes_overlapping_each_kept_one() -> None:
+    from f2a_studio.detect.nms import VOTE_IOU, voted_boxes
+
+    best = (Box(0, 0, 100, 100), 0.6)
+    near = (Box(20, 10, 100, 100), 0.3)  # IoU 0.6 with the best: votes
+    on_the_edge = (Box(0, 0, 100, 200), 0.3)  # IoU exactly 0.5: votes
+    past_the_edge = (Box(0, 0, 100, 201), 0.3)  # just under 0.5: does not
+    unscored = (Box(10, 10, 100, 100), 0.0)  # no weight
+    elsewhere = (Box(500, 0, 80, 80), 0.9)  # its own face: votes for itself only
+    items = [best, near, on_the_edge, past_the_edge, unscored, elsewhere]
+    assert VOTE_IOU == 0.5 and Box(0, 0, 100, 200).iou(best[0]) == 0.5 and Box(0, 0, 100, 201).iou(best[0]) < 0.5
+    kept = nms(items, box, lambda i: i[1])
+    assert kept == [elsewhere, best]
+    got = voted_boxes(kept, items, box, lambda i: i[1])
+    assert got[0] == elsewhere[0]
+    expected = [(0.6 * a + 0.3 * b + 0.3 * c) / 1.2 for a, b, c in zip(best[0].to_list(), near[0].to_list(),
+                                                                      on_the_edge[0].to_list(), strict=True)]
+    assert got[1].to_list() == pytest.approx(expected)
+    assert voted_boxes([best], [best], box, lambda i: i[1]) == [best[0]]  # alone, it stays

@@ -686,3 +686,37 @@ def test_calibrate_without_enough_verified_decisions_says_how_many_more(trained:
     assert "crop verifier" in result.output and "2 accepted and 1 rejected verified detection(s)" in result.output
     assert "review 6 and 3 more" in " ".join(result.output.split())
     assert not (project / "checkpoints" / MAP_FILE).exists()
+
+
+def test_with_a_verifier_each_kept_box_is_placed_by_the_candidates_vote(trained: tuple[Path, dict]) -> None:
+    """analyze.voted: after the NMS, each kept face's box is the score-weighted mean of the verified
+    candidates overlapping it (nms.voted_boxes); a box that moved says by how much, scores stay; the
+    analysis' faces carry that word."""
+    from f2a_studio.core.imageio import load_image
+    from f2a_studio.detect.analyze import SAME_BOX, VOTED_FEATURE, voted
+    from f2a_studio.detect.nms import nms, voted_boxes
+
+    root, _ = trained
+    analyzer = Analyzer(AnalyzeOptions(search_path=(str(root / "checkpoints"),), threshold=0.0,
+                                       finders=("learned",)))
+    analyzer.verifier = choose_verifier([root / "checkpoints"], name="learned").verifier
+    moved = 0
+    with ProjectStore.open(root, read_only=True) as store:
+        for image in store.images()[:4]:
+            pixels = np.ascontiguousarray(load_image(store.cut_file(image)).pixels[:, :, :3])
+            scored = analyzer.verified(pixels, analyzer.scored_candidates(pixels, analyzer.finders_for("anime"), []))
+            kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)
+            expected = voted_boxes(kept, scored, lambda c: c.hit.box, lambda c: c.score)
+            got = voted(kept, scored)
+            for k, b, g in zip(kept, expected, got, strict=True):
+                assert g.score == k.score
+                if b.iou(k.hit.box) >= SAME_BOX:
+                    assert g == k
+                    continue
+                moved += 1
+                assert g.hit.box.to_list() == pytest.approx(b.to_list(), abs=0.01)
+                assert dict(g.features)[VOTED_FEATURE] == pytest.approx(g.hit.box.iou(k.hit.box), abs=1e-3)
+            faces = analyzer.analyze(pixels).faces
+            assert [dict(f.score_features).get(VOTED_FEATURE) for f in faces] == \
+                [dict(g.features).get(VOTED_FEATURE) for g in got]
+    assert moved, "some kept box must have had other candidates to vote on it"

@@ -1,5 +1,6 @@
 """One image, start to finish: every finder, per-finder calibration, the project's crop verifier (when
-it has one, detect/verifiers/), one NMS across finders, then parts, landmarks, colours, visibility, pose.
+it has one, detect/verifiers/), one NMS across finders (with a verifier, each kept box then placed by the
+candidates' vote, nms.voted_boxes), then parts, landmarks, colours, visibility, pose.
 
 This is the heavy part; it runs inside worker processes (worker.py), never in the studio's process.
 """
@@ -24,7 +25,7 @@ from f2a_studio.detect.landmark_box import animeface_view, has_parts
 from f2a_studio.detect.landmarks import LandmarkBackend, load_backend
 from f2a_studio.detect.landmarks.template_fit import TemplateFit, fit_template
 from f2a_studio.detect.landmarks.visibility import visibility
-from f2a_studio.detect.nms import nms
+from f2a_studio.detect.nms import nms, voted_boxes
 from f2a_studio.detect.pose import estimate_pose
 from f2a_studio.detect.sex import apply_prediction, choose_sex_backend
 from f2a_studio.detect.verifiers import (
@@ -36,6 +37,8 @@ from f2a_studio.detect.verifiers import (
 )
 
 DEFAULT_THRESHOLD = 0.3
+VOTED_FEATURE = "voted_iou"  # IoU of the NMS's box with the box the candidates voted for (when it moved)
+SAME_BOX = 0.98  # a voted box this close to the kept one stays as it was
 SMALL_FACE_PASSES = ("guided", "full")  # see AnalyzeOptions.small_faces
 
 
@@ -175,6 +178,8 @@ class Analyzer:
             notes.extend(self.verifier_notes)
         kept = nms(scored, lambda c: c.hit.box, lambda c: c.score)  # across finders: one face, one box
         kept = [c for c in kept if c.score >= threshold]
+        if domain == "anime" and self.verifier is not None:  # measured on verified candidates only
+            kept = voted(kept, scored)
         if domain == "anime":
             kept = [landmark_view(pixels, c) for c in kept]
         kept = [self.refitted(c) for c in kept]
@@ -238,10 +243,11 @@ class Analyzer:
         return out
 
     def refitted(self, c: Candidate) -> Candidate:
-        """A candidate whose box the verifier moved, or that has an animeface view, gets its template fit
+        """A candidate whose box the verifier or the vote moved, or that has an animeface view, gets its template fit
         again on its box with the parts it will be fitted with (the landmarks, sex prior and pose start from
         it); others as they are."""
-        if REFINED_FEATURE not in dict(c.features) and c.view is None:
+        named = dict(c.features)
+        if REFINED_FEATURE not in named and VOTED_FEATURE not in named and c.view is None:
             return c
         fit = fit_template(self.model, c.hit.box, c.landmark_parts)
         return replace(c, fit=fit, frame=face_frame(fit.points, self.model.mean))
@@ -291,6 +297,20 @@ class Analyzer:
             raw_score=round(float(c.hit.raw_score), 6),
             score_features=c.features,
         )
+
+
+def voted(kept: list[Candidate], candidates: list[Candidate]) -> list[Candidate]:
+    """Each kept candidate's box placed by box voting among all ``candidates`` (nms.voted_boxes); a box
+    that moved records by how much (VOTED_FEATURE), and its template is fitted again on it (refitted)."""
+    out = []
+    for c, b in zip(kept, voted_boxes(kept, candidates, lambda c: c.hit.box, lambda c: c.score), strict=True):
+        b = Box(*(round(v, 2) for v in b.to_list()))
+        overlap = b.iou(c.hit.box)
+        if overlap >= SAME_BOX:
+            out.append(c)
+            continue
+        out.append(replace(c, hit=replace(c.hit, box=b), features=(*c.features, (VOTED_FEATURE, round(overlap, 4)))))
+    return out
 
 
 def landmark_view(pixels: np.ndarray, c: Candidate) -> Candidate:

@@ -74,3 +74,28 @@ def part_of(small: Box, large: Box, *, wholly: float = WHOLLY_INSIDE, size_ratio
     if small.area <= 0 or small.w >= size_ratio * large.w:
         return False
     return intersection(small, large) >= wholly * small.area
+
+
+VOTE_IOU = 0.5  # candidates this close to a kept box vote on where it is
+
+
+def voted_boxes(kept: Sequence[T], items: Sequence[T], box: Callable[[T], Box], score: Callable[[T], float], *,
+                iou: float = VOTE_IOU) -> list[Box]:
+    """Box voting after the NMS: each kept item's box becomes the score-weighted mean of every item's box
+    that overlaps it by IoU ≥ ``iou`` (itself included), so the many candidates a face gets from tiles,
+    scales and both finders place its box, not only the best-scored one. On the devset's verified candidates
+    (benchmarks/verifier_devset.py, 10 runs) recall at precision 0.85 went 0.654 → 0.663 (better on 4 runs,
+    worse on none) and the hits' mean IoU 0.633 → 0.638: a too-large best box no longer misses its face.
+    Scores are untouched."""
+    boxes = [box(i) for i in items]
+    weights = [max(0.0, float(score(i))) for i in items]
+    out = []
+    for k in kept:
+        kb = box(k)
+        group = [(b, w) for b, w in zip(boxes, weights, strict=True) if w > 0 and b.iou(kb) >= iou]
+        total = sum(w for _, w in group)
+        if total <= 0:
+            out.append(kb)
+            continue
+        out.append(Box(*(sum(w * b.to_list()[j] for b, w in group) / total for j in range(4))))
+    return out
