@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 
+from f2a_studio.core.jobs import CancelToken
 from f2a_studio.core.search_path import PACKAGE_MODELS
 from f2a_studio.core.store import ProjectStore
 from f2a_studio.detect.analyze import AnalyzeOptions, Analyzer
@@ -599,7 +600,7 @@ def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_
     from f2a_studio.core.models import FaceSource, FaceStatus
     from f2a_studio.detect.finders.score_fit import platt_fit
     from f2a_studio.detect.pipeline import DetectOptions, detect_images
-    from f2a_studio.detect.verifiers.recalibrate import MAP_FILE, held_back_points
+    from f2a_studio.detect.verifiers.recalibrate import MAP_FILE, cut_pixels, held_back_points
 
     root, _ = trained
     project = tmp_path / "p"
@@ -634,6 +635,22 @@ def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_
     assert (verifier.calibration.a, verifier.calibration.b) == pytest.approx(
         (written["calibration"]["a"], written["calibration"]["b"]))
     top_eight = verifier.calibration
+    from f2a_studio.core.search_path import model_search_path
+    from f2a_studio.detect.verifiers.recalibrate import finder_scorer, rescore_unreviewed
+
+    with ProjectStore.open(project) as store:  # the other detections on those cuts move to the new map
+        before = {f.id: f for i in ids[:6] for f in store.faces(i)}
+        changed = rescore_unreviewed(store, model_search_path(project), ids[:6])
+        after = {f.id: f for i in ids[:6] for f in store.faces(i)}
+        assert changed and set(changed) <= {i for i, f in before.items() if f.status is FaceStatus.UNREVIEWED}
+        score_now = finder_scorer(model_search_path(project))
+        for face_id in changed:
+            f = after[face_id]
+            p = verifier.p_face(cut_pixels(store, f.image_id), [f.box.to_list()])[0]
+            assert f.score == pytest.approx(verifier.rescore(p, score_now(f)), abs=1e-4) != before[face_id].score
+            assert f.box == before[face_id].box and f.revision == before[face_id].revision + 1
+        assert all(after[i] == before[i] for i in after if i not in changed)  # decided and human faces too
+        assert rescore_unreviewed(store, model_search_path(project), ids[:6]) == []  # already on this scale
     with ProjectStore.open(project) as store:  # a person redraws an accepted box: judged where it was detected
         from dataclasses import replace
 
@@ -720,3 +737,39 @@ def test_with_a_verifier_each_kept_box_is_placed_by_the_candidates_vote(trained:
             assert [dict(f.score_features).get(VOTED_FEATURE) for f in faces] == \
                 [dict(g.features).get(VOTED_FEATURE) for g in got]
     assert moved, "some kept box must have had other candidates to vote on it"
+
+
+def test_a_recalibration_from_the_studio_rescores_the_detections_left_on_touched_cuts(
+        trained: tuple[Path, dict], tmp_path: Path) -> None:
+    """Learn ▸ Recalibrate's job (gui/learn/retrain.py, no trainer): `f2a calibrate` as a subprocess refits
+    the verifier's map, and the unreviewed detections on cuts a person touched (re-detection leaves those
+    cuts alone) are re-scored on it; nothing a person decided changes."""
+    from f2a_studio.core.models import FaceSource, FaceStatus
+    from f2a_studio.detect.pipeline import DetectOptions, detect_images
+    from f2a_studio.detect.verifiers.recalibrate import MAP_FILE
+    from f2a_studio.gui.learn.retrain import RetrainOptions, retrain_job
+
+    root, _ = trained
+    project = tmp_path / "p"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    card_path = model_paths(project / "checkpoints", STEM)[1]
+    card_path.write_text(json.dumps(json.loads(card_path.read_text()) | {"on_by_default": True}))
+    with ProjectStore.open(project) as store:
+        ids = [im.id for im in store.images()][:6]
+        assert not detect_images(store, ids, DetectOptions(workers=1, threshold=0.0)).failed
+        detected = sorted((f for i in ids for f in store.faces(i)
+                           if f.source is not FaceSource.HUMAN and f.status is FaceStatus.UNREVIEWED),
+                          key=lambda f: -f.score)
+        _decide(store, detected[:20], accepted=8)
+        decided = {f.id: store.face(f.id) for f in detected[:20]}
+        left = {f.id: f.score for f in detected[20:]}
+        assert left
+        report = retrain_job(store, RetrainOptions(models=(), threads=1))(lambda *a: None, CancelToken())
+        assert report.state("calibrate") == "done" and (project / "checkpoints" / MAP_FILE).is_file()
+        assert "crop verifier: map refitted on 8 accepted and 12 rejected" in report.text()
+        assert not report.redetected  # every cut of this project has a person's faces
+        (rescored,) = [s for s in report.steps if s.name == "re-score"]
+        now = {i: store.face(i) for i in left}
+        moved = [i for i in left if now[i].score != left[i]]
+        assert moved and rescored.message.startswith(f"{len(moved)} unreviewed face(s)")
+        assert all(store.face(i) == f for i, f in decided.items())

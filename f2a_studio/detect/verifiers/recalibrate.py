@@ -141,14 +141,8 @@ def read_verifier_map(folder: Path, weights_sha256: str) -> ScoreMap | None:
     return ScoreMap.from_json(data["calibration"], str(path))
 
 
-def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
-    """Refit the map of the project's own verifier (PROJECT/checkpoints) and write it beside the card;
-    returns what was written. No verifier, an unreadable one or too few decisions: F2AError saying so.
-    Run after the finders' maps are refitted: each decision's finder score goes through its finder's
-    current project map, as detection will score it."""
-    from f2a_studio.core.imageio import load_image
-    from f2a_studio.core.store import utc_now
-    from f2a_studio.detect.finders.project_calibration import base_score, project_map
+def project_verifier(store):
+    """The project's own verifier (PROJECT/checkpoints), loaded; F2AError when there is none or it does not load."""
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
 
     folder = store.checkpoints_dir
@@ -156,7 +150,14 @@ def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
         raise F2AError(f"{folder}: no crop verifier to recalibrate (f2a train-finder trains one)")
     verifier = LearnedVerifier(folder)
     verifier.load()
-    held = held_back_points(verifier.card)
+    return verifier
+
+
+def finder_scorer(search_path: Sequence[Path]) -> Callable[[Face], float]:
+    """A detection's finder score as detection would give it now: its finder's own calibrated score
+    (base_score) through that finder's current project map, when one was fitted for its model."""
+    from f2a_studio.detect.finders.project_calibration import base_score, project_map
+
     maps: dict[tuple[str, str], ScoreMap | None] = {}
 
     def finder_score(face: Face) -> float:
@@ -166,9 +167,69 @@ def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
         own = base_score(face)
         return maps[key](own) if maps[key] is not None else own
 
-    def pixels_of(image_id: int) -> np.ndarray:
-        return np.ascontiguousarray(load_image(store.cut_file(store.image(image_id))).pixels[:, :, :3])
+    return finder_score
 
-    decided = decided_points(store.all_faces(), pixels_of, verifier, finder_score, lambda f: detected_box(store, f))
+
+def cut_pixels(store, image_id: int) -> np.ndarray:
+    from f2a_studio.core.imageio import load_image
+
+    return np.ascontiguousarray(load_image(store.cut_file(store.image(image_id))).pixels[:, :, :3])
+
+
+def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
+    """Refit the map of the project's own verifier (PROJECT/checkpoints) and write it beside the card;
+    returns what was written. No verifier, an unreadable one or too few decisions: F2AError saying so.
+    Run after the finders' maps are refitted: each decision's finder score goes through its finder's
+    current project map, as detection will score it."""
+    from f2a_studio.core.store import utc_now
+
+    verifier = project_verifier(store)
+    held = held_back_points(verifier.card)
+    decided = decided_points(store.all_faces(), lambda i: cut_pixels(store, i), verifier, finder_scorer(search_path),
+                             lambda f: detected_box(store, f))
     fit = fit_verifier_map(held, decided, f"verified detections in {store.root}")
-    return write_verifier_map(folder, verifier.model_file().sha256, fit, held, decided, utc_now())
+    return write_verifier_map(store.checkpoints_dir, verifier.model_file().sha256, fit, held, decided, utc_now())
+
+
+def rescore_unreviewed(store, search_path: Sequence[Path], image_ids: Sequence[int],
+                       should_stop: Callable[[], bool] = lambda: False) -> list[int]:
+    """Give every unreviewed verified detection on these cuts the score detection would give it now: judged
+    again by the project's verifier and mapped by its current map (after `f2a calibrate`, or a new
+    verifier). For cuts a person touched, which re-detection leaves alone: their other detections would
+    keep the old scale under the one threshold. Only the score and the verifier's p change (actor "model",
+    revision-checked: a person's edit meanwhile wins). Returns the ids of the faces whose score changed;
+    no verifier (or none with a map): nothing."""
+    from dataclasses import replace
+
+    from f2a_studio.core.errors import StaleEditError
+    from f2a_studio.core.models import FaceSource
+    from f2a_studio.detect.verifiers import VERIFIER_FEATURE
+
+    try:
+        verifier = project_verifier(store)
+    except F2AError:
+        return []
+    if verifier.calibration is None:
+        return []
+    finder_score = finder_scorer(search_path)
+    changed: list[int] = []
+    for image_id in image_ids:
+        if should_stop():
+            break
+        faces = [f for f in store.faces(image_id) if f.status is FaceStatus.UNREVIEWED
+                 and f.source is not FaceSource.HUMAN and VERIFIER_FEATURE in dict(f.score_features)]
+        if not faces:
+            continue
+        p = verifier.p_face(cut_pixels(store, image_id), [detected_box(store, f) for f in faces])
+        for face, pf in zip(faces, p, strict=True):
+            score = round(verifier.rescore(float(pf), finder_score(face)), 4)
+            if score == round(face.score, 4):
+                continue
+            features = tuple((k, round(float(pf), 6) if k == VERIFIER_FEATURE else v) for k, v in face.score_features)
+            try:
+                store.update_face(replace(face, score=score, score_features=features), actor="model")
+            except StaleEditError:
+                continue
+            assert face.id is not None
+            changed.append(face.id)
+    return changed

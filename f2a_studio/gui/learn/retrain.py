@@ -8,7 +8,9 @@ has too few labels (exit status 2 and a message): that step is skipped with its 
 `f2a calibrate` runs only where it exists (in the `f2a` command table). Then, in this process:
 
 * cuts no person touched (no human face, no human edit in the log: a deleted false hit counts) are
-  detected again when the finder or its calibration changed (`detect_images`: worker processes);
+  detected again when the finder or its calibration changed (`detect_images`: worker processes); on the
+  others, each unreviewed verified detection gets the score the project's verifier and its map give it now
+  (verifiers/recalibrate.rescore_unreviewed), so the one threshold means the same on every cut;
 * every other unreviewed face gets its sex predicted again when the sex classifier was trained, and its
   landmarks refitted when the landmark model was trained or the face's predicted sex (the fit's prior)
   changed, except the fields a person set (provenance), written with actor "model". A field whose model
@@ -273,12 +275,19 @@ def trainer_args(command: str, project: Path, options: RetrainOptions) -> list[s
 
 
 def calibrate_outcome(rc: int, out: str, err: str) -> StepOutcome:
-    """`f2a calibrate`'s result: done with what it printed (each map refitted, each skipped and why), or
-    skipped / failed like a trainer."""
+    """`f2a calibrate --json`'s result: done with what was refitted on how many decisions and what was
+    skipped, or skipped / failed like a trainer (its message is on stderr)."""
     if rc:
-        return outcome_of("calibrate", rc, out, err)
-    return StepOutcome("calibrate", "done", "; ".join(" ".join(line.split()) for line in out.splitlines()
-                                                      if line.strip()))
+        return outcome_of("calibrate", rc, "", err)
+    report = _card(out) or {}
+    said = [f"{f['finder']} on {f['calibration']['fitted_from']['positives']} accepted and "
+            f"{f['calibration']['fitted_from']['negatives']} rejected" for f in report.get("fitted", [])]
+    if report.get("verifier"):
+        got = report["verifier"]["fitted_from"]
+        said.append(f"crop verifier: map refitted on {got['decisions']['accepted']} accepted and "
+                    f"{got['decisions']['rejected']} rejected")
+    said += [f"skipped {s['why']}" for s in report.get("skipped", [])]
+    return StepOutcome("calibrate", "done", "; ".join(said))
 
 
 def outcome_of(name: str, rc: int, out: str, err: str) -> StepOutcome:
@@ -380,7 +389,7 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
             report.steps.append(outcome_of(name, rc, out, err))
         if opts.calibrate and ("finder" in opts.models or not opts.models) and command_exists("calibrate"):
             stage(3, "calibrating the scores from review decisions")
-            rc, out, err = run_command(f2a_command("calibrate", str(root)), cancel, opts.env, root)
+            rc, out, err = run_command(f2a_command("calibrate", str(root), "--json"), cancel, opts.env, root)
             report.steps.append(calibrate_outcome(rc, out, err))
         redetect = report.state("finder") == "trained" or report.state("calibrate") == "done"
         untouched = untouched_cuts(store) if redetect else []
@@ -396,6 +405,17 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
             cancel.raise_if_cancelled()  # a stopped detection wrote whole cuts only; the rest keep their faces
             report.redetected = untouched[: detected.done]
             report.steps.append(StepOutcome("re-detect", "done", f"{detected.done} cut(s), {detected.faces} face(s)"))
+        if redetect:  # cuts a person touched keep their detections: their scores move to the new scale
+            from f2a_studio.core.search_path import model_search_path
+            from f2a_studio.detect.verifiers.recalibrate import rescore_unreviewed
+
+            kept = sorted({r.id for r in store.images()} - set(untouched))
+            stage(4, f"re-scoring unreviewed faces on {len(kept)} cut(s) a person touched")
+            rescored = rescore_unreviewed(store, model_search_path(root), kept, lambda: cancel.cancelled)
+            cancel.raise_if_cancelled()
+            if rescored:
+                report.steps.append(StepOutcome("re-score", "done", f"{len(rescored)} unreviewed face(s) on cuts "
+                                                "a person touched"))
         new_sex, new_landmarks = report.state("sex") == "trained", report.state("landmarks") == "trained"
         if new_sex or new_landmarks:
             redetected = set(report.redetected)
