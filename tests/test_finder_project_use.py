@@ -42,10 +42,10 @@ from f2a_studio.synth.scene import make_panel
 runner = CliRunner()
 
 
-def _own_finder(project: Path) -> str:
+def _own_finder(project: Path, out: Path | None = None) -> str:
     """The project's own learned finder: the shipped weights under a card that is on by default (what
-    `f2a train-finder` writes). Returns the weights' sha256."""
-    out = project / "checkpoints"
+    `f2a train-finder` writes), in checkpoints/ or ``out``. Returns the weights' sha256."""
+    out = out or project / "checkpoints"
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(PACKAGE_MODELS / WEIGHTS_NAME, out / WEIGHTS_NAME)
     card = json.loads((PACKAGE_MODELS / CARD_NAME).read_text())
@@ -135,6 +135,31 @@ def test_f2a_faces_with_a_project_uses_its_finder(tmp_path: Path) -> None:
                for f in faces if f["finder"] == "learned")
     bad = runner.invoke(app, ["faces", str(image), "--project", str(tmp_path / "nowhere")])
     assert bad.exit_code == 2 and "not an F2A project" in bad.output
+
+
+def test_a_title_with_a_finder_of_its_own_is_detected_with_it_and_the_others_are_not(tmp_path: Path) -> None:
+    """`f2a train-finder --title T` writes into checkpoints/titles/T/: detection reads that title's cuts with
+    that title's models first on the search path, every other cut with the project's."""
+    from f2a_studio.core.importer import import_sources
+    from f2a_studio.core.search_path import title_models_dir
+    from f2a_studio.detect.pipeline import DetectOptions, detect_images
+
+    project = tmp_path / "p"
+    store = ProjectStore.create(project)
+    for title, seed in (("own", 3), ("plain", 4)):
+        import_sources(store, [_scene(tmp_path / f"{title}.png", seed)], workers=1, title=title, episode="1")
+    sha = _own_finder(project, title_models_dir(project, "own"))
+    assert model_search_path(project, title="own")[0] == title_models_dir(project, "own")
+    assert model_search_path(project, title="plain")[0] != title_models_dir(project, "plain")
+    report = detect_images(store, None, DetectOptions(workers=1, threshold=0.05))
+    assert not report.failed and report.done == 2
+    ran = {im.title_id: store.query("SELECT detector FROM detection_runs WHERE image_id = ?", (im.id,))[0][0]
+           for im in store.images()}  # finders + landmark backend
+    finders = {t: d.split("+")[:-1] for t, d in ran.items()}
+    # the shipped learned finder is off by default and the project has none: only the title's can have run
+    assert finders == {"own": ["animeface", "learned"], "plain": ["animeface"]}, ran
+    assert all(f.finder_sha256 == sha for im in store.images() for f in store.faces(im.id) if f.finder == "learned")
+    store.close()
 
 
 # -- f2a calibrate -----------------------------------------------------------------------------------

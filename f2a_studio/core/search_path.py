@@ -1,6 +1,7 @@
 """Where models and their side files are looked for: one search path for every backend.
 
-In order: the project's `checkpoints/` (models trained on this project's corrections win), `$F2A_MODELS`
+In order: for a cut of a title with models of its own, `checkpoints/titles/<title>/` (`f2a train-finder
+--title`); the project's `checkpoints/` (models trained on this project's corrections win), `$F2A_MODELS`
 (several folders joined by os.pathsep), `models/` of a source checkout, and the models shipped inside the
 installed package. Folders that do not exist are left out, so a backend can simply try each in turn.
 """
@@ -16,10 +17,19 @@ PACKAGE_MODELS = PACKAGE_ROOT / "resources" / "models"  # shipped with the wheel
 CHECKOUT_MODELS = PACKAGE_ROOT.parent / "models"  # a source checkout's models/ (absent in a wheel install)
 
 
-def model_search_path(project: Path | str | None = None, *, existing_only: bool = True) -> list[Path]:
-    """The folders to look for model files in, best first (see the module docstring)."""
+def title_models_dir(project: Path | str, title: str) -> Path:
+    """Where `f2a train-finder --title T` writes that title's finder and verifier."""
+    return Path(project) / "checkpoints" / "titles" / title
+
+
+def model_search_path(project: Path | str | None = None, *, title: str | None = None,
+                      existing_only: bool = True) -> list[Path]:
+    """The folders to look for model files in, best first (see the module docstring); with ``title``, that
+    title's own models (title_models_dir) come before the project's."""
     folders: list[Path] = []
     if project is not None:
+        if title:
+            folders.append(title_models_dir(project, title))
         folders.append(Path(project) / "checkpoints")
     env = os.environ.get("F2A_MODELS")
     if env:

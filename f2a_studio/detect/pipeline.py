@@ -73,13 +73,13 @@ class DetectOptions:
     def worker_count(self) -> int:
         return worker_count(self.workers)
 
-    def analyze_options(self, project: Path | None = None) -> AnalyzeOptions:
+    def analyze_options(self, project: Path | None = None, title: str | None = None) -> AnalyzeOptions:
         """What every worker gets: the finders chosen here (so a worker never decides differently from
         its caller), the plug-in modules to import first, and the search path (the project's checkpoints
-        first). Loud on an unknown or unavailable finder."""
+        first; with ``title``, that title's own models before them). Loud on an unknown or unavailable finder."""
         plugins = plugin_modules(self.plugins)
         load_plugins(plugins)
-        folders = [Path(self.models_dir)] if self.models_dir else model_search_path(project)
+        folders = [Path(self.models_dir)] if self.models_dir else model_search_path(project, title=title)
         finders = tuple(choose_finders(self.finders, folders))
         # the up-scaled pass stops taking new tiles at half the hard limit (see finder.find_raw)
         return AnalyzeOptions(self.threshold, self.min_face_px, self.timeout_s * 0.5, self.landmarks,
@@ -193,17 +193,33 @@ def detect_images(
     tasks = {r.id: ImageTask(r.id, str(store.cut_file(r)), stored_cut=True, display=r.name, domain=r.domain.value)
              for r in records}
     areas = {r.id: r.width * r.height for r in records}
-    with _pool(options, analyze, len(records)) as pool:
-        jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first(list(tasks.values()), areas))
-        for outcome in pool.run(jobs, should_stop):
-            result = _as_image_result(outcome, tasks[outcome.key])
-            _write(store, result, report, had_run=outcome.key in detected)
-            report.done += 1
-            if progress:
-                progress(report.done, report.total, tasks[outcome.key].display)
+    for title, group in _by_title_models(store, records):  # a title's own models: its own workers
+        group_analyze = analyze if title is None else options.analyze_options(store.root, title)
+        _check_backend(group_analyze)
+        with _pool(options, group_analyze, len(group)) as pool:
+            jobs = (Task(t.key, t, options.timeout_s) for t in _largest_first([tasks[r.id] for r in group], areas))
+            for outcome in pool.run(jobs, should_stop):
+                result = _as_image_result(outcome, tasks[outcome.key])
+                _write(store, result, report, had_run=outcome.key in detected)
+                report.done += 1
+                if progress:
+                    progress(report.done, report.total, tasks[outcome.key].display)
+        if should_stop is not None and should_stop():
+            break
     report.stopped = report.done < report.total
     report.seconds = time.monotonic() - started
     return report
+
+
+def _by_title_models(store: ProjectStore, records: list[ImageRecord]) -> list[tuple[str | None, list[ImageRecord]]]:
+    """The records in groups: one per title that has models of its own (`f2a train-finder --title`), then
+    every other record under None (the project's models). Most projects: one group."""
+    from f2a_studio.core.search_path import title_models_dir
+
+    own = {t for t in {r.title_id for r in records} if title_models_dir(store.root, t).is_dir()}
+    groups = [(t, [r for r in records if r.title_id == t]) for t in sorted(own)]
+    rest = [r for r in records if r.title_id not in own]
+    return groups + ([(None, rest)] if rest else [])
 
 
 def _keeps_its_pts_face(store: ProjectStore, record: ImageRecord, report: DetectReport) -> bool:

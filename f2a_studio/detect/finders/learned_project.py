@@ -119,7 +119,9 @@ def default_steps(n_faces: int) -> int:
 
 
 def output_dir(store: ProjectStore, title: str | None) -> Path:
-    return store.checkpoints_dir / "titles" / title if title else store.checkpoints_dir
+    from f2a_studio.core.search_path import title_models_dir
+
+    return title_models_dir(store.root, title) if title else store.checkpoints_dir
 
 
 def held_back_calibration(scored) -> tuple[dict | None, str]:

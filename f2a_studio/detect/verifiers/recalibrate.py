@@ -153,6 +153,16 @@ def project_verifier(store):
     return verifier
 
 
+def own_verifier_titles(store) -> set[str]:
+    """Titles with a verifier of their own (`f2a train-finder --title`): their cuts are scored by it, so the
+    project's verifier neither learns its map from them nor re-scores them (their maps are not refitted yet)."""
+    from f2a_studio.core.search_path import title_models_dir
+    from f2a_studio.detect.verifiers.learned import LearnedVerifier
+
+    titles = {r.title_id for r in store.images()}
+    return {t for t in titles if LearnedVerifier.folders([title_models_dir(store.root, t)])}
+
+
 def finder_scorer(search_path: Sequence[Path]) -> Callable[[Face], float]:
     """A detection's finder score as detection would give it now: its finder's own calibrated score
     (base_score) through that finder's current project map, when one was fitted for its model."""
@@ -185,7 +195,10 @@ def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
 
     verifier = project_verifier(store)
     held = held_back_points(verifier.card)
-    decided = decided_points(store.all_faces(), lambda i: cut_pixels(store, i), verifier, finder_scorer(search_path),
+    others = own_verifier_titles(store)
+    title_of = {r.id: r.title_id for r in store.images()}
+    faces = [f for f in store.all_faces() if title_of.get(f.image_id) not in others]
+    decided = decided_points(faces, lambda i: cut_pixels(store, i), verifier, finder_scorer(search_path),
                              lambda f: detected_box(store, f))
     fit = fit_verifier_map(held, decided, f"verified detections in {store.root}")
     return write_verifier_map(store.checkpoints_dir, verifier.model_file().sha256, fit, held, decided, utc_now())
@@ -212,10 +225,13 @@ def rescore_unreviewed(store, search_path: Sequence[Path], image_ids: Sequence[i
     if verifier.calibration is None:
         return []
     finder_score = finder_scorer(search_path)
+    others = own_verifier_titles(store)
     changed: list[int] = []
     for image_id in image_ids:
         if should_stop():
             break
+        if store.image(image_id).title_id in others:
+            continue
         faces = [f for f in store.faces(image_id) if f.status is FaceStatus.UNREVIEWED
                  and f.source is not FaceSource.HUMAN and VERIFIER_FEATURE in dict(f.score_features)]
         if not faces:
