@@ -508,11 +508,7 @@ def test_f2a_detect_on_a_project_with_a_verifier_stores_its_word_on_each_face(tr
     from f2a_studio.detect.finders.project_calibration import base_score
     from f2a_studio.detect.pipeline import DetectOptions, detect_images
 
-    root, _ = trained
-    project = tmp_path / "p"
-    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
-    card_path = model_paths(project / "checkpoints", STEM)[1]
-    card_path.write_text(json.dumps(json.loads(card_path.read_text()) | {"on_by_default": True}))
+    project = _project_with_verifier(trained, tmp_path)
     with ProjectStore.open(project) as store:
         ids = [im.id for im in store.images()[:2]]
         report = detect_images(store, ids, DetectOptions(workers=1, threshold=0.0))
@@ -577,6 +573,26 @@ def test_dropout_is_a_training_setting_that_leaves_the_weights_loadable_and_the_
         VerifierTrainConfig(dropout=1.0)
 
 
+def _project_with_verifier(trained: tuple[Path, dict], tmp_path: Path) -> Path:
+    """A copy of the trained project whose verifier's card says it is on (whatever its held-back cuts said)."""
+    root, _ = trained
+    project = tmp_path / "p"
+    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    card_path = model_paths(project / "checkpoints", STEM)[1]
+    card_path.write_text(json.dumps(json.loads(card_path.read_text()) | {"on_by_default": True}))
+    return project
+
+
+def _detected(store: ProjectStore, ids: list[int]) -> list:
+    """Detection at threshold 0 on these cuts; its unreviewed faces, best-scored first."""
+    from f2a_studio.core.models import FaceSource, FaceStatus
+    from f2a_studio.detect.pipeline import DetectOptions, detect_images
+
+    assert not detect_images(store, ids, DetectOptions(workers=1, threshold=0.0)).failed
+    return sorted((f for i in ids for f in store.faces(i)
+                   if f.source is not FaceSource.HUMAN and f.status is FaceStatus.UNREVIEWED), key=lambda f: -f.score)
+
+
 def _decide(store: ProjectStore, faces, accepted: int) -> None:
     from dataclasses import replace
 
@@ -597,14 +613,11 @@ def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_
     from typer.testing import CliRunner
 
     from f2a_studio.cli import app
-    from f2a_studio.core.models import FaceSource, FaceStatus
+    from f2a_studio.core.models import FaceStatus
     from f2a_studio.detect.finders.score_fit import platt_fit
-    from f2a_studio.detect.pipeline import DetectOptions, detect_images
     from f2a_studio.detect.verifiers.recalibrate import MAP_FILE, cut_pixels, held_back_points
 
-    root, _ = trained
-    project = tmp_path / "p"
-    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    project = _project_with_verifier(trained, tmp_path)
     ckpt = project / "checkpoints"
     weights, card_path = model_paths(ckpt, STEM)
     card = json.loads(card_path.read_text())
@@ -612,14 +625,10 @@ def test_calibrate_refits_the_verifiers_map_from_review_decisions_and_detection_
     assert len(held.scores) == card["metrics_iou_0.3"]["held_back_with"]["candidates"] and held.positives > 0
     again = platt_fit(held.scores, held.faces).calibration  # the very points the card's map was fitted on
     assert (again.a, again.b) == pytest.approx((card["calibration"]["a"], card["calibration"]["b"]), abs=1e-4)
-    card_path.write_text(json.dumps(card | {"on_by_default": True}))
     runner = CliRunner()
     with ProjectStore.open(project) as store:
         ids = [im.id for im in store.images()]
-        assert not detect_images(store, ids[:6], DetectOptions(workers=1, threshold=0.0)).failed
-        detected = sorted((f for i in ids[:6] for f in store.faces(i)
-                           if f.source is not FaceSource.HUMAN and f.status is FaceStatus.UNREVIEWED),
-                          key=lambda f: -f.score)[:20]
+        detected = _detected(store, ids[:6])[:20]
         assert len(detected) == 20 and all(VERIFIER_FEATURE in dict(f.score_features) for f in detected)
         _decide(store, detected, accepted=8)
     runner.invoke(app, ["calibrate", str(project), "--no-verifier"])
@@ -684,18 +693,11 @@ def test_calibrate_without_enough_verified_decisions_says_how_many_more(trained:
     from typer.testing import CliRunner
 
     from f2a_studio.cli import app
-    from f2a_studio.core.models import FaceSource, FaceStatus
-    from f2a_studio.detect.pipeline import DetectOptions, detect_images
     from f2a_studio.detect.verifiers.recalibrate import MAP_FILE
 
-    root, _ = trained
-    project = tmp_path / "p"
-    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
+    project = _project_with_verifier(trained, tmp_path)
     with ProjectStore.open(project) as store:
-        image = store.images()[0].id
-        detect_images(store, [image], DetectOptions(workers=1, threshold=0.0))
-        detected = [f for f in store.faces(image) if f.source is not FaceSource.HUMAN
-                    and f.status is FaceStatus.UNREVIEWED][:3]
+        detected = _detected(store, [store.images()[0].id])[:3]
         assert len(detected) == 3
         _decide(store, detected, accepted=2)
     result = CliRunner().invoke(app, ["calibrate", str(project)])
@@ -744,22 +746,12 @@ def test_a_recalibration_from_the_studio_rescores_the_detections_left_on_touched
     """Learn ▸ Recalibrate's job (gui/learn/retrain.py, no trainer): `f2a calibrate` as a subprocess refits
     the verifier's map, and the unreviewed detections on cuts a person touched (re-detection leaves those
     cuts alone) are re-scored on it; nothing a person decided changes."""
-    from f2a_studio.core.models import FaceSource, FaceStatus
-    from f2a_studio.detect.pipeline import DetectOptions, detect_images
     from f2a_studio.detect.verifiers.recalibrate import MAP_FILE
     from f2a_studio.gui.learn.retrain import RetrainOptions, retrain_job
 
-    root, _ = trained
-    project = tmp_path / "p"
-    shutil.copytree(root, project, ignore=shutil.ignore_patterns("*.resume.pt"))
-    card_path = model_paths(project / "checkpoints", STEM)[1]
-    card_path.write_text(json.dumps(json.loads(card_path.read_text()) | {"on_by_default": True}))
+    project = _project_with_verifier(trained, tmp_path)
     with ProjectStore.open(project) as store:
-        ids = [im.id for im in store.images()][:6]
-        assert not detect_images(store, ids, DetectOptions(workers=1, threshold=0.0)).failed
-        detected = sorted((f for i in ids for f in store.faces(i)
-                           if f.source is not FaceSource.HUMAN and f.status is FaceStatus.UNREVIEWED),
-                          key=lambda f: -f.score)
+        detected = _detected(store, [im.id for im in store.images()][:6])
         _decide(store, detected[:20], accepted=8)
         decided = {f.id: store.face(f.id) for f in detected[:20]}
         left = {f.id: f.score for f in detected[20:]}
