@@ -35,14 +35,14 @@ def calibrate_cmd(
     threshold means "a person here would accept it" for every finder; writes
     PROJECT/checkpoints/calibration-<finder>.json (used by f2a detect, f2a faces --project and the studio).
     Then the project's crop verifier's map, from its held-back candidates and the verified decisions
-    (calibration-verifier-learned.json). Exit status 2 when nothing had enough decisions (the message says
-    how many more)."""
+    (calibration-verifier-learned.json), and each title's own verifier's from that title's cuts. Exit
+    status 2 when nothing had enough decisions (the message says how many more)."""
     from f2a_studio.cli import _fail, console, open_store  # here: cli.py imports this module
     from f2a_studio.core.search_path import model_search_path
     from f2a_studio.detect.finders import FINDERS, load_finders
     from f2a_studio.detect.finders.project_calibration import fit_project_calibration, is_decided_detection
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
-    from f2a_studio.detect.verifiers.recalibrate import refit_project_verifier
+    from f2a_studio.detect.verifiers.recalibrate import own_verifier_titles, refit_project_verifier
 
     fitted, skipped = [], []
     try:
@@ -66,30 +66,42 @@ def calibrate_cmd(
                                                           model.name if model else ""))
                 except F2AError as exc:
                     skipped.append({"finder": name, "why": str(exc)})
-            verifier = None
-            # after the finders: the verifier reads their new maps
-            if verifier_map and LearnedVerifier.folders([store.checkpoints_dir]):
+            verifier, title_verifiers = None, []
+            # after the finders: the verifiers read their new maps; the project's, then each title's own
+            scopes: list[str | None] = []
+            if verifier_map:
+                scopes = [None] if LearnedVerifier.folders([store.checkpoints_dir]) else []
+                scopes += sorted(own_verifier_titles(store))
+            for title in scopes:
                 try:
-                    verifier = refit_project_verifier(store, folders)
+                    refitted = refit_project_verifier(store, folders, title)
                 except F2AError as exc:
-                    skipped.append({"verifier": "learned", "why": f"crop verifier: {exc}"})
+                    where = f"title {title}'s crop verifier" if title else "crop verifier"
+                    skipped.append({"verifier": "learned", "title": title, "why": f"{where}: {exc}"})
+                    continue
+                if title is None:
+                    verifier = refitted
+                else:
+                    title_verifiers.append(refitted)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
-        print(json.dumps({"fitted": fitted, "verifier": verifier, "skipped": skipped}, ensure_ascii=False))
+        print(json.dumps({"fitted": fitted, "verifier": verifier, "title_verifiers": title_verifiers,
+                          "skipped": skipped}, ensure_ascii=False))
     for item in fitted:
         fit = item["calibration"]["fitted_from"]
         console.print(f"{item['finder']}: fitted on {fit['positives']} accepted and {fit['negatives']} rejected "
                       f"detection(s) → {escape(item['file'])}", highlight=False, soft_wrap=True)
-    if verifier:
-        got = verifier["fitted_from"]
-        console.print(f"crop verifier: map refitted on {got['decisions']['accepted']} accepted and "
+    for item in ([verifier] if verifier else []) + title_verifiers:
+        got = item["fitted_from"]
+        where = f"title {item['title']}'s crop verifier" if item["title"] else "crop verifier"
+        console.print(f"{escape(where)}: map refitted on {got['decisions']['accepted']} accepted and "
                       f"{got['decisions']['rejected']} rejected verified detection(s) and the "
                       f"{got['held_back']['faces'] + got['held_back']['others']} held-back candidates → "
-                      f"{escape(verifier['file'])}", highlight=False, soft_wrap=True)
+                      f"{escape(item['file'])}", highlight=False, soft_wrap=True)
     for item in skipped:
         console.print(f"[yellow]skipped[/] {escape(item['why'])}", highlight=False, soft_wrap=True)
-    if not fitted and not verifier:
+    if not fitted and not verifier and not title_verifiers:
         raise typer.Exit(2)
 
 

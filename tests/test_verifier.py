@@ -765,3 +765,35 @@ def test_a_recalibration_from_the_studio_rescores_the_detections_left_on_touched
         moved = [i for i in left if now[i].score != left[i]]
         assert moved and rescored.message.startswith(f"{len(moved)} unreviewed face(s)")
         assert all(store.face(i) == f for i, f in decided.items())
+
+
+def test_a_titles_own_verifier_is_recalibrated_from_that_titles_cuts_and_rescores_them(
+        trained: tuple[Path, dict], tmp_path: Path) -> None:
+    """`train-finder --title T` puts a verifier in checkpoints/titles/T/: T's decisions refit its map there
+    (not the project's verifier's), and T's unreviewed detections are re-scored with it."""
+    from typer.testing import CliRunner
+
+    from f2a_studio.cli import app
+    from f2a_studio.core.search_path import model_search_path, title_models_dir
+    from f2a_studio.detect.verifiers.recalibrate import MAP_FILE, rescore_unreviewed
+
+    project = _project_with_verifier(trained, tmp_path)
+    with ProjectStore.open(project) as store:
+        ids = [im.id for im in store.images()][:6]
+        (title,) = {store.image(i).title_id for i in ids}
+        detected = _detected(store, ids)
+        _decide(store, detected[:20], accepted=8)
+    own = title_models_dir(project, title)
+    own.mkdir(parents=True)
+    for path in model_paths(project / "checkpoints", STEM):
+        shutil.copy(path, own / path.name)  # the same weights, now the title's own
+    result = CliRunner().invoke(app, ["calibrate", str(project), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout.splitlines()[0])
+    (fitted,) = report["title_verifiers"]
+    assert fitted["title"] == title and Path(fitted["file"]) == own / MAP_FILE
+    assert fitted["fitted_from"]["decisions"] == {"accepted": 8, "rejected": 12}
+    assert report["verifier"] is None and not (project / "checkpoints" / MAP_FILE).exists()
+    assert any(s.get("title") is None and "0 accepted and 0 rejected" in s["why"] for s in report["skipped"])
+    with ProjectStore.open(project) as store:
+        assert rescore_unreviewed(store, model_search_path(project), ids)  # with the title's refitted map

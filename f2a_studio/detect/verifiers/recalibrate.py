@@ -141,11 +141,18 @@ def read_verifier_map(folder: Path, weights_sha256: str) -> ScoreMap | None:
     return ScoreMap.from_json(data["calibration"], str(path))
 
 
-def project_verifier(store):
-    """The project's own verifier (PROJECT/checkpoints), loaded; F2AError when there is none or it does not load."""
+def verifier_folder(store, title: str | None = None) -> Path:
+    """Where the verifier that scores ``title``'s cuts (None: the project's) lives."""
+    from f2a_studio.core.search_path import title_models_dir
+
+    return title_models_dir(store.root, title) if title else store.checkpoints_dir
+
+
+def project_verifier(store, title: str | None = None):
+    """The project's verifier (or ``title``'s own), loaded; F2AError when there is none or it does not load."""
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
 
-    folder = store.checkpoints_dir
+    folder = verifier_folder(store, title)
     if not LearnedVerifier.folders([folder]):
         raise F2AError(f"{folder}: no crop verifier to recalibrate (f2a train-finder trains one)")
     verifier = LearnedVerifier(folder)
@@ -154,13 +161,22 @@ def project_verifier(store):
 
 
 def own_verifier_titles(store) -> set[str]:
-    """Titles with a verifier of their own (`f2a train-finder --title`): their cuts are scored by it, so the
-    project's verifier neither learns its map from them nor re-scores them (their maps are not refitted yet)."""
-    from f2a_studio.core.search_path import title_models_dir
+    """Titles with a verifier of their own (`f2a train-finder --title`): their cuts are scored by it, so its
+    map is refitted from their decisions, and the project's verifier neither learns from them nor re-scores
+    them."""
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
 
     titles = {r.title_id for r in store.images()}
-    return {t for t in titles if LearnedVerifier.folders([title_models_dir(store.root, t)])}
+    return {t for t in titles if LearnedVerifier.folders([verifier_folder(store, t)])}
+
+
+def _scope(store, title: str | None) -> Callable[[int], bool]:
+    """Which cuts a verifier scores: ``title``'s, or (None) those of every title without a verifier of its own."""
+    others = own_verifier_titles(store)
+    title_of = {r.id: r.title_id for r in store.images()}
+    if title:
+        return lambda image_id: title_of.get(image_id) == title
+    return lambda image_id: title_of.get(image_id) not in others
 
 
 def finder_scorer(search_path: Sequence[Path]) -> Callable[[Face], float]:
@@ -186,51 +202,61 @@ def cut_pixels(store, image_id: int) -> np.ndarray:
     return np.ascontiguousarray(load_image(store.cut_file(store.image(image_id))).pixels[:, :, :3])
 
 
-def refit_project_verifier(store, search_path: Sequence[Path]) -> dict:
-    """Refit the map of the project's own verifier (PROJECT/checkpoints) and write it beside the card;
-    returns what was written. No verifier, an unreadable one or too few decisions: F2AError saying so.
-    Run after the finders' maps are refitted: each decision's finder score goes through its finder's
-    current project map, as detection will score it."""
+def refit_project_verifier(store, search_path: Sequence[Path], title: str | None = None) -> dict:
+    """Refit the map of the project's verifier (PROJECT/checkpoints; with ``title``, that title's own) from
+    the decisions on the cuts it scores, and write it beside the card; returns what was written. No
+    verifier, an unreadable one or too few decisions: F2AError saying so. Run after the finders' maps are
+    refitted: each decision's finder score goes through its finder's current project map, as detection
+    will score it."""
     from f2a_studio.core.store import utc_now
 
-    verifier = project_verifier(store)
+    verifier = project_verifier(store, title)
     held = held_back_points(verifier.card)
-    others = own_verifier_titles(store)
-    title_of = {r.id: r.title_id for r in store.images()}
-    faces = [f for f in store.all_faces() if title_of.get(f.image_id) not in others]
+    scored_here = _scope(store, title)
+    faces = [f for f in store.all_faces() if scored_here(f.image_id)]
     decided = decided_points(faces, lambda i: cut_pixels(store, i), verifier, finder_scorer(search_path),
                              lambda f: detected_box(store, f))
-    fit = fit_verifier_map(held, decided, f"verified detections in {store.root}")
-    return write_verifier_map(store.checkpoints_dir, verifier.model_file().sha256, fit, held, decided, utc_now())
+    where = f"title {title}'s" if title else "the project's"
+    fit = fit_verifier_map(held, decided, f"verified detections on {where} cuts in {store.root}")
+    return write_verifier_map(verifier_folder(store, title), verifier.model_file().sha256, fit, held, decided,
+                              utc_now()) | {"title": title}
 
 
 def rescore_unreviewed(store, search_path: Sequence[Path], image_ids: Sequence[int],
                        should_stop: Callable[[], bool] = lambda: False) -> list[int]:
     """Give every unreviewed verified detection on these cuts the score detection would give it now: judged
-    again by the project's verifier and mapped by its current map (after `f2a calibrate`, or a new
-    verifier). For cuts a person touched, which re-detection leaves alone: their other detections would
-    keep the old scale under the one threshold. Only the score and the verifier's p change (actor "model",
-    revision-checked: a person's edit meanwhile wins). Returns the ids of the faces whose score changed;
-    no verifier (or none with a map): nothing."""
+    again by the verifier that scores the cut (its title's own, else the project's) and mapped by its
+    current map (after `f2a calibrate`, or a new verifier). For cuts a person touched, which re-detection
+    leaves alone: their other detections would keep the old scale under the one threshold. Only the score
+    and the verifier's p change (actor "model", revision-checked: a person's edit meanwhile wins). Returns
+    the ids of the faces whose score changed; a cut whose verifier is missing or has no map: untouched."""
     from dataclasses import replace
 
     from f2a_studio.core.errors import StaleEditError
     from f2a_studio.core.models import FaceSource
     from f2a_studio.detect.verifiers import VERIFIER_FEATURE
 
-    try:
-        verifier = project_verifier(store)
-    except F2AError:
-        return []
-    if verifier.calibration is None:
-        return []
+    verifiers: dict[str | None, object | None] = {}
+
+    def verifier_for(image_id: int):
+        title = store.image(image_id).title_id
+        key = title if title in own else None
+        if key not in verifiers:
+            try:
+                loaded = project_verifier(store, key)
+            except F2AError:
+                loaded = None
+            verifiers[key] = loaded if loaded is not None and loaded.calibration is not None else None
+        return verifiers[key]
+
+    own = own_verifier_titles(store)
     finder_score = finder_scorer(search_path)
-    others = own_verifier_titles(store)
     changed: list[int] = []
     for image_id in image_ids:
         if should_stop():
             break
-        if store.image(image_id).title_id in others:
+        verifier = verifier_for(image_id)
+        if verifier is None:
             continue
         faces = [f for f in store.faces(image_id) if f.status is FaceStatus.UNREVIEWED
                  and f.source is not FaceSource.HUMAN and VERIFIER_FEATURE in dict(f.score_features)]
