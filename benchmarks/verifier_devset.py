@@ -250,15 +250,13 @@ def rescored(verifier, units: Sequence[Unit], cands: Sequence[Preds]) -> list[Pr
 
 def merged_voted(per_unit: Sequence[Preds]) -> list[Preds]:
     """The NMS, then each kept box placed by the candidates' vote, as the analysis does with a verifier
-    (analyze.voted: a box that hardly moves stays)."""
-    from f2a_studio.detect.analyze import SAME_BOX
+    (analyze.voted)."""
     from f2a_studio.detect.nms import voted_boxes
 
     out = []
     for preds, kept in zip(per_unit, merge(per_unit), strict=True):
         boxes = voted_boxes(kept, preds, lambda p: Box(*p[:4]), lambda p: p[4])
-        out.append([k if b.iou(Box(*k[:4])) >= SAME_BOX else (*b.to_list(), *k[4:])
-                    for b, k in zip(boxes, kept, strict=True)])
+        out.append([(*b.to_list(), *k[4:]) for b, k in zip(boxes, kept, strict=True)])
     return out
 
 

@@ -42,7 +42,7 @@ def calibrate_cmd(
     from f2a_studio.detect.finders import FINDERS, load_finders
     from f2a_studio.detect.finders.project_calibration import fit_project_calibration, is_decided_detection
     from f2a_studio.detect.verifiers.learned import LearnedVerifier
-    from f2a_studio.detect.verifiers.recalibrate import own_verifier_titles, refit_project_verifier
+    from f2a_studio.detect.verifiers.recalibrate import own_verifier_titles, refit_project_verifier, refit_summary
 
     fitted, skipped = [], []
     try:
@@ -93,12 +93,9 @@ def calibrate_cmd(
         console.print(f"{item['finder']}: fitted on {fit['positives']} accepted and {fit['negatives']} rejected "
                       f"detection(s) → {escape(item['file'])}", highlight=False, soft_wrap=True)
     for item in ([verifier] if verifier else []) + title_verifiers:
-        got = item["fitted_from"]
-        where = f"title {item['title']}'s crop verifier" if item["title"] else "crop verifier"
-        console.print(f"{escape(where)}: map refitted on {got['decisions']['accepted']} accepted and "
-                      f"{got['decisions']['rejected']} rejected verified detection(s) and the "
-                      f"{got['held_back']['faces'] + got['held_back']['others']} held-back candidates → "
-                      f"{escape(item['file'])}", highlight=False, soft_wrap=True)
+        held = item["fitted_from"]["held_back"]
+        console.print(f"{escape(refit_summary(item))} and the {held['faces'] + held['others']} held-back "
+                      f"candidates → {escape(item['file'])}", highlight=False, soft_wrap=True)
     for item in skipped:
         console.print(f"[yellow]skipped[/] {escape(item['why'])}", highlight=False, soft_wrap=True)
     if not fitted and not verifier and not title_verifiers:

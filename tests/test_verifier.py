@@ -712,8 +712,8 @@ def test_with_a_verifier_each_kept_box_is_placed_by_the_candidates_vote(trained:
     candidates overlapping it (nms.voted_boxes); a box that moved says by how much, scores stay; the
     analysis' faces carry that word."""
     from f2a_studio.core.imageio import load_image
-    from f2a_studio.detect.analyze import SAME_BOX, VOTED_FEATURE, voted
-    from f2a_studio.detect.nms import nms, voted_boxes
+    from f2a_studio.detect.analyze import VOTED_FEATURE, voted
+    from f2a_studio.detect.nms import SAME_BOX, nms, voted_boxes
 
     root, _ = trained
     analyzer = Analyzer(AnalyzeOptions(search_path=(str(root / "checkpoints"),), threshold=0.0,

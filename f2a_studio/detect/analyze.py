@@ -38,7 +38,6 @@ from f2a_studio.detect.verifiers import (
 
 DEFAULT_THRESHOLD = 0.3
 VOTED_FEATURE = "voted_iou"  # IoU of the NMS's box with the box the candidates voted for (when it moved)
-SAME_BOX = 0.98  # a voted box this close to the kept one stays as it was
 SMALL_FACE_PASSES = ("guided", "full")  # see AnalyzeOptions.small_faces
 
 
@@ -304,12 +303,12 @@ def voted(kept: list[Candidate], candidates: list[Candidate]) -> list[Candidate]
     that moved records by how much (VOTED_FEATURE), and its template is fitted again on it (refitted)."""
     out = []
     for c, b in zip(kept, voted_boxes(kept, candidates, lambda c: c.hit.box, lambda c: c.score), strict=True):
-        b = Box(*(round(v, 2) for v in b.to_list()))
-        overlap = b.iou(c.hit.box)
-        if overlap >= SAME_BOX:
+        if b == c.hit.box:  # the vote left it where it was
             out.append(c)
             continue
-        out.append(replace(c, hit=replace(c.hit, box=b), features=(*c.features, (VOTED_FEATURE, round(overlap, 4)))))
+        b = Box(*(round(v, 2) for v in b.to_list()))
+        overlap = round(b.iou(c.hit.box), 4)
+        out.append(replace(c, hit=replace(c.hit, box=b), features=(*c.features, (VOTED_FEATURE, overlap))))
     return out
 
 

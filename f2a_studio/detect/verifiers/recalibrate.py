@@ -109,6 +109,14 @@ def detected_box(store, face: Face) -> list[float]:
     return Box.from_list(first[0].after["box"]).to_list()
 
 
+def refit_summary(item: dict) -> str:
+    """One line on what write_verifier_map wrote (and refit_project_verifier returned)."""
+    got = item["fitted_from"]
+    where = f"title {item['title']}'s crop verifier" if item.get("title") else "crop verifier"
+    return (f"{where}: map refitted on {got['decisions']['accepted']} accepted and "
+            f"{got['decisions']['rejected']} rejected verified detection(s)")
+
+
 def map_path(folder: Path) -> Path:
     return Path(folder) / MAP_FILE
 
@@ -142,10 +150,10 @@ def read_verifier_map(folder: Path, weights_sha256: str) -> ScoreMap | None:
 
 
 def verifier_folder(store, title: str | None = None) -> Path:
-    """Where the verifier that scores ``title``'s cuts (None: the project's) lives."""
-    from f2a_studio.core.search_path import title_models_dir
+    """Where the verifier that scores ``title``'s cuts (None: the project's) lives: where train-finder writes it."""
+    from f2a_studio.detect.finders.learned_project import output_dir
 
-    return title_models_dir(store.root, title) if title else store.checkpoints_dir
+    return output_dir(store, title)
 
 
 def project_verifier(store, title: str | None = None):
@@ -236,6 +244,7 @@ def rescore_unreviewed(store, search_path: Sequence[Path], image_ids: Sequence[i
     from f2a_studio.core.models import FaceSource
     from f2a_studio.detect.verifiers import VERIFIER_FEATURE
 
+    own = own_verifier_titles(store)
     verifiers: dict[str | None, object | None] = {}
 
     def verifier_for(image_id: int):
@@ -249,7 +258,6 @@ def rescore_unreviewed(store, search_path: Sequence[Path], image_ids: Sequence[i
             verifiers[key] = loaded if loaded is not None and loaded.calibration is not None else None
         return verifiers[key]
 
-    own = own_verifier_titles(store)
     finder_score = finder_scorer(search_path)
     changed: list[int] = []
     for image_id in image_ids:

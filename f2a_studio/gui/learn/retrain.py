@@ -282,11 +282,10 @@ def calibrate_outcome(rc: int, out: str, err: str) -> StepOutcome:
     report = _card(out) or {}
     said = [f"{f['finder']} on {f['calibration']['fitted_from']['positives']} accepted and "
             f"{f['calibration']['fitted_from']['negatives']} rejected" for f in report.get("fitted", [])]
-    for item in ([report["verifier"]] if report.get("verifier") else []) + report.get("title_verifiers", []):
-        got = item["fitted_from"]
-        where = f"title {item['title']}'s crop verifier" if item.get("title") else "crop verifier"
-        said.append(f"{where}: map refitted on {got['decisions']['accepted']} accepted and "
-                    f"{got['decisions']['rejected']} rejected")
+    from f2a_studio.detect.verifiers.recalibrate import refit_summary
+
+    verifiers = ([report["verifier"]] if report.get("verifier") else []) + report.get("title_verifiers", [])
+    said += [refit_summary(item) for item in verifiers]
     said += [f"skipped {s['why']}" for s in report.get("skipped", [])]
     return StepOutcome("calibrate", "done", "; ".join(said))
 
