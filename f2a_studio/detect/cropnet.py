@@ -105,8 +105,10 @@ def save_model(folder: Path, stem: str, state: dict[str, Any], card: dict[str, A
     return weights
 
 
-def load_model(folder: Path, stem: str, architecture: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(tensors, card) of ``stem`` in ``folder``; a ModelFileError saying which file and why otherwise."""
+def load_model(folder: Path, stem: str, architecture: str | tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(tensors, card) of ``stem`` in ``folder`` whose card names ``architecture`` (or one of several); a
+    ModelFileError saying which file and why otherwise."""
+    names = (architecture,) if isinstance(architecture, str) else architecture
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -115,8 +117,8 @@ def load_model(folder: Path, stem: str, architecture: str) -> tuple[dict[str, An
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{card_path}: not a readable model card ({exc})") from exc
-    if not isinstance(card, dict) or card.get("net", {}).get("architecture") != architecture:
-        raise ModelFileError(f"{card_path}: not a {architecture} model card")
+    if not isinstance(card, dict) or card.get("net", {}).get("architecture") not in names:
+        raise ModelFileError(f"{card_path}: not a {' or '.join(names)} model card")
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:

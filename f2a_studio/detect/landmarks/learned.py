@@ -18,11 +18,11 @@ from f2a_studio.detect.landmarks.base import LandmarkResult
 STEM = "landmarks-learned"
 
 
-def load_net(folder: Path):  # -> (LandmarkNet, card)
-    from f2a_studio.detect.landmarks.learned_net import ARCHITECTURE, LandmarkNet, LandmarkNetConfig
+def load_net(folder: Path):  # -> (a landmarks.nets network, card)
+    from f2a_studio.detect.landmarks.nets import architectures, net_from_json
 
-    state, card = load_model(folder, STEM, ARCHITECTURE)
-    net = LandmarkNet(LandmarkNetConfig.from_json(card["net"]))
+    state, card = load_model(folder, STEM, tuple(architectures()))
+    net = net_from_json(card["net"])
     try:
         net.load_state_dict(state)
     except RuntimeError as exc:

@@ -1,0 +1,106 @@
+"""The heatmap landmark network (detect/landmarks/heatmap_net.py): its soft-argmax reads the peak where it
+is, it loads by its card's architecture name beside the direct regressor, it learns on real training steps,
+and it follows a face moved inside the crop (what the direct regressor's dense layer does not).
+
+Real networks of the real architecture at a tiny width, real synthetic faces, real training steps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from f2a_studio.detect.cropnet import ModelFileError, model_paths, save_model
+from f2a_studio.detect.landmarks import choose_backend
+from f2a_studio.detect.landmarks.heatmap_net import HeatmapLandmarkNet, HeatmapNetConfig, soft_argmax
+from f2a_studio.detect.landmarks.learned import STEM, load_net, predict_points
+from f2a_studio.detect.landmarks.learned_train import LmTrainConfig, evaluate, synth_samples, train_landmarks
+from f2a_studio.detect.landmarks.nets import net_from_json
+
+TINY = HeatmapNetConfig(size=32, widths=(4, 8, 8))
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest: shared cores
+
+
+def test_soft_argmax_reads_each_maps_peak_as_its_cell_centre() -> None:
+    logits = torch.full((2, 3, 8, 10), -50.0)
+    cells = [(0, 0), (7, 9), (3, 6)]  # (row, column)
+    for k, (r, c) in enumerate(cells):
+        logits[:, k, r, c] = 50.0
+    xy = soft_argmax(logits)
+    want = torch.tensor([[(c + 0.5) / 10, (r + 0.5) / 8] for r, c in cells])
+    assert torch.allclose(xy[0], want, atol=1e-4) and torch.allclose(xy[1], want, atol=1e-4)
+    flat = soft_argmax(torch.zeros(1, 1, 8, 10))  # no evidence: the crop's centre
+    assert torch.allclose(flat, torch.tensor([[[0.5, 0.5]]]), atol=1e-6)
+
+
+def test_a_heatmap_model_loads_by_its_cards_architecture_and_predicts_image_points(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = HeatmapLandmarkNet(TINY).eval()
+    save_model(tmp_path / "m", STEM, net.state_dict(), {"net": TINY.to_json()})
+    loaded, card = load_net(tmp_path / "m")
+    assert isinstance(loaded, HeatmapLandmarkNet) and card["net"]["architecture"] == "f2a-landmarknet-heatmap-v1"
+    assert choose_backend(tmp_path / "m").name == "learned"
+    pixels = np.random.default_rng(0).integers(0, 255, (120, 100, 3), dtype=np.uint8)
+    box = (20.0, 30.0, 40.0, 40.0)
+    a, vis = predict_points(net, pixels, box, 0.5)
+    b, _ = predict_points(loaded, pixels, box, 0.5)
+    assert np.allclose(a, b) and a.shape == (68, 2) and vis.shape == (68,)
+    # points lie in the crop: 1.5 box sides around the box centre
+    assert (np.abs(a - (40.0, 50.0)) <= 30.0 + 1e-6).all()
+
+
+def test_a_card_naming_an_unknown_architecture_is_refused_by_name(tmp_path: Path) -> None:
+    save_model(tmp_path / "m", STEM, HeatmapLandmarkNet(TINY).state_dict(),
+               {"net": TINY.to_json() | {"architecture": "f2a-landmarknet-v9"}})
+    with pytest.raises(ModelFileError, match=re.escape("landmarks-learned.json: not a f2a-landmarknet-v1 or "
+                                                       "f2a-landmarknet-heatmap-v1 model card")):
+        load_net(tmp_path / "m")
+    card = json.loads(model_paths(tmp_path / "m", STEM)[1].read_text())
+    with pytest.raises(KeyError):
+        net_from_json(card["net"])
+
+
+def test_training_steps_lower_the_heatmap_models_error() -> None:
+    samples = synth_samples(3, 6, ["round_simple"], size=96)
+    torch.manual_seed(0)
+    net = HeatmapLandmarkNet(TINY)
+    before = evaluate(net, samples)["nme"]
+    train_landmarks(net, samples, LmTrainConfig(steps=60, batch=8, lr=1e-2))
+    assert evaluate(net, samples)["nme"] < 0.7 * before
+
+
+def test_the_heatmaps_follow_a_pattern_moved_inside_the_crop() -> None:
+    """Translation equivariance: train on a dot at random places, then the predicted point moves with it."""
+    torch.manual_seed(0)
+    net = HeatmapLandmarkNet(TINY)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    rng = np.random.default_rng(0)
+
+    def dots(n: int):
+        xy = rng.uniform(0.15, 0.85, (n, 2))
+        x = torch.zeros(n, 3, 32, 32)
+        for i, (u, v) in enumerate(xy):
+            c, r = int(u * 32), int(v * 32)
+            x[i, :, max(r - 1, 0):r + 2, max(c - 1, 0):c + 2] = 1.0
+        return x, torch.from_numpy(xy).float()
+
+    for _ in range(150):
+        x, xy = dots(16)
+        pts, _ = net(x, torch.full((16,), 0.5))
+        loss = (pts - xy[:, None, :]).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    net.eval()
+    x, xy = dots(32)
+    with torch.inference_mode():
+        pts, _ = net(x, torch.full((32,), 0.5))
+    err = (pts[:, 0] - xy).abs().mean().item()
+    spread = (xy - xy.mean(0)).abs().mean().item()
+    assert err < 0.3 * spread
