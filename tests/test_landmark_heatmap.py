@@ -104,3 +104,22 @@ def test_the_heatmaps_follow_a_pattern_moved_inside_the_crop() -> None:
     err = (pts[:, 0] - xy).abs().mean().item()
     spread = (xy - xy.mean(0)).abs().mean().item()
     assert err < 0.3 * spread
+
+
+def test_the_flip_averaged_prediction_of_a_mirrored_picture_is_the_mirrored_prediction() -> None:
+    """predict_points averages the crop's and its mirror's points: so mirroring the picture (and the box)
+    mirrors the points exactly, with left and right points swapped (core.ibug68.MIRROR), whatever the net."""
+    from f2a_studio.core.ibug68 import MIRROR
+
+    torch.manual_seed(1)
+    net = HeatmapLandmarkNet(TINY).eval()
+    pixels = np.random.default_rng(1).integers(0, 255, (90, 110, 3), dtype=np.uint8)
+    box = (17.0, 21.0, 44.0, 40.0)
+    pts, vis = predict_points(net, pixels, box, 0.3)
+    mirror_box = (110 - box[0] - box[2], box[1], box[2], box[3])
+    m_pts, m_vis = predict_points(net, np.ascontiguousarray(pixels[:, ::-1]), mirror_box, 0.3)
+    back = m_pts[list(MIRROR)]
+    back[:, 0] = 110 - back[:, 0]
+    assert np.allclose(back, pts, atol=1e-3) and np.allclose(m_vis[list(MIRROR)], vis, atol=1e-3)
+    single, _ = predict_points(net, pixels, box, 0.3, flip=False)
+    assert not np.allclose(single, pts, atol=1e-2)  # the mirror's half is not the crop's own

@@ -30,6 +30,7 @@ class AugmentConfig:
     flip_prob: float = 0.5  # horizontal mirror (points re-indexed by core.ibug68.MIRROR)
     chibi_prob: float = 0.25  # the face below the eyes squashed towards them (chibi / super-deformed)
     chibi: tuple[float, float] = (0.55, 0.9)  # the lower face's height times this
+    hue_prob: float = 0.0  # hue turned by a random angle: hair, eyes and skin of any colour
     grey_prob: float = 0.45  # manga pages are black and white
     tone_prob: float = 0.3  # of the grey crops: mid-tones turned into a halftone dot screen
     gamma: tuple[float, float] = (0.6, 1.7)  # log-uniform
@@ -153,6 +154,10 @@ def screentone(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def photometric_real(crop: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """One crop's look changed as scans and pages change it; uint8 in, uint8 out."""
+    if rng.random() < cfg.hue_prob:
+        hsv = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2HSV)
+        hsv[:, :, 0] = ((hsv[:, :, 0].astype(np.int32) + int(rng.integers(0, 180))) % 180).astype(np.uint8)
+        crop = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
     x = crop.astype(np.float32)
     if rng.random() < cfg.grey_prob:
         g = x @ np.array([0.299, 0.587, 0.114], np.float32)

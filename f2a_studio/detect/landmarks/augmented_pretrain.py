@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=("direct", "heatmap"), default="direct",
+    ap.add_argument("--arch", choices=("direct", "heatmap"), default="heatmap",
                     help="direct: learned_net's regressor; heatmap: heatmap_net's soft-argmax heatmaps")
     ap.add_argument("--size", type=int, default=None, help="crop side (default: the architecture's)")
     ap.add_argument("--widths", type=_widths, default=LandmarkNetConfig.widths)
@@ -114,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--plain", action="store_true", help="Faces as drawn (no synth.variation widening)")
     ap.add_argument("--hold-out", default=HELD_OUT, choices=sorted(STYLES))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--hue", type=float, default=AugmentConfig.hue_prob, help="AugmentConfig.hue_prob")
     ap.add_argument("--eval-faces", type=int, default=200, help="Fresh faces per row of the card's metrics")
     args = ap.parse_args(argv)
     if args.size is None:
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     net = (HeatmapLandmarkNet(HeatmapNetConfig(args.size, args.widths)) if args.arch == "heatmap"
            else LandmarkNet(LandmarkNetConfig(args.size, args.widths, args.hidden)))
     cfg = LmTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
-    aug = AugmentConfig()
+    aug = AugmentConfig(hue_prob=args.hue)
     resume = resume_path(args.out, STEM)
     print(resume_note(resume) or "", end="", flush=True)
     with stop_on_sigterm() as stop:

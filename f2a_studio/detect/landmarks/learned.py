@@ -31,22 +31,31 @@ def load_net(folder: Path):  # -> (a landmarks.nets network, card)
     return net.eval(), card
 
 
-def predict_points(net, pixels: np.ndarray, box: Box | Sequence[float], p_female: float) -> tuple[np.ndarray,
-                                                                                                   np.ndarray]:
-    """(68, 2) image points and (68,) visibility probabilities."""
+def predict_points(net, pixels: np.ndarray, box: Box | Sequence[float], p_female: float,
+                   flip: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(68, 2) image points and (68,) visibility probabilities. ``flip``: the mean of the crop's and its
+    mirror's prediction (the mirror's points re-indexed by core.ibug68.MIRROR), one batch of two."""
     import torch
 
+    from f2a_studio.core.ibug68 import MIRROR
     from f2a_studio.detect.cropnet import to_tensor
 
     b = box.to_list() if isinstance(box, Box) else list(box)
     size = net.cfg.size
     m = box_matrix(b, size)
     crop = box_crop(pixels, m, size)
+    crops = [crop, np.ascontiguousarray(crop[:, ::-1])] if flip else [crop]
     with torch.inference_mode():
-        pts, vis = net(to_tensor([crop]), torch.tensor([float(p_female)]))
+        pts, vis = net(to_tensor(crops), torch.full((len(crops),), float(p_female)))
     crop_pts = pts[0].numpy().astype(np.float64) * size
+    vis_p = torch.sigmoid(vis[0]).numpy().astype(np.float64)
+    if flip:
+        mirrored = pts[1].numpy().astype(np.float64)[list(MIRROR)] * size
+        mirrored[:, 0] = size - mirrored[:, 0]
+        crop_pts = (crop_pts + mirrored) / 2
+        vis_p = (vis_p + torch.sigmoid(vis[1]).numpy().astype(np.float64)[list(MIRROR)]) / 2
     inv = cv2.invertAffineTransform(m)
-    return crop_pts @ inv[:, :2].T + inv[:, 2], torch.sigmoid(vis[0]).numpy().astype(np.float64)
+    return crop_pts @ inv[:, :2].T + inv[:, 2], vis_p
 
 
 class LearnedLandmarkBackend:

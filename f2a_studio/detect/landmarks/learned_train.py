@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from torch import nn
 
 from f2a_studio.core.errors import F2AError
 from f2a_studio.core.imageio import load_image
@@ -129,7 +130,7 @@ def samples_key(samples: Sequence[LmSample]) -> str:
     return h.hexdigest()[:16]
 
 
-def train_landmarks(net: LandmarkNet, samples: Sequence[LmSample], cfg: LmTrainConfig,
+def train_landmarks(net: nn.Module, samples: Sequence[LmSample], cfg: LmTrainConfig,
                     progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
                     resume: Path | None = None) -> TrainResult:
     """Train in place (detect.small_train: with ``resume``, an interrupted run continues exactly)."""
@@ -146,14 +147,14 @@ def train_landmarks(net: LandmarkNet, samples: Sequence[LmSample], cfg: LmTrainC
                        progress=progress, should_stop=should_stop)
 
 
-def evaluate(net: LandmarkNet, samples: Sequence[LmSample]) -> dict:
+def evaluate(net: nn.Module, samples: Sequence[LmSample]) -> dict:
     if not samples:
         return {}
     errs = [nme(predict_points(net, s.image, s.box, s.p_female)[0], s.points, s.mask) for s in samples]
     return {"faces": len(samples), "nme": round(float(np.mean(errs)), 4)}
 
 
-def card_for(net: LandmarkNet, cfg: LmTrainConfig, data: dict, metrics: dict, seconds: float, command: str) -> dict:
+def card_for(net: nn.Module, cfg: LmTrainConfig, data: dict, metrics: dict, seconds: float, command: str) -> dict:
     return {
         "kind": "landmark model",
         "net": net.cfg.to_json(),
@@ -276,15 +277,16 @@ def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # st
     return train, held, counts
 
 
-def start_net(search_path: Sequence[Path]) -> tuple[LandmarkNet, str]:
+def start_net(search_path: Sequence[Path]):  # -> (a landmarks.nets network, where it came from)
     from f2a_studio.detect.cropnet import model_folders
+    from f2a_studio.detect.landmarks.heatmap_net import HeatmapLandmarkNet
 
     for folder in model_folders(search_path, STEM):
         try:
             return load_net(folder)[0], str(folder)
         except F2AError:
             continue
-    return LandmarkNet(LandmarkNetConfig()), "new network"
+    return HeatmapLandmarkNet(), "new network"  # the shipped model's architecture
 
 
 def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES, base: Sequence[Path] | None = None,
