@@ -108,10 +108,10 @@ def save_model(folder: Path, stem: str, state: dict[str, Any], card: dict[str, A
 def load_model(folder: Path, stem: str, architecture: str | tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     """(tensors, card) of ``stem`` in ``folder`` whose card names ``architecture`` (or one of several); a
     ModelFileError saying which file and why otherwise."""
-    names = (architecture,) if isinstance(architecture, str) else architecture
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    names = (architecture,) if isinstance(architecture, str) else architecture
     weights, card_path = model_paths(folder, stem)
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))

@@ -50,10 +50,11 @@ def predict_points(net, pixels: np.ndarray, box: Box | Sequence[float], p_female
     crop_pts = pts[0].numpy().astype(np.float64) * size
     vis_p = torch.sigmoid(vis[0]).numpy().astype(np.float64)
     if flip:
-        mirrored = pts[1].numpy().astype(np.float64)[list(MIRROR)] * size
+        mirror = list(MIRROR)  # a list: a tuple index would be read as one index per axis
+        mirrored = pts[1].numpy().astype(np.float64)[mirror] * size
         mirrored[:, 0] = size - mirrored[:, 0]
         crop_pts = (crop_pts + mirrored) / 2
-        vis_p = (vis_p + torch.sigmoid(vis[1]).numpy().astype(np.float64)[list(MIRROR)]) / 2
+        vis_p = (vis_p + torch.sigmoid(vis[1]).numpy().astype(np.float64)[mirror]) / 2
     inv = cv2.invertAffineTransform(m)
     return crop_pts @ inv[:, :2].T + inv[:, 2], vis_p
 
