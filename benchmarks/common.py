@@ -17,3 +17,15 @@ def percentiles(samples_s: list[float], points: tuple[int, ...] = (50, 95, 99)) 
 
 def machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "machine": platform.machine()}
+
+
+def corrections_needed(right, order, goal: float = 0.95) -> int:
+    """Review queue measures: corrections, taken in ``order`` (face indices), until a ``goal`` share of the
+    faces is right; ``right`` a bool array (a reviewed face becomes right)."""
+    ok = np.array(right, bool)
+    want = int(np.ceil(goal * len(ok)))
+    for n, idx in enumerate(order):
+        if ok.sum() >= want:
+            return n
+        ok[idx] = True
+    return len(order)

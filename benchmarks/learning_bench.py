@@ -41,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import corrections_needed
+
 
 def _detector_view(t, rng):
     from f2a_studio.core.models import Box, Parts
@@ -158,17 +160,6 @@ def _gap_interval(female: list[float], male: list[float], seed: int, n: int = 20
     return [round(float(v), 4) for v in np.percentile(gaps, [2.5, 97.5])]
 
 
-def _needed(right: np.ndarray, order: list[int]) -> int:
-    """Corrections (in this order) until 95 % of the faces are right."""
-    ok = right.copy()
-    goal = int(np.ceil(0.95 * len(ok)))
-    for n, idx in enumerate(order):
-        if ok.sum() >= goal:
-            return n
-        ok[idx] = True
-    return len(order)
-
-
 STRICT_NME = 0.03  # queue_strict's "right" landmarks: about the shipped model's mean error on this style
 
 
@@ -208,15 +199,16 @@ def _queue(seed: int, n: int, sex_net, lm_net, right_nme: float = 0.1) -> dict:
         q = [it.face_id - 1 for it in review_order(faces, signal)]
         return q + [i for i in range(len(faces)) if i not in set(q)]
 
-    shuffles = [_needed(right, list(np.random.default_rng([seed, k]).permutation(len(faces)))) for k in range(5)]
+    shuffles = [corrections_needed(right, list(np.random.default_rng([seed, k]).permutation(len(faces))))
+                for k in range(5)]
     rnd = float(np.mean(shuffles))
     by_score = [i for _, i in sorted((f.score, i) for i, f in enumerate(faces))]
     ideal = [i for i in range(len(faces)) if not right[i]]
-    q, qt = _needed(right, queue_of(dis)), _needed(right, queue_of(dis_template))
+    q, qt = corrections_needed(right, queue_of(dis)), corrections_needed(right, queue_of(dis_template))
     return {"seed": seed, "right_before_review": round(float(right.mean()), 4), "uncertainty_queue": q,
             "uncertainty_queue_template_gap": qt, "random_mean_of_5": rnd,
-            "lowest_score_first": _needed(right, by_score),
-            "oracle": _needed(right, ideal), "ratio_to_random": round(q / max(1.0, rnd), 3),
+            "lowest_score_first": corrections_needed(right, by_score),
+            "oracle": corrections_needed(right, ideal), "ratio_to_random": round(q / max(1.0, rnd), 3),
             "template_gap_ratio_to_random": round(qt / max(1.0, rnd), 3)}
 
 
