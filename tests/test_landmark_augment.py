@@ -11,6 +11,7 @@ from f2a_studio.detect.landmarks.augment import (
     augment_sample,
     chibi_squash,
     crop_matrix,
+    long_face,
     photometric_real,
     warp_sample,
 )
@@ -87,6 +88,21 @@ def test_chibi_squash_keeps_the_eyes_and_moves_mouth_and_chin_up_with_the_drawin
         assert abs(_darkest_row(img, pts[i]) - pts[i, 1]) <= 1.5
     with pytest.raises(ValueError, match="chibi squash factor"):
         chibi_squash(face.image, face.points, face.box, 1.5)
+
+
+def test_a_long_face_moves_mouth_and_chin_down_with_the_drawing(face):
+    k = 1.35
+    img, pts, box = long_face(face.image, face.points, face.box, k)
+    assert img.shape == face.image.shape
+    for part in (slice(17, 27), slice(36, 48)):  # brows and eyes do not move
+        np.testing.assert_allclose(pts[part], face.points[part])
+    y0 = np.ceil(face.points[36:48, 1].max())
+    np.testing.assert_allclose(pts[8, 1] - y0, k * (face.points[8, 1] - y0), rtol=0.02)
+    assert box[3] > face.box[3] and pts[8, 1] - face.points[8, 1] > 5  # the chin moved down several pixels ...
+    for i in (8, 48, 54):  # ... and the drawn chin line and mouth corners with it
+        assert abs(_darkest_row(img, pts[i]) - pts[i, 1]) <= 1.5
+    with pytest.raises(ValueError, match="long face factor"):
+        long_face(face.image, face.points, face.box, 0.8)
 
 
 def test_augment_sample_draws_crops_whose_points_sit_on_the_features(face):

@@ -114,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--plain", action="store_true", help="Faces as drawn (no synth.variation widening)")
     ap.add_argument("--hold-out", default=HELD_OUT, choices=sorted(STYLES))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--zoom", type=float, nargs=2, metavar=("LOW", "HIGH"), default=AugmentConfig.zoom,
+                    help="AugmentConfig.zoom: crop side / zoom, log-uniform (< 1 a loose box)")
+    ap.add_argument("--long-prob", type=float, default=AugmentConfig.long_prob, help="AugmentConfig.long_prob")
     ap.add_argument("--hue", type=float, default=AugmentConfig.hue_prob, help="AugmentConfig.hue_prob")
     ap.add_argument("--eval-faces", type=int, default=200, help="Fresh faces per row of the card's metrics")
     args = ap.parse_args(argv)
@@ -131,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     net = (HeatmapLandmarkNet(HeatmapNetConfig(args.size, args.widths)) if args.arch == "heatmap"
            else LandmarkNet(LandmarkNetConfig(args.size, args.widths, args.hidden)))
     cfg = LmTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
-    aug = AugmentConfig(hue_prob=args.hue)
+    aug = AugmentConfig(zoom=tuple(args.zoom), long_prob=args.long_prob, hue_prob=args.hue)
     resume = resume_path(args.out, STEM)
     print(resume_note(resume) or "", end="", flush=True)
     with stop_on_sigterm() as stop:
