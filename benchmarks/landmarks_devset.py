@@ -21,7 +21,8 @@ starts from the TRUE (hand-drawn) box, as a hand-drawn box or a perfect finder w
 
 ``queue``: the review queue's landmark signal (detect.disagreement.learned_spread) on these faces: its rank
 correlation with the NME, and the corrections, largest spread first, to get 80/90/95 % of the faces under
-NME 0.2, against random order and the oracle.
+NME 0.2, against random order and the oracle; ``queue_flip_gap`` the same for the gap between the crop's and
+its mirror's points (a candidate signal).
 
 NME: mean distance over the face's visible hand points (a null or hidden point is not scored) divided by
 the distance between the two hand eye centres (an estimated eye still counts for that distance). Sex:
@@ -178,7 +179,7 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
     from f2a_studio.core.models import Box, Face, FaceSource, FaceStatus, Parts, Sex
     from f2a_studio.core.search_path import PACKAGE_MODELS
     from f2a_studio.detect.cropnet import aligned_crop
-    from f2a_studio.detect.disagreement import learned_spread
+    from f2a_studio.detect.disagreement import learned_spread, template_gap
     from f2a_studio.detect.face_model import load_face_model
     from f2a_studio.detect.landmark_box import animeface_view
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
@@ -199,7 +200,7 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
 
     rows: dict[str, list[float]] = {m: [] for m in METHODS}
     per_point: dict[str, list[np.ndarray]] = {m: [] for m in METHODS}
-    per_face, sex_rows, spreads = [], [], []
+    per_face, sex_rows, spreads, flip_gaps = [], [], [], []
     cache: dict[str, np.ndarray] = {}
     for f in faces:
         if f.image not in cache:
@@ -212,6 +213,8 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
         no_prior, _ = predict_points(lm_net, pixels, box, 0.5)
         preds68["learned_no_prior"] = no_prior
         spreads.append(learned_spread(lm_net, pixels, box, 0.5, no_prior))
+        own_half = predict_points(lm_net, pixels, box, 0.5, flip=False)[0]  # the flip average's other half:
+        flip_gaps.append(template_gap(own_half, 2 * no_prior - own_half))  # 2 x mean - own
         lm = np.concatenate([no_prior, np.full((68, 1), 2.0)], axis=1)
         crops = [aligned_crop(pixels, lm, size, margin), aligned_crop(pixels, hand_landmarks(f.points), size, margin)]
         p_pipe, p_hand = (float(v) for v in predict_p(sex_net, np.stack(crops)))
@@ -277,37 +280,42 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
                                                                if s[3] == k])), 4)
                                        for k in sorted({s[3] for s in sex_rows})},
                   "majority_baseline": round(float(max(truth.mean(), 1 - truth.mean())), 4)}
-    out["queue"] = _queue(np.asarray(rows["learned_no_prior"]), np.asarray(spreads))
-    for row, spread in zip(per_face, spreads, strict=True):
-        row["learned_spread"] = round(float(spread), 4)
+    errors = np.asarray(rows["learned_no_prior"])
+    out["queue"] = _queue(errors, np.asarray(spreads))
+    # the gap between the crop's and its mirror's points: free with the flip average (one prediction instead
+    # of the spread's six), a candidate signal
+    out["queue_flip_gap"] = _queue(errors, np.asarray(flip_gaps)) | {"signal": "the learned model's points on the "
+                                                                    "crop vs on its mirror (no sex prior, true box)"}
+    for row, spread, gap in zip(per_face, spreads, flip_gaps, strict=True):
+        row["learned_spread"], row["flip_gap"] = round(float(spread), 4), round(float(gap), 4)
     out["per_face"] = per_face
     out["seconds"] = round(time.monotonic() - t0, 1)
     return out
 
 
-def _queue(errors: np.ndarray, spread: np.ndarray) -> dict:
-    """The review queue's landmark signal on real faces: does the learned model's spread under box jitter
-    (detect.disagreement, what the studio's "next" orders faces by) find the faces whose landmarks are off?
-    Corrections to reach a share of faces right (NME < QUEUE_RIGHT_NME), largest spread first, against random
-    order (mean of 20 shuffles) and the oracle (the wrong faces first)."""
+def _queue(errors: np.ndarray, signal: np.ndarray) -> dict:
+    """A review queue's landmark signal on real faces (by default the learned model's spread under box jitter,
+    detect.disagreement, what the studio's "next" orders faces by): does it find the faces whose landmarks are
+    off? Corrections to reach a share of faces right (NME < QUEUE_RIGHT_NME), largest signal first, against
+    random order (mean of 20 shuffles) and the oracle (the wrong faces first)."""
     from scipy.stats import spearmanr
 
     from benchmarks.common import corrections_needed
 
     right = errors < QUEUE_RIGHT_NME
-    by_spread = [int(i) for i in np.argsort(-spread, kind="stable")]
+    by_signal = [int(i) for i in np.argsort(-signal, kind="stable")]
     oracle = [int(i) for i in np.argsort(-errors, kind="stable")]
     goals = {}
     for goal in (0.8, 0.9, 0.95):
         rnd = float(np.mean([corrections_needed(right, list(np.random.default_rng([7, k]).permutation(len(right))),
                                                 goal) for k in range(20)]))
-        q = corrections_needed(right, by_spread, goal)
-        goals[str(goal)] = {"spread_order": q, "random_mean_of_20": rnd,
+        q = corrections_needed(right, by_signal, goal)
+        goals[str(goal)] = {"signal_order": q, "random_mean_of_20": rnd,
                             "oracle": corrections_needed(right, oracle, goal),
                             "ratio_to_random": round(q / rnd, 3) if rnd else None}
     return {"signal": "detect.disagreement.learned_spread (no sex prior, true box)", "right_nme": QUEUE_RIGHT_NME,
             "right_before_review": round(float(right.mean()), 4),
-            "spearman_spread_vs_nme": round(float(spearmanr(spread, errors)[0]), 3), "corrections": goals}
+            "spearman_signal_vs_nme": round(float(spearmanr(signal, errors)[0]), 3), "corrections": goals}
 
 
 def _overlay(folder: Path, f: HandFace, pixels: np.ndarray, preds: dict[str, np.ndarray]) -> None:
