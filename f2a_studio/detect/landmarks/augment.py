@@ -174,7 +174,7 @@ def screentone(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def photometric_real(crop: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     """One crop's look changed as scans and pages change it; uint8 in, uint8 out."""
-    if rng.random() < cfg.hue_prob:
+    if cfg.hue_prob and rng.random() < cfg.hue_prob:  # no draw when off: the same crops as before
         hsv = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2HSV)
         hsv[:, :, 0] = ((hsv[:, :, 0].astype(np.int32) + int(rng.integers(0, 180))) % 180).astype(np.uint8)
         crop = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
