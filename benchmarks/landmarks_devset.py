@@ -179,10 +179,11 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
     from f2a_studio.core.models import Box, Face, FaceSource, FaceStatus, Parts, Sex
     from f2a_studio.core.search_path import PACKAGE_MODELS
     from f2a_studio.detect.cropnet import aligned_crop
-    from f2a_studio.detect.disagreement import learned_spread, template_gap
+    from f2a_studio.detect.disagreement import learned_spread
     from f2a_studio.detect.face_model import load_face_model
     from f2a_studio.detect.landmark_box import animeface_view
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
+    from f2a_studio.detect.landmarks.learned_train import nme
     from f2a_studio.detect.landmarks.template_fit import fit_template, place_by_box
     from f2a_studio.detect.refit import refit_face, sex_prior
     from f2a_studio.detect.sex.backends import LearnedSexBackend
@@ -214,7 +215,7 @@ def run(images: Path | None = None, models: Path | None = None, points: Path | N
         preds68["learned_no_prior"] = no_prior
         spreads.append(learned_spread(lm_net, pixels, box, 0.5, no_prior))
         own_half = predict_points(lm_net, pixels, box, 0.5, flip=False)[0]  # the flip average's other half:
-        flip_gaps.append(template_gap(own_half, 2 * no_prior - own_half))  # 2 x mean - own
+        flip_gaps.append(nme(own_half, 2 * no_prior - own_half))  # the other half: 2 x mean - own
         lm = np.concatenate([no_prior, np.full((68, 1), 2.0)], axis=1)
         crops = [aligned_crop(pixels, lm, size, margin), aligned_crop(pixels, hand_landmarks(f.points), size, margin)]
         p_pipe, p_hand = (float(v) for v in predict_p(sex_net, np.stack(crops)))
