@@ -95,9 +95,11 @@ def train_landmarks_cmd(
     steps: Annotated[int | None, typer.Option(help="Training steps (default: grows with the faces).")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads.")] = 1,
     min_faces: Annotated[int | None, typer.Option(help="Refuse with fewer corrected faces.", hidden=True)] = None,
+    adapt: Annotated[bool, typer.Option(help="Also adapt to the project's faces without labels.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print the model card as JSON on stdout.")] = False,
 ) -> None:
-    """Fine-tune the landmark model on the points a person placed or confirmed; writes
+    """Fine-tune the landmark model on the points a person placed or confirmed, and adapt it to all the
+    project's faces without labels (two views of a face must give the same points); writes
     PROJECT/checkpoints/landmarks-learned.* (NME on held-back faces), the project's first landmark backend
     from then on (detection, hand-drawn boxes, refits)."""
     from f2a_studio.cli import console
@@ -106,13 +108,19 @@ def train_landmarks_cmd(
 
     card = _train(project, "landmark model", STEM, lambda store, p, stop: train_project(
         store, steps=steps, min_faces=MIN_FACES if min_faces is None else min_faces, progress=p,
-        should_stop=stop), threads)
+        should_stop=stop, adapt=adapt), threads)
     if as_json:
         print(json.dumps(card, ensure_ascii=False))
         return
     _print_notes(card)
     m = card["metrics"]
-    console.print(f"trained on {card['data']['train_faces']} face(s) in {card['train']['seconds']:.0f} s → "
+    d = card["data"]
+    adapted = f", adapted to {d['adapted_faces']} without labels" if d.get("adapted_faces") else ""
+    console.print(f"trained on {d['train_faces']} corrected face(s){adapted} in {card['train']['seconds']:.0f} s → "
                   f"{card['files'][0]}", highlight=False)
-    console.print(f"held-back NME {m['held_back_before'].get('nme', float('nan')):.3f} → "
-                  f"{m['held_back_after'].get('nme', float('nan')):.3f}", highlight=False)
+    if m["held_back_after"].get("nme") is not None:
+        console.print(f"held-back NME {m['held_back_before'].get('nme', float('nan')):.3f} → "
+                      f"{m['held_back_after']['nme']:.3f}", highlight=False)
+    if m["held_back_after"].get("view_disagreement") is not None:  # label-free: lower follows the faces better
+        console.print(f"held-back view disagreement {m['held_back_before']['view_disagreement']:.3f} → "
+                      f"{m['held_back_after']['view_disagreement']:.3f} (of a box side)", highlight=False)

@@ -39,6 +39,8 @@ from f2a_studio.detect.small_train import (
 )
 
 MIN_FACES = 10
+MIN_ADAPT_FACES = 20  # faces (any, unlabelled) to adapt to without corrections (the devset measure had 28)
+ADAPT_MIN_SCORE = 0.5  # detections adapted to: the likely faces (a person's faces always)
 HELD_BACK = 0.2
 Progress = Callable[[int, int, str], None]
 
@@ -289,32 +291,77 @@ def start_net(search_path: Sequence[Path]):  # -> (a landmarks.nets network, whe
     return HeatmapLandmarkNet(), "new network"  # the shipped model's architecture
 
 
+def project_faces(store, min_score: float = ADAPT_MIN_SCORE):  # -> (train, held back): lists of UnlabelledFace
+    """The project's anime faces as pictures without labels, for adapting the model to them (landmarks.adapt):
+    every face a person drew or confirmed and every detection scoring ``min_score`` or more, none rejected.
+    The same faces as project_samples are held back (held_back_key of picture and face), so the card's
+    held-back figures come from faces the run never saw, labelled or not."""
+    from f2a_studio.core.models import FaceStatus
+    from f2a_studio.core.provenance import is_human_work
+    from f2a_studio.detect.landmarks.adapt import UnlabelledFace
+    from f2a_studio.detect.sex import p_female_of
+
+    train, held = [], []
+    for record in store.images(domain=Domain.ANIME):
+        faces = [f for f in store.faces(record.id) if f.status is not FaceStatus.REJECTED
+                 and (is_human_work(f) or f.score >= min_score)]
+        if not faces:
+            continue
+        pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
+        for f in faces:
+            u = UnlabelledFace(pixels, tuple(f.box.to_list()), float(p_female_of(f)))
+            (held if held_back_key(f"{record.hash}:{f.id}") < HELD_BACK else train).append(u)
+    return train, held
+
+
 def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES, base: Sequence[Path] | None = None,
-                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> dict:
-    """Fine-tune on the project's corrected landmarks; writes PROJECT/checkpoints/landmarks-learned.*."""
+                  progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
+                  adapt: bool = True, min_adapt_faces: int = MIN_ADAPT_FACES) -> dict:
+    """Fine-tune on the project's corrected landmarks and, with ``adapt``, adapt to all its faces without
+    labels (landmarks.adapt: two views of a face must give the same points); writes
+    PROJECT/checkpoints/landmarks-learned.*. With fewer than ``min_faces`` corrections it adapts mostly (when
+    the project has ``min_adapt_faces`` faces); with neither it raises NotEnoughLandmarks saying what is needed."""
     from f2a_studio.core.search_path import model_search_path
+    from f2a_studio.detect.landmarks.adapt import AdaptConfig, mean_disagreement, train_adapted
 
     train, held, counts = project_samples(store)
-    if len(train) + len(held) < min_faces:
-        raise NotEnoughLandmarks(
-            f"the landmark model learns from landmarks a person placed or confirmed: this project has "
-            f"{len(train) + len(held)} such face(s). Correct the landmarks of at least {min_faces} faces (studio: "
-            "drag points, or place the anchor points and refit), then run f2a train-landmarks again. Until then "
-            "the shipped landmark model (or the template fit) places them."
-        )
+    corrected = len(train) + len(held)
+    faces, faces_held = project_faces(store) if adapt else ([], [])
+    notes: list[str] = []
+    if corrected < min_faces:
+        if len(faces) + len(faces_held) < min_adapt_faces or not faces:
+            raise NotEnoughLandmarks(
+                f"the landmark model learns from landmarks a person placed or confirmed: this project has "
+                f"{corrected} such face(s). Correct the landmarks of at least {min_faces} faces (studio: "
+                "drag points, or place the anchor points and refit), then run f2a train-landmarks again. "
+                + (f"It can also adapt to a project's faces without corrections once it has {min_adapt_faces} "
+                   f"faces to learn from (found {len(faces) + len(faces_held)}). " if adapt else "")
+                + "Until then the shipped landmark model (or the template fit) places them."
+            )
+        notes.append(f"{corrected} face(s) with corrected landmarks (fewer than {min_faces}): adapted mostly to "
+                     f"the project's {len(faces)} faces without labels; correct the landmarks of {min_faces} faces "
+                     "to teach it more and to measure it on held-back corrections")
     if not held:
         held = train
     path = list(base) if base is not None else model_search_path()
     net, started = start_net([p for p in path if Path(p) != store.checkpoints_dir])
-    before = evaluate(net, held)
+    acfg = AdaptConfig()
+    before = evaluate(net, held) | ({"view_disagreement": mean_disagreement(net, faces_held, acfg)} if faces else {})
     cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(train), 300, 1500)), lr=1e-3, shift=0.06)
     t0 = time.monotonic()
-    notes: list[str] = []
-    result = train_resumable(net, lambda r: train_landmarks(net, train, cfg, progress, should_stop, r),
-                             resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
-    after = evaluate(net, held)
-    card = card_for(net, cfg, counts | {"started_from": started}, {"held_back_before": before,
-                    "held_back_after": after}, time.monotonic() - t0, "f2a train-landmarks")
+    if faces:
+        result = train_resumable(net, lambda r: train_adapted(net, train, faces, cfg, acfg, progress, should_stop, r),
+                                 resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
+    else:
+        result = train_resumable(net, lambda r: train_landmarks(net, train, cfg, progress, should_stop, r),
+                                 resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
+    after = evaluate(net, held) | ({"view_disagreement": mean_disagreement(net, faces_held, acfg)} if faces else {})
+    data = counts | {"started_from": started, "adapted_faces": len(faces), "held_back_unlabelled_faces":
+                     len(faces_held)}
+    card = card_for(net, cfg, data, {"held_back_before": before, "held_back_after": after},
+                    time.monotonic() - t0, "f2a train-landmarks")
     card["train"]["resumed_from"] = result.resumed_from
+    if faces:
+        card["train"]["adapt"] = acfg.to_json()
     weights = save_model(store.checkpoints_dir, STEM, net.state_dict(), card)
     return card | {"files": [str(weights)], "notes": notes}
