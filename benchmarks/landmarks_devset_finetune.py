@@ -21,6 +21,8 @@ must agree; synthetic faces keep it anchored), scored on the other half: what th
 faces before anyone corrects one. ``adapted_seen``: adapted to all 56 faces' pictures and scored on the same
 faces (a project's model is adapted to the very faces it then places; still no labels).
 ``fine_tuned_adapted``: the training half's corrections and pictures together, scored on the other half.
+``queue``: landmarks_devset's queue measure (the studio's spread signal against the NME) for the shipped
+model and for the adapted one (the adaptation trains the views to agree: does the signal still rank?).
 ``sex``: the same folds for the sex classifier, trained as `f2a train-sex`
 does (sex/train.train_sex, lr 1e-3) on the training half's hand-read sex with crops aligned by the corrected
 points, scored on the other half's crops aligned by the shipped landmark model's points (what the pipeline
@@ -93,9 +95,11 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
 
     import torch
 
+    from benchmarks.landmarks_devset import _queue
     from f2a_studio.core.imageio import load_image
     from f2a_studio.core.models import Box
     from f2a_studio.core.search_path import PACKAGE_MODELS
+    from f2a_studio.detect.disagreement import learned_spread
     from f2a_studio.detect.face_model import load_face_model
     from f2a_studio.detect.landmark_box import animeface_view
     from f2a_studio.detect.landmarks.adapt import AdaptConfig, UnlabelledFace, anchor_samples, train_adapted
@@ -179,6 +183,10 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     net, fold = adapted(everyone, False)
     folds.append({"row": "adapted_seen", "test_faces": len(everyone)} | fold)
     rows["adapted_seen"] = dict(zip(everyone, nmes(net, everyone), strict=True))
+    queues = {name: _queue(np.array([rows[row][i] for i in everyone]),
+                           np.array([learned_spread(model, crops[i], Box(*local[i].box), p_female(local[i]))
+                                     for i in everyone]))
+              for name, row, model in (("shipped", "shipped", shipped), ("adapted_seen", "adapted_seen", net))}
     out_sex = _sex_folds(local, crops, corrections, (a, b), seed)
     order = sorted(rows["shipped"])
     base = np.array([rows["mean_face_in_box"][i] for i in order])
@@ -198,6 +206,7 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
                      "met": bool(out["over_mean_face_in_box"]["fine_tuned"] <= 0.5),
                      "met_without_corrections": bool(out["over_mean_face_in_box"]["adapted"] <= 0.5)}
     out["adapted_better_than_shipped"] = int(sum(rows["adapted"][i] < rows["shipped"][i] for i in order))
+    out["queue"] = queues  # does the studio's landmark signal still find the wrong faces once adapted?
     out["sex"] = out_sex
     out["seconds"] = round(time.monotonic() - t0, 1)
     return out

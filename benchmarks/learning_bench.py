@@ -6,9 +6,11 @@ Synthetic faces drawn in the style held out from pretraining (detect.synth_faces
 
 * ``sex``: accuracy of the shipped classifier, and after training on ``--train`` confirmed faces of that
   style (detect.sex.train, the code ``f2a train-sex`` runs, from the shipped model);
-* ``landmarks``: NME (eye-centre distance) of the template fit, the shipped learned model and the model
-  fine-tuned on ``--train`` corrected faces. Both get what a detector gives: the true box moved and scaled by
-  a few percent, and for the template the true parts scattered by 6% of the eye distance;
+* ``landmarks``: NME (eye-centre distance) of the template fit, the shipped learned model, the model
+  adapted to the same ``--train`` faces' pictures without their points (detect/landmarks/adapt.py, as
+  ``f2a train-landmarks`` adapts to a project's faces) and the model fine-tuned on ``--train`` corrected faces.
+  All get what a detector gives: the true box moved and scaled by a few percent, and for the template the
+  true parts scattered by 6% of the eye distance;
 * ``face_size`` (the seed's complaint: landmark models draw big-eyed, mostly female, faces too large):
   jaw width / true − 1 (mean and mean |.|) per sex, for the project's default landmark path (the learned
   model, told the sex classifier's p(female) or told 0.5) and for the template fit (the classifier's prior or
@@ -234,6 +236,7 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
 
     from f2a_studio.core.search_path import PACKAGE_MODELS
     from f2a_studio.detect.face_model import load_face_model
+    from f2a_studio.detect.landmarks.adapt import AdaptConfig, UnlabelledFace, train_adapted
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
     from f2a_studio.detect.landmarks.learned_train import LmSample, LmTrainConfig, nme, train_landmarks
     from f2a_studio.detect.landmarks.template_fit import fit_template
@@ -277,8 +280,13 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
     tuned_lm, _ = load_net(models)
     train_landmarks(tuned_lm, samples, LmTrainConfig(steps=int(np.clip(300 + 2 * n_train, 300, 1500)), lr=1e-3,
                                                       shift=0.06))
+    # the same faces' pictures without their points, as `f2a train-landmarks` adapts to a project's faces
+    adapted_lm, _ = load_net(models)
+    train_adapted(adapted_lm, [], [UnlabelledFace(s.image, s.box, s.p_female) for s in samples],
+                  LmTrainConfig(steps=300, lr=1e-3, shift=0.06), AdaptConfig())
+    adapted_lm.eval()
     rows = {"template_fit": [], "template_fit_animeface_view": [], "learned_pretrained": [],
-            f"learned_finetuned_{n_train}": []}
+            f"learned_adapted_{n_train}_unlabelled": [], f"learned_finetuned_{n_train}": []}
     view_rng = np.random.default_rng([seed, 17])
     for f, (box, parts), p in zip(test, views, p_shipped, strict=True):
         truth = f.truth.points()
@@ -288,6 +296,8 @@ def run(n_faces: int = 300, n_train: int = 300, seed: int = 4242, models: Path |
         rows["template_fit_animeface_view"].append(nme(fit_template(model, abox, aparts, prior).points, truth))
         rows["learned_pretrained"].append(nme(predict_points(lm_net, f.image, box, prior)[0], truth))
         rows[f"learned_finetuned_{n_train}"].append(nme(predict_points(tuned_lm, f.image, box, prior)[0], truth))
+        rows[f"learned_adapted_{n_train}_unlabelled"].append(nme(predict_points(adapted_lm, f.image, box, prior)[0],
+                                                                 truth))
     lm = {k: round(float(np.mean(v)), 4) for k, v in rows.items()}
     lm["pretrained_over_template"] = round(lm["learned_pretrained"] / lm["template_fit"], 3)
     lm["pretrained_over_template_animeface_view"] = round(lm["learned_pretrained"] / lm["template_fit_animeface_view"],

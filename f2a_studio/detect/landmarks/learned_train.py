@@ -338,9 +338,10 @@ def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES
                    f"faces to learn from (found {len(faces) + len(faces_held)}). " if adapt else "")
                 + "Until then the shipped landmark model (or the template fit) places them."
             )
-        notes.append(f"{corrected} face(s) with corrected landmarks (fewer than {min_faces}): adapted mostly to "
-                     f"the project's {len(faces)} faces without labels; correct the landmarks of {min_faces} faces "
-                     "to teach it more and to measure it on held-back corrections")
+        had = (f"{corrected} face(s) with corrected landmarks (fewer than {min_faces}): learned from them and"
+               if corrected else "no face with corrected landmarks yet:")
+        notes.append(f"{had} adapted to the project's {len(faces)} faces without labels; correct the landmarks of "
+                     f"at least {min_faces} faces to teach it more and to measure it on held-back corrections")
     if not held:
         held = train
     path = list(base) if base is not None else model_search_path()
