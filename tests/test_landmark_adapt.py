@@ -33,6 +33,7 @@ from f2a_studio.detect.landmarks.learned_train import (
     synth_samples,
     train_project,
 )
+from f2a_studio.detect.small_train import ResumeMismatch
 from tests.learn_projects import synthetic_project
 
 TINY = HeatmapNetConfig(32, (4, 8, 8))
@@ -119,3 +120,33 @@ def test_without_adapting_a_project_without_corrections_is_still_refused(tmp_pat
             store.update_face(replace(f, status=FaceStatus.REJECTED), actor="human")
         with pytest.raises(NotEnoughLandmarks, match="found 8"):
             train_project(store, steps=2, base=[], min_adapt_faces=10)
+
+
+def test_an_interrupted_adaptation_resumes_to_the_weights_of_one_that_never_stopped(tmp_path: Path) -> None:
+    faces = _faces(4)
+    anchor = synth_samples(6, 4, ["round_simple"], size=96)
+    cfg = AdaptConfig(faces_batch=3, anchor_batch=3, anchor_faces=4)
+    train_cfg = LmTrainConfig(steps=12, batch=3, lr=1e-2)
+
+    def fresh() -> HeatmapLandmarkNet:
+        torch.manual_seed(0)
+        return HeatmapLandmarkNet(TINY)
+
+    straight = fresh()
+    train_adapted(straight, [], faces, train_cfg, cfg, anchor=anchor)
+    stopped, resume = fresh(), tmp_path / "resume.pt"
+    calls = iter(range(100))
+    first = train_adapted(stopped, [], faces, train_cfg, cfg, anchor=anchor, resume=resume,
+                          should_stop=lambda: next(calls) >= 5)
+    assert first.interrupted and resume.is_file()
+    again = fresh()  # a new process: the weights come from the resume file
+    second = train_adapted(again, [], faces, train_cfg, cfg, anchor=anchor, resume=resume)
+    assert second.resumed_from == first.steps_done and not second.interrupted
+    for k, v in straight.state_dict().items():
+        assert torch.allclose(v, again.state_dict()[k], atol=1e-6), k
+    with pytest.raises(ResumeMismatch, match="another training run"):  # other faces: not this run's file
+        stopped2 = fresh()
+        calls = iter(range(100))
+        train_adapted(stopped2, [], faces, train_cfg, cfg, anchor=anchor, resume=resume,
+                      should_stop=lambda: next(calls) >= 5)
+        train_adapted(fresh(), [], faces[:3], train_cfg, cfg, anchor=anchor, resume=resume)
