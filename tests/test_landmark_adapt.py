@@ -66,6 +66,25 @@ def test_view_points_mapped_back_land_on_the_faces_points_for_shifted_turned_and
     assert mirrored_seen
 
 
+def test_a_face_region_shows_the_network_the_same_crop_as_the_whole_picture() -> None:
+    import cv2
+
+    from f2a_studio.detect.cropnet import box_crop, box_matrix
+    from f2a_studio.detect.landmarks.adapt import face_region
+
+    s = synth_samples(2, 1, ["anime"], size=128)[0]
+    big = cv2.resize(s.image, None, fx=3, fy=3, interpolation=cv2.INTER_CUBIC)  # a face side over 128 px
+    page = np.full((big.shape[0] + 300, big.shape[1] + 200, 3), 255, np.uint8)
+    page[250:250 + big.shape[0], 120:120 + big.shape[1]] = big
+    box = (s.box[0] * 3 + 120, s.box[1] * 3 + 250, s.box[2] * 3, s.box[3] * 3)
+    face = face_region(page, box, 0.5)
+    assert max(face.box[2:]) <= 128.5 and face.image.size < page.size / 2
+    whole = box_crop(page, box_matrix(box, 48), 48).astype(float)
+    region = box_crop(face.image, box_matrix(face.box, 48), 48).astype(float)
+    assert np.abs(whole - region).mean() < 6  # the same face, centred and sized alike (resampling aside)
+    assert np.abs(whole - box_crop(page, box_matrix((box[0] + 20, *box[1:]), 48), 48)).mean() > 12
+
+
 def test_a_network_blind_to_the_picture_disagrees_and_the_agreement_term_is_what_lowers_it() -> None:
     faces = _faces(6)
     anchor = synth_samples(6, 6, ["round_simple"], size=96)

@@ -15,7 +15,6 @@ The training loop, resume files and model files are detect.small_train's and lea
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -140,15 +139,25 @@ def anchor_samples(seed: int, n: int):  # -> list[LmSample]
     return varied_samples(seed, n, [s for s in STYLES if s != HELD_OUT], PRETRAIN_VARIATION)
 
 
+def face_region(pixels: np.ndarray, box, p_female: float, max_side: int = 128) -> UnlabelledFace:
+    """The face with a box side of margin all round (every view's crop fits in it; box_crop reflects beyond),
+    scaled so the box side is at most ``max_side`` pixels: a project's strips are far too large to keep whole."""
+    x, y, w, h = (float(v) for v in box)
+    x0, y0 = max(0, int(x - w)), max(0, int(y - h))
+    region = pixels[y0:int(y + 2 * h) + 1, x0:int(x + 2 * w) + 1]
+    kx = ky = 1.0
+    k = max_side / max(w, h, 1.0)
+    if k < 1.0:
+        size = (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k)))
+        kx, ky = size[0] / region.shape[1], size[1] / region.shape[0]  # exact after rounding to whole pixels
+        region = cv2.resize(np.ascontiguousarray(region), size, interpolation=cv2.INTER_AREA)
+    return UnlabelledFace(np.ascontiguousarray(region), ((x - x0) * kx, (y - y0) * ky, w * kx, h * ky), p_female)
+
+
 def faces_key(faces: Sequence[UnlabelledFace]) -> str:
-    h = hashlib.sha256()
-    seen: dict[int, str] = {}
-    for f in faces:
-        if id(f.image) not in seen:
-            seen[id(f.image)] = hashlib.sha256(np.ascontiguousarray(f.image).tobytes()).hexdigest()
-        h.update(seen[id(f.image)].encode())
-        h.update(np.asarray([*f.box, f.p_female], np.float64).tobytes())
-    return h.hexdigest()[:16]
+    from f2a_studio.detect.landmarks.learned_train import pixels_key
+
+    return pixels_key(faces, lambda f: (np.asarray([*f.box, f.p_female], np.float64),))
 
 
 def train_adapted(net, corrections: Sequence, faces: Sequence[UnlabelledFace], cfg, acfg: AdaptConfig,

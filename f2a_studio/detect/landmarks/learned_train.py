@@ -41,6 +41,7 @@ from f2a_studio.detect.small_train import (
 MIN_FACES = 10
 MIN_ADAPT_FACES = 20  # faces (any, unlabelled) to adapt to without corrections (the devset measure had 28)
 ADAPT_MIN_SCORE = 0.5  # detections adapted to: the likely faces (a person's faces always)
+MAX_ADAPT_FACES = 1000  # 300 steps draw ~5000 faces: more would barely be seen, and each costs memory
 HELD_BACK = 0.2
 Progress = Callable[[int, int, str], None]
 
@@ -119,15 +120,21 @@ def _loss(net, batch):
 def samples_key(samples: Sequence[LmSample]) -> str:
     """A digest of the training samples (pixels, boxes, points, masks, sex): a resume file continues
     only the run it was written by."""
+    return pixels_key(samples, lambda s: (np.asarray(s.box, np.float64), s.points, s.mask, s.visible,
+                                          np.array([s.p_female])))
+
+
+def pixels_key(items: Sequence, arrays: Callable[[object], Sequence[np.ndarray]]) -> str:
+    """A digest of each item's ``image`` (hashed once however many items share it) and its ``arrays``."""
     import hashlib
 
     h = hashlib.sha256()
     seen: dict[int, str] = {}
-    for s in samples:
+    for s in items:
         if id(s.image) not in seen:  # one cut's pixels once, however many faces it has
             seen[id(s.image)] = hashlib.sha256(np.ascontiguousarray(s.image).tobytes()).hexdigest()
         h.update(seen[id(s.image)].encode())
-        for a in (np.asarray(s.box, np.float64), s.points, s.mask, s.visible, np.array([s.p_female])):
+        for a in arrays(s):
             h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:16]
 
@@ -291,27 +298,32 @@ def start_net(search_path: Sequence[Path]):  # -> (a landmarks.nets network, whe
     return HeatmapLandmarkNet(), "new network"  # the shipped model's architecture
 
 
-def project_faces(store, min_score: float = ADAPT_MIN_SCORE):  # -> (train, held back): lists of UnlabelledFace
-    """The project's anime faces as pictures without labels, for adapting the model to them (landmarks.adapt):
-    every face a person drew or confirmed and every detection scoring ``min_score`` or more, none rejected.
-    The same faces as project_samples are held back (held_back_key of picture and face), so the card's
-    held-back figures come from faces the run never saw, labelled or not."""
+def project_faces(store, min_score: float = ADAPT_MIN_SCORE, most: int = MAX_ADAPT_FACES):
+    """(train, held back): the project's anime faces as pictures without labels (adapt.UnlabelledFace, each a
+    region around the face), for adapting the model to them (landmarks.adapt): every face a person drew or
+    confirmed and every detection scoring ``min_score`` or more, none rejected; at most ``most`` of them train
+    (a fixed choice by held_back_key). The same faces as project_samples are held back (held_back_key of
+    picture and face), so the card's held-back figures come from faces the run never saw, labelled or not."""
     from f2a_studio.core.models import FaceStatus
     from f2a_studio.core.provenance import is_human_work
-    from f2a_studio.detect.landmarks.adapt import UnlabelledFace
+    from f2a_studio.detect.landmarks.adapt import face_region
     from f2a_studio.detect.sex import p_female_of
 
-    train, held = [], []
+    keyed = []  # (key, record, face): chosen before any picture is decoded
     for record in store.images(domain=Domain.ANIME):
-        faces = [f for f in store.faces(record.id) if f.status is not FaceStatus.REJECTED
-                 and (is_human_work(f) or f.score >= min_score)]
-        if not faces:
-            continue
-        pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
-        for f in faces:
-            u = UnlabelledFace(pixels, tuple(f.box.to_list()), float(p_female_of(f)))
-            (held if held_back_key(f"{record.hash}:{f.id}") < HELD_BACK else train).append(u)
-    return train, held
+        keyed += [(held_back_key(f"{record.hash}:{f.id}"), record, f) for f in store.faces(record.id)
+                  if f.status is not FaceStatus.REJECTED and (is_human_work(f) or f.score >= min_score)]
+    held = [k for k in keyed if k[0] < HELD_BACK]
+    chosen = sorted((k for k in keyed if k[0] >= HELD_BACK), key=lambda k: k[0])[:most] + held
+    out: tuple[list, list] = ([], [])
+    by_image: dict[int, list] = {}
+    for k in chosen:
+        by_image.setdefault(k[1].id, []).append(k)
+    for picks in by_image.values():
+        pixels = load_image(store.cut_file(picks[0][1])).pixels[:, :, :3]
+        for key, _record, f in picks:
+            out[key < HELD_BACK].append(face_region(pixels, f.box.to_list(), float(p_female_of(f))))
+    return out
 
 
 def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES, base: Sequence[Path] | None = None,
@@ -347,16 +359,21 @@ def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES
     path = list(base) if base is not None else model_search_path()
     net, started = start_net([p for p in path if Path(p) != store.checkpoints_dir])
     acfg = AdaptConfig()
-    before = evaluate(net, held) | ({"view_disagreement": mean_disagreement(net, faces_held, acfg)} if faces else {})
+
+    def measured(net) -> dict:
+        return evaluate(net, held) | ({"view_disagreement": mean_disagreement(net, faces_held, acfg)} if faces else {})
+
+    before = measured(net)
     cfg = LmTrainConfig(steps=steps or int(np.clip(300 + 2 * len(train), 300, 1500)), lr=1e-3, shift=0.06)
     t0 = time.monotonic()
     if faces:
-        result = train_resumable(net, lambda r: train_adapted(net, train, faces, cfg, acfg, progress, should_stop, r),
-                                 resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
+        def run(resume: Path):
+            return train_adapted(net, train, faces, cfg, acfg, progress, should_stop, resume)
     else:
-        result = train_resumable(net, lambda r: train_landmarks(net, train, cfg, progress, should_stop, r),
-                                 resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
-    after = evaluate(net, held) | ({"view_disagreement": mean_disagreement(net, faces_held, acfg)} if faces else {})
+        def run(resume: Path):
+            return train_landmarks(net, train, cfg, progress, should_stop, resume)
+    result = train_resumable(net, run, resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
+    after = measured(net)
     data = counts | {"started_from": started, "adapted_faces": len(faces), "held_back_unlabelled_faces":
                      len(faces_held)}
     card = card_for(net, cfg, data, {"held_back_before": before, "held_back_after": after},
