@@ -117,8 +117,8 @@ def test_train_landmarks_adapts_a_project_without_corrections_and_measures_on_fa
         assert card["data"]["adapted_faces"] == len(train) and card["data"]["corrected_faces"] == 0
         assert card["train"]["adapt"]["weight"] == AdaptConfig().weight
         assert "adapted" in card["notes"][0] and "without labels" in card["notes"][0]
-        if held:
-            assert card["metrics"]["held_back_after"]["view_disagreement"] >= 0
+        after_value = card["metrics"]["held_back_after"]["view_disagreement"]
+        assert (after_value >= 0) if held else after_value is None
         assert model_paths(store.checkpoints_dir, STEM)[0].is_file()
         assert choose_backend([store.checkpoints_dir]).folder == store.checkpoints_dir
         after = {f.id: f for im in store.images() for f in store.faces(im.id)}

@@ -113,13 +113,14 @@ def view_disagreement(net, pairs: ViewPairs):
     return ((placed[0] - placed[1]).abs().sum(dim=2).mean(dim=1) / pairs.sides).mean()
 
 
-def mean_disagreement(net, faces: Sequence[UnlabelledFace], cfg: AdaptConfig, seed: int = 0, pairs: int = 64) -> float:
+def mean_disagreement(net, faces: Sequence[UnlabelledFace], cfg: AdaptConfig, seed: int = 0,
+                      pairs: int = 64) -> float | None:
     """A label-free check on faces the training never saw: the mean view disagreement over a fixed draw of
-    ``pairs`` view pairs (lower: the points follow the face better)."""
+    ``pairs`` view pairs (lower: the points follow the face better); None without faces (a card is JSON)."""
     import torch
 
     if not faces:
-        return float("nan")
+        return None
     was_training = net.training
     net.eval()
     with torch.inference_mode():
