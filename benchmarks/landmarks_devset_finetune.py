@@ -102,7 +102,13 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
     from f2a_studio.detect.disagreement import learned_spread
     from f2a_studio.detect.face_model import load_face_model
     from f2a_studio.detect.landmark_box import animeface_view
-    from f2a_studio.detect.landmarks.adapt import AdaptConfig, UnlabelledFace, anchor_samples, train_adapted
+    from f2a_studio.detect.landmarks.adapt import (
+        AdaptConfig,
+        UnlabelledFace,
+        anchor_samples,
+        region_bounds,
+        train_adapted,
+    )
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
     from f2a_studio.detect.landmarks.learned_train import LmTrainConfig, train_landmarks
     from f2a_studio.detect.landmarks.template_fit import place_by_box
@@ -118,9 +124,8 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
         if f.image not in decoded:
             decoded = {f.image: load_image(images / files[f.image]).pixels[:, :, :3]}
         pixels = decoded[f.image]
-        x, y, w, h = f.box
-        x0, y0 = max(0, int(x - w)), max(0, int(y - h))
-        crops[i] = np.ascontiguousarray(pixels[y0:int(y + 2 * h) + 1, x0:int(x + 2 * w) + 1])
+        x0, y0, x1, y1 = region_bounds(f.box)  # the margin the product's adaptation keeps (adapt.face_region)
+        crops[i] = np.ascontiguousarray(pixels[y0:y1, x0:x1])
         offsets[i] = (float(x0), float(y0))
         view = animeface_view(pixels, Box(*f.box))  # as refit_face looks at a person's box
         if view is not None:

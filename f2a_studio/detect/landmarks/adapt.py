@@ -140,12 +140,19 @@ def anchor_samples(seed: int, n: int):  # -> list[LmSample]
     return varied_samples(seed, n, [s for s in STYLES if s != HELD_OUT], PRETRAIN_VARIATION)
 
 
+def region_bounds(box) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1), slice bounds of the box with one box side of margin all round (x0, y0 at least 0;
+    slicing clips the far side)."""
+    x, y, w, h = (float(v) for v in box)
+    return max(0, int(x - w)), max(0, int(y - h)), int(x + 2 * w) + 1, int(y + 2 * h) + 1
+
+
 def face_region(pixels: np.ndarray, box, p_female: float, max_side: int = 128) -> UnlabelledFace:
     """The face with a box side of margin all round (every view's crop fits in it; box_crop reflects beyond),
     scaled so the box side is at most ``max_side`` pixels: a project's strips are far too large to keep whole."""
     x, y, w, h = (float(v) for v in box)
-    x0, y0 = max(0, int(x - w)), max(0, int(y - h))
-    region = pixels[y0:int(y + 2 * h) + 1, x0:int(x + 2 * w) + 1]
+    x0, y0, x1, y1 = region_bounds(box)
+    region = pixels[y0:y1, x0:x1]
     kx = ky = 1.0
     k = max_side / max(w, h, 1.0)
     if k < 1.0:
