@@ -192,8 +192,9 @@ def sample(
         from f2a_studio.detect.pipeline import DetectOptions
 
         defaults = DetectOptions()
+        # synthetic faces are the shipped landmark model's home ground: nothing to adapt to; `make run` stays quick
         detect(project, workers=0, threshold=defaults.threshold, timeout=defaults.timeout_s, redo=False, as_json=False,
-               small_faces=defaults.small_faces)
+               small_faces=defaults.small_faces, adapt_landmarks=False)
 
 
 @app.command()
@@ -276,26 +277,36 @@ def detect(
                                              "for animeface and the half-size pass for large ones: guided "
                                              "(only around the learned finder's proposals; faster) or full "
                                              "(over the whole image).")] = "guided",
+    adapt_landmarks: Annotated[bool, typer.Option(help="Adapt the landmark model to the project's faces when "
+                                                  "it has enough new ones (about half a minute, once per "
+                                                  "doubling), then re-place unreviewed faces' landmarks.")] = True,
 ) -> None:
     """Find faces in every cut not detected yet (an interrupted run resumes); faces a person made or
-    edited are never overwritten."""
+    edited are never overwritten. Then, once the project has 20 likely faces (and again each time they
+    double), the landmark model adapts to them without labels and the unreviewed faces' landmarks are
+    placed again (detect/landmarks/auto_adapt.py)."""
+    from f2a_studio.cli_learn import adapt_landmarks_after_detect
     from f2a_studio.detect import DetectOptions, detect_images
 
     try:
         options = DetectOptions(threshold=threshold, workers=workers, timeout_s=timeout, small_faces=small_faces)
-        with open_store(project) as store, progress_bar() as bar:
-            task = bar.add_task("detecting", total=None, current="")
+        with open_store(project) as store:
+            with progress_bar() as bar:
+                task = bar.add_task("detecting", total=None, current="")
 
-            def on_progress(done: int, total: int, name: str = "") -> None:
-                bar.update(task, completed=done, total=total, current=name)
+                def on_progress(done: int, total: int, name: str = "") -> None:
+                    bar.update(task, completed=done, total=total, current=name)
 
-            ids = [r.id for r in store.images()] if redo else None
-            report = detect_images(store, ids, options, progress=on_progress)
-            broken = dict(store.broken_faces)
+                ids = [r.id for r in store.images()] if redo else None
+                report = detect_images(store, ids, options, progress=on_progress)
+                broken = dict(store.broken_faces)
+            adapted = adapt_landmarks_after_detect(store, workers, quiet=as_json) if adapt_landmarks and \
+                not report.stopped else None
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
-        print(json.dumps(report.to_json(), ensure_ascii=False))
+        print(json.dumps(report.to_json() | ({"landmark_adaptation": adapted} if adapted else {}),
+                         ensure_ascii=False))
     else:
         console.print(f"detected {report.done} cut(s): {report.faces} face(s), {len(report.failed)} failed, "
                       f"{report.skipped} done before; {report.seconds:.1f} s", highlight=False)

@@ -304,15 +304,10 @@ def project_faces(store, min_score: float = ADAPT_MIN_SCORE, most: int = MAX_ADA
     confirmed and every detection scoring ``min_score`` or more, none rejected; at most ``most`` of them train
     (a fixed choice by held_back_key). The same faces as project_samples are held back (held_back_key of
     picture and face), so the card's held-back figures come from faces the run never saw, labelled or not."""
-    from f2a_studio.core.models import FaceStatus
-    from f2a_studio.core.provenance import is_human_work
     from f2a_studio.detect.landmarks.adapt import face_region
     from f2a_studio.detect.sex import p_female_of
 
-    keyed = []  # (key, record, face): chosen before any picture is decoded
-    for record in store.images(domain=Domain.ANIME):
-        keyed += [(held_back_key(f"{record.hash}:{f.id}"), record, f) for f in store.faces(record.id)
-                  if f.status is not FaceStatus.REJECTED and (is_human_work(f) or f.score >= min_score)]
+    keyed = adaptable_faces(store, min_score)
     held = [k for k in keyed if k[0] < HELD_BACK]
     chosen = sorted((k for k in keyed if k[0] >= HELD_BACK), key=lambda k: k[0])[:most] + held
     out: tuple[list, list] = ([], [])
@@ -326,13 +321,28 @@ def project_faces(store, min_score: float = ADAPT_MIN_SCORE, most: int = MAX_ADA
     return out
 
 
+def adaptable_faces(store, min_score: float = ADAPT_MIN_SCORE) -> list[tuple[float, object, object]]:
+    """(held_back_key, image record, face) of every face project_faces may adapt to, read from the store
+    alone (no picture decoded): cheap enough to ask after every detection run (landmarks.auto_adapt)."""
+    from f2a_studio.core.models import FaceStatus
+    from f2a_studio.core.provenance import is_human_work
+
+    keyed = []
+    for record in store.images(domain=Domain.ANIME):
+        keyed += [(held_back_key(f"{record.hash}:{f.id}"), record, f) for f in store.faces(record.id)
+                  if f.status is not FaceStatus.REJECTED and (is_human_work(f) or f.score >= min_score)]
+    return keyed
+
+
 def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES, base: Sequence[Path] | None = None,
                   progress: Progress | None = None, should_stop: Callable[[], bool] | None = None,
-                  adapt: bool = True, min_adapt_faces: int = MIN_ADAPT_FACES) -> dict:
+                  adapt: bool = True, min_adapt_faces: int = MIN_ADAPT_FACES,
+                  command: str = "f2a train-landmarks") -> dict:
     """Fine-tune on the project's corrected landmarks and, with ``adapt``, adapt to all its faces without
     labels (landmarks.adapt: two views of a face must give the same points); writes
     PROJECT/checkpoints/landmarks-learned.*. With fewer than ``min_faces`` corrections it adapts mostly (when
-    the project has ``min_adapt_faces`` faces); with neither it raises NotEnoughLandmarks saying what is needed."""
+    the project has ``min_adapt_faces`` faces); with neither it raises NotEnoughLandmarks saying what is needed.
+    ``command``: what the card and the resume note name as the run (`f2a detect` adapts by itself)."""
     from f2a_studio.core.search_path import model_search_path
     from f2a_studio.detect.landmarks.adapt import AdaptConfig, mean_disagreement, train_adapted
 
@@ -372,12 +382,12 @@ def train_project(store, *, steps: int | None = None, min_faces: int = MIN_FACES
     else:
         def run(resume: Path):
             return train_landmarks(net, train, cfg, progress, should_stop, resume)
-    result = train_resumable(net, run, resume_path(store.checkpoints_dir, STEM), notes, "f2a train-landmarks")
+    result = train_resumable(net, run, resume_path(store.checkpoints_dir, STEM), notes, command)
     after = measured(net)
     data = counts | {"started_from": started, "adapted_faces": len(faces), "held_back_unlabelled_faces":
                      len(faces_held)}
     card = card_for(net, cfg, data, {"held_back_before": before, "held_back_after": after},
-                    time.monotonic() - t0, "f2a train-landmarks")
+                    time.monotonic() - t0, command)
     card["train"]["resumed_from"] = result.resumed_from
     if faces:
         card["train"]["adapt"] = acfg.to_json()

@@ -34,14 +34,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from f2a_studio.core import progress_lines
-from f2a_studio.core.errors import StaleEditError
 from f2a_studio.core.jobs import CancelToken
-from f2a_studio.core.models import Domain, FaceStatus
 from f2a_studio.core.store import ProjectStore
 
 ProgressFn = Callable[[int, int, str], None]
@@ -314,49 +312,6 @@ def untouched_cuts(store: ProjectStore) -> list[int]:
     return [r.id for r in store.images() if r.id not in touched]
 
 
-# ---------------------------------------------------------------- re-prediction
-
-
-def repredict_faces(store: ProjectStore, image_ids: Sequence[int], report: RetrainReport,
-                    progress: ProgressFn, cancel: CancelToken, *, sex: bool = True,
-                    landmarks: bool = True) -> None:
-    """New predictions for the unreviewed faces of these cuts, except what a person set: sex when `sex`
-    (its classifier was retrained), landmarks when `landmarks` (their model was retrained) or when the
-    predicted sex, the landmark fit's prior, changed."""
-    from f2a_studio.core.imageio import load_image
-    from f2a_studio.core.search_path import model_search_path
-    from f2a_studio.detect.refit import predict_sex, refit_face
-
-    path = model_search_path(store.root)
-    for k, image_id in enumerate(image_ids):
-        cancel.raise_if_cancelled()
-        faces = [f for f in store.faces(image_id) if f.status is FaceStatus.UNREVIEWED]
-        if faces:
-            record = store.image(image_id)
-            pixels = load_image(store.cut_file(record)).pixels[:, :, :3]
-        for face in faces:
-            cancel.raise_if_cancelled()
-            # the sex classifier is for characters: a photo's face (domain human) keeps its sex, as in detection
-            anime = record.domain is Domain.ANIME
-            new = predict_sex(pixels, face, path) if sex and anime and "sex" not in face.human_fields else face
-            prior_changed = (new.sex, new.sex_prob) != (face.sex, face.sex_prob)
-            if (landmarks or prior_changed) and "landmarks" not in face.human_fields:
-                fitted = refit_face(pixels, new, None, path, record.domain)
-                new = replace(new, landmarks=fitted.landmarks, pose=fitted.pose)
-            if face.human_fields:
-                report.kept_human += 1
-            if (new.sex, new.sex_prob, new.landmarks, new.pose) == (face.sex, face.sex_prob, face.landmarks,
-                                                                     face.pose):
-                continue
-            try:
-                store.update_face(new, actor="model")  # checks the revision: a person's edit meanwhile wins
-            except StaleEditError:
-                continue
-            assert face.id is not None
-            report.repredicted.append(face.id)
-        progress(k + 1, len(image_ids), f"re-predicting faces ({k + 1}/{len(image_ids)} cuts)")
-
-
 # ---------------------------------------------------------------- the job
 
 
@@ -421,8 +376,12 @@ def retrain_job(store: ProjectStore, options: RetrainOptions | None = None,
             redetected = set(report.redetected)
             rest = [r.id for r in store.images() if r.id not in redetected]
             stage(5, "re-predicting unreviewed faces")
-            repredict_faces(store, rest, report, lambda d, t, text: progress(5, total, text), cancel,
-                            sex=new_sex, landmarks=new_landmarks)
+            from f2a_studio.detect.repredict import repredict_faces
+
+            done = repredict_faces(store, rest, lambda d, t, text: progress(5, total, text), cancel,
+                                   sex=new_sex, landmarks=new_landmarks)
+            report.repredicted += done.changed
+            report.kept_human += done.kept_human
             report.steps.append(StepOutcome("re-predict", "done", f"{len(report.repredicted)} face(s) changed, "
                                             f"{report.kept_human} with fields a person set kept"))
         else:
