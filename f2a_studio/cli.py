@@ -300,13 +300,12 @@ def detect(
                 ids = [r.id for r in store.images()] if redo else None
                 report = detect_images(store, ids, options, progress=on_progress)
                 broken = dict(store.broken_faces)
-            adapted = adapt_landmarks_after_detect(store, workers, quiet=as_json) if adapt_landmarks and \
-                not report.stopped else None
+            if adapt_landmarks and not report.stopped:
+                report.landmark_adaptation = adapt_landmarks_after_detect(store, workers, quiet=as_json)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
-        print(json.dumps(report.to_json() | ({"landmark_adaptation": adapted} if adapted else {}),
-                         ensure_ascii=False))
+        print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         console.print(f"detected {report.done} cut(s): {report.faces} face(s), {len(report.failed)} failed, "
                       f"{report.skipped} done before; {report.seconds:.1f} s", highlight=False)

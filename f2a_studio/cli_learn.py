@@ -127,37 +127,31 @@ def train_landmarks_cmd(
 
 
 def adapt_landmarks_after_detect(store, workers: int, *, quiet: bool = False) -> dict:
-    """`f2a detect`'s last step (detect/landmarks/auto_adapt.py): adapt the landmark model when it is due,
-    on every core (``workers`` 0) or as many threads as workers. Returns what the JSON report shows."""
+    """`f2a detect`'s last step (landmarks.auto_adapt.adapt_if_due) under a progress bar, on every core
+    (``workers`` 0) or as many threads as workers; says on the console what it did or why not. Returns the
+    report's ``landmark_adaptation``."""
     import os
 
     from f2a_studio.cli import _fail, console, progress_bar, progress_callback  # cli imports us
-    from f2a_studio.detect.landmarks.auto_adapt import adapt_after_detect, adaptation_due
+    from f2a_studio.detect.landmarks.auto_adapt import adapt_if_due, adaptation_due
     from f2a_studio.detect.landmarks.learned import STEM
     from f2a_studio.detect.small_train import resume_path, stop_on_sigterm
 
     decision = adaptation_due(store)
-    if not decision.due:
-        if not quiet:
-            console.print(f"[dim]landmarks: {decision.why}[/]", highlight=False)
-        return {"adapted": False, "why": decision.why, "faces": decision.faces}
-    import torch
-
-    torch.set_num_threads(max(1, workers or os.cpu_count() or 1))
-    if not quiet:
+    if decision.due and not quiet:
         console.print(f"landmarks: {decision.why}; adapting the landmark model", highlight=False)
     try:
         with progress_bar() as bar, stop_on_sigterm() as stop:
             on_progress = progress_callback(bar, bar.add_task("adapting landmarks", total=None, current=""))
-            report = adapt_after_detect(store, progress=on_progress, should_stop=stop)
+            done = adapt_if_due(store, threads=workers or os.cpu_count() or 1, progress=on_progress,
+                                should_stop=stop)
     except KeyboardInterrupt:
         raise _fail(f"interrupted while adapting the landmark model: the detections are saved and "
                     f"{resume_path(store.checkpoints_dir, STEM)} keeps the finished steps; the next f2a detect "
                     "continues (--no-adapt-landmarks skips it)") from None
     if not quiet:
-        for note in report.notes:
+        for note in done.get("notes", []):
             console.print(f"[dim]{note}[/]", highlight=False)
-        console.print(f"landmarks: {report.text()}", highlight=False)
-    return {"adapted": True, "why": decision.why, "faces": decision.faces, "seconds": round(report.seconds, 1),
-            "repredicted_faces": len(report.repredicted), "kept_human": report.kept_human,
-            "view_disagreement": list(report.view_disagreement), "notes": report.notes}
+        console.print(f"landmarks: {done['text']}" if done["adapted"] else f"[dim]landmarks: {done['why']}[/]",
+                      highlight=False)
+    return done

@@ -126,3 +126,22 @@ def test_f2a_detect_says_why_it_did_not_adapt_and_can_be_told_not_to(tmp_path: P
                                       "--no-adapt-landmarks"])
     assert result.exit_code == 0, result.output
     assert "landmark_adaptation" not in json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow  # the job's own 300 steps (~40 s on 2 cores); the adapting itself is tested above, quicker
+def test_the_studios_detection_job_adapts_too_and_says_so(tmp_path: Path, monkeypatch) -> None:
+    from f2a_studio.core.jobs import CancelToken
+    from f2a_studio.detect.landmarks.learned_train import MIN_ADAPT_FACES
+    from f2a_studio.gui.main_window import describe_job_result
+    from f2a_studio.gui.workers import detect_job
+
+    base = _base(tmp_path)
+    monkeypatch.setenv("F2A_MODELS", str(base[0]))  # the tiny network starts the adaptation, not the shipped one
+    store, _ = synthetic_project(tmp_path / "p", MIN_ADAPT_FACES, size=96)
+    with store:
+        seen: list[str] = []
+        report = detect_job(store, [])(lambda done, total, text="": seen.append(text), CancelToken())
+        assert report.landmark_adaptation["adapted"] and any("adapting landmarks" in t for t in seen)
+        assert "adapted the landmark model to the project's" in describe_job_result(report, None)
+        again = detect_job(store, [])(lambda *a: None, CancelToken())  # nothing new: not again
+        assert not again.landmark_adaptation["adapted"] and "adapts again when" in again.landmark_adaptation["why"]

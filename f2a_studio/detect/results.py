@@ -78,9 +78,11 @@ class DetectReport:
     stopped: bool = False
     seconds: float = 0.0
     landmark_backend: str = ""
+    # set by the callers that adapt the landmark model afterwards (landmarks.auto_adapt.adapt_if_due)
+    landmark_adaptation: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "total": self.total,
             "done": self.done,
             "skipped": self.skipped,
@@ -91,3 +93,4 @@ class DetectReport:
             "seconds": round(self.seconds, 2),
             "landmark_backend": self.landmark_backend,
         }
+        return out | ({"landmark_adaptation": self.landmark_adaptation} if self.landmark_adaptation else {})

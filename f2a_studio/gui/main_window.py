@@ -65,6 +65,11 @@ def describe_job_result(result: object, error: str | None) -> str:
         failed = getattr(result, "failed", [])
         if failed:
             text += f", {len(failed)} failed (first: {failed[0][1]})"
+        adaptation = getattr(result, "landmark_adaptation", None) or {}
+        if adaptation.get("adapted"):
+            text += f"; {adaptation['text']}"
+        elif adaptation.get("stopped"):
+            text += "; landmark adaptation stopped (the next detection continues it)"
         return text + (" — stopped" if getattr(result, "stopped", False) else "")
     return "done"
 

@@ -190,19 +190,30 @@ def detection_unavailable() -> str | None:
     return None
 
 
-def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: object | None = None) -> JobFn:
+def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: object | None = None, *,
+               adapt_landmarks: bool = True) -> JobFn:
     """`f2a_studio.detect.detect_images(store, image_ids, options, progress, should_stop)` as a job.
 
     `image_ids=None` detects every cut not detected yet (a stopped run resumes); given ids are redetected.
     The detector runs in its own worker processes; this thread waits on them and writes each cut's
-    faces in one transaction (faces a person touched are kept).
+    faces in one transaction (faces a person touched are kept). Then, as `f2a detect` does, the landmark
+    model adapts to the project's faces when that is due (landmarks.auto_adapt.adapt_if_due, all cores but
+    one); the report's `landmark_adaptation` says what it did or why not.
     """
 
     def run(progress: ProgressFn, cancel: CancelToken) -> Any:
         from f2a_studio import detect
 
         ids = None if image_ids is None else list(image_ids)
-        return detect.detect_images(store, ids, options, lambda *args: progress(*_as_progress(args)), cancel)
+        report = detect.detect_images(store, ids, options, lambda *args: progress(*_as_progress(args)), cancel)
+        if adapt_landmarks and not report.stopped and not cancel.cancelled:
+            from f2a_studio.detect.landmarks.auto_adapt import adapt_if_due
+            from f2a_studio.gui.learn.retrain import default_threads
+
+            report.landmark_adaptation = adapt_if_due(
+                store, threads=default_threads(), should_stop=lambda: cancel.cancelled,
+                progress=lambda done, total, text: progress(done, total, f"adapting landmarks: {text}"))
+        return report
 
     return run
 

@@ -133,3 +133,34 @@ def adapt_after_detect(store: ProjectStore, *, steps: int | None = None, base: S
     measure_project(store, should_stop=should_stop)
     report.seconds = time.monotonic() - t0
     return report
+
+
+def adapt_if_due(store: ProjectStore, *, threads: int | None = None, progress: Progress | None = None,
+                 should_stop: Callable[[], bool] | None = None, min_faces: int = MIN_ADAPT_FACES,
+                 steps: int | None = None, base: Sequence[Path] | None = None) -> dict:
+    """What `f2a detect` and the studio's detection do last: adapt when ``adaptation_due`` says so, with
+    ``threads`` torch threads (None: as they are; restored after). Returns the run report's
+    ``landmark_adaptation``: adapted or not and why, and when adapted the time, the faces re-placed and the
+    card's notes. A run asked to stop returns ``stopped`` (the resume file keeps the finished steps; the
+    next detection continues it)."""
+    from f2a_studio.detect.small_train import TrainingStopped
+
+    decision = adaptation_due(store, min_faces)
+    out: dict = {"adapted": False, "why": decision.why, "faces": decision.faces}
+    if not decision.due:
+        return out
+    import torch
+
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(max(1, threads))
+    try:
+        report = adapt_after_detect(store, steps=steps, base=base, min_faces=min_faces, progress=progress,
+                                    should_stop=should_stop)
+    except TrainingStopped as exc:
+        return out | {"stopped": True, "why": f"stopped while adapting the landmark model: {exc}"}
+    finally:
+        torch.set_num_threads(before)
+    return out | {"adapted": True, "text": report.text(), "seconds": round(report.seconds, 1),
+                  "repredicted_faces": len(report.repredicted), "kept_human": report.kept_human,
+                  "view_disagreement": list(report.view_disagreement), "notes": report.notes}
