@@ -27,6 +27,8 @@ def test_queue_order_is_explained_deterministic_and_leaves_out_what_a_person_set
         assert [it.face_id for it in order[:3]] == [faces[2].id, faces[1].id, faces[3].id]
         assert order[0].explain().startswith("sex uncertain 0.52")
         assert "landmarks disagree 0.18 NME" in order[2].explain()
+        assert "sex predicted 0.97" in order[2].explain()  # a sure guess is not called uncertain
+        assert "sex uncertain 0.90" not in order[1].explain() and "sex predicted 0.90" in order[1].explain()
         shuffled = faces[:]
         random.Random(1).shuffle(shuffled)
         assert review_order(shuffled, dict(dis)) == order  # same state, same queue

@@ -18,6 +18,7 @@ from f2a_studio.core.models import Face, FaceStatus, Sex
 
 LANDMARK_FULL = 0.2  # NME between the two landmark fits at which the landmarks surely need a person
 REVIEWED_ENOUGH = 0.9  # the default confidence of the "reviewed enough" estimate
+SEX_SURE = 0.9  # p(the predicted sex) from which the queue calls it "predicted" rather than "uncertain"
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,9 @@ def face_needs(face: Face, disagreement: float | None = None) -> list[tuple[str,
         if p is None:
             out.append(("sex unknown", 1.0))
         else:
-            out.append((f"sex uncertain {max(p, 1 - p):.2f}", 1.0 - abs(2.0 * p - 1.0)))
+            sure = max(p, 1 - p)  # "uncertain 1.00" would read as a contradiction: a sure guess is "predicted"
+            word = "uncertain" if sure < SEX_SURE else "predicted"
+            out.append((f"sex {word} {sure:.2f}", 1.0 - abs(2.0 * p - 1.0)))
     if "landmarks" not in human and disagreement is not None:
         out.append((f"landmarks disagree {disagreement:.2f} NME", min(1.0, disagreement / LANDMARK_FULL)))
     return sorted(out, key=lambda r: -r[1])

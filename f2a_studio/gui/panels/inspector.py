@@ -44,7 +44,7 @@ def _toggle(text: str, icon_name: str | None, tip: str) -> QPushButton:
 QUEUE_HELP = (
     "Why Space sends you here (0 = settled, 1 = a person surely needed):\n"
     "· is it a face? — the finder's calibrated score; 0.5 is a coin toss\n"
-    "· sex uncertain p — the sex classifier's confidence; 0.5 is a guess\n"
+    "· sex uncertain p (from 0.9: sex predicted p) — the sex classifier's confidence; 0.5 is a guess\n"
     "· landmarks disagree d NME — the learned landmark model and the template fit differ by d (mean point "
     "distance over the eye distance; 0.20 or more surely needs a person). Measured by Learn ▸ Retrain.")
 
