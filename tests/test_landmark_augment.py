@@ -144,3 +144,22 @@ def test_augmented_pretraining_writes_a_model_the_backend_loads(tmp_path):
     sample = varied_samples(5, 1, ["manga"], Variation())[0]
     result = LearnedLandmarkBackend(tmp_path).predict(sample.image, Box(*sample.box), Parts())
     assert result.points.shape == (68, 2) and np.isfinite(result.points).all()
+
+
+def test_augmented_pretraining_builds_each_registered_architecture_with_its_own_defaults(tmp_path):
+    from f2a_studio.detect.landmarks.augmented_pretrain import main
+    from f2a_studio.detect.landmarks.learned import load_net
+    from f2a_studio.detect.landmarks.nets import short_names
+
+    args = ["--faces", "4", "--steps", "1", "--batch", "2", "--eval-faces", "1", "--widths", "4,8"]
+    assert main(["--out", str(tmp_path / "d"), "--arch", "direct", "--size", "32", "--hidden", "8", *args]) == 0
+    net, card = load_net(tmp_path / "d")
+    assert card["net"]["architecture"] == short_names()["direct"] and card["net"]["hidden"] == 8
+    assert net.cfg.size == 32 and net.cfg.widths == (4, 8)
+    assert main(["--out", str(tmp_path / "h"), "--arch", "heatmap", *args]) == 0  # --hidden is not the heatmap's
+    net, card = load_net(tmp_path / "h")
+    assert card["net"]["architecture"] == short_names()["heatmap"] and net.cfg.size == 96  # the heatmap's default
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x"), "--arch", "heatmap", "--size", "30", *args])  # not a multiple of 4
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x"), "--arch", "direct", "--size", "30", *args])

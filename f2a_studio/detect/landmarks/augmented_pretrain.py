@@ -92,9 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from f2a_studio.detect.cropnet import save_model
-    from f2a_studio.detect.landmarks.heatmap_net import HeatmapLandmarkNet, HeatmapNetConfig
     from f2a_studio.detect.landmarks.learned import STEM
-    from f2a_studio.detect.landmarks.learned_net import LandmarkNet, LandmarkNetConfig
+    from f2a_studio.detect.landmarks.nets import new_net, short_names
     from f2a_studio.detect.small_train import resume_note, resume_path, stop_on_sigterm
     from f2a_studio.detect.synth_faces import HELD_OUT
     from f2a_studio.synth.styles import STYLES
@@ -106,11 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--arch", choices=("direct", "heatmap"), default="heatmap",
+    ap.add_argument("--arch", choices=sorted(short_names()), default="heatmap",
                     help="direct: learned_net's regressor; heatmap: heatmap_net's soft-argmax heatmaps")
     ap.add_argument("--size", type=int, default=None, help="crop side (default: the architecture's)")
-    ap.add_argument("--widths", type=_widths, default=LandmarkNetConfig.widths)
-    ap.add_argument("--hidden", type=int, default=LandmarkNetConfig.hidden)
+    ap.add_argument("--widths", type=_widths, default=None, help="stage widths, e.g. 16,32,48,64 (default: the "
+                    "architecture's)")
+    ap.add_argument("--hidden", type=int, default=None, help="direct only: the head's width (default: its own)")
     ap.add_argument("--plain", action="store_true", help="Faces as drawn (no synth.variation widening)")
     ap.add_argument("--hold-out", default=HELD_OUT, choices=sorted(STYLES))
     ap.add_argument("--threads", type=int, default=1)
@@ -120,10 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--hue", type=float, default=AugmentConfig.hue_prob, help="AugmentConfig.hue_prob")
     ap.add_argument("--eval-faces", type=int, default=200, help="Fresh faces per row of the card's metrics")
     args = ap.parse_args(argv)
-    if args.size is None:
-        args.size = HeatmapNetConfig.size if args.arch == "heatmap" else LandmarkNetConfig.size
-    if args.size % 2 ** len(args.widths):
-        ap.error(f"--size {args.size} must be a multiple of 2^{len(args.widths)} (one halving per width)")
+    try:  # nets: the registry; each network checks its own config
+        net = new_net(args.arch, size=args.size, widths=args.widths, hidden=args.hidden)
+    except ValueError as exc:
+        ap.error(f"--arch {args.arch}: {exc}")
+    if net.cfg.size % 2 ** len(net.cfg.widths):
+        ap.error(f"--size {net.cfg.size} must be a multiple of 2^{len(net.cfg.widths)} (one halving per width)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     styles = [s for s in STYLES if s != args.hold_out]
@@ -131,8 +133,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     samples = varied_samples(args.seed, args.faces, styles, variation)
     print(f"{len(samples)} faces drawn in {time.monotonic() - t0:.0f} s", flush=True)
-    net = (HeatmapLandmarkNet(HeatmapNetConfig(args.size, args.widths)) if args.arch == "heatmap"
-           else LandmarkNet(LandmarkNetConfig(args.size, args.widths, args.hidden)))
     cfg = LmTrainConfig(steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed)
     aug = AugmentConfig(zoom=tuple(args.zoom), long_prob=args.long_prob, hue_prob=args.hue)
     resume = resume_path(args.out, STEM)
