@@ -278,8 +278,8 @@ def detect(
                                              "(only around the learned finder's proposals; faster) or full "
                                              "(over the whole image).")] = "guided",
     adapt_landmarks: Annotated[bool, typer.Option(help="Adapt the landmark model to the project's faces when "
-                                                  "it has enough new ones (about half a minute, once per "
-                                                  "doubling), then re-place unreviewed faces' landmarks.")] = True,
+                                                  "it has enough new ones (a minute or two on 2 cores, once "
+                                                  "per doubling), then re-place unreviewed faces' landmarks.")] = True,
 ) -> None:
     """Find faces in every cut not detected yet (an interrupted run resumes); faces a person made or
     edited are never overwritten. Then, once the project has 20 likely faces (and again each time they
@@ -300,13 +300,19 @@ def detect(
                 ids = [r.id for r in store.images()] if redo else None
                 report = detect_images(store, ids, options, progress=on_progress)
                 broken = dict(store.broken_faces)
+            _print_detect_report(report, broken, as_json=as_json)  # before the adapting's own lines
             if adapt_landmarks and not report.stopped:
                 report.landmark_adaptation = adapt_landmarks_after_detect(store, workers, quiet=as_json)
     except F2AError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
+    if report.done and len(report.failed) == report.done:
+        raise typer.Exit(1)
+
+
+def _print_detect_report(report, broken: dict[int, str], *, as_json: bool) -> None:
+    if not as_json:
         console.print(f"detected {report.done} cut(s): {report.faces} face(s), {len(report.failed)} failed, "
                       f"{report.skipped} done before; {report.seconds:.1f} s", highlight=False)
     for image_id, reason in report.failed:
@@ -315,8 +321,6 @@ def detect(
         console.print(f"[yellow]note[/] image {image_id}: {escape(note)}", highlight=False)
     for face_id, why in broken.items():  # left as they are, never deleted
         console.print(f"[yellow]skipped[/] face {face_id}: {escape(why)}", highlight=False)
-    if report.done and len(report.failed) == report.done:
-        raise typer.Exit(1)
 
 
 @app.command("export")

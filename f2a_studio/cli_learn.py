@@ -133,18 +133,19 @@ def adapt_landmarks_after_detect(store, workers: int, *, quiet: bool = False) ->
     import os
 
     from f2a_studio.cli import _fail, console, progress_bar, progress_callback  # cli imports us
-    from f2a_studio.detect.landmarks.auto_adapt import adapt_if_due, adaptation_due
+    from f2a_studio.detect.landmarks.auto_adapt import AdaptDecision, adapt_if_due
     from f2a_studio.detect.landmarks.learned import STEM
     from f2a_studio.detect.small_train import resume_path, stop_on_sigterm
 
-    decision = adaptation_due(store)
-    if decision.due and not quiet:
-        console.print(f"landmarks: {decision.why}; adapting the landmark model", highlight=False)
+    def say_start(decision: AdaptDecision) -> None:
+        if not quiet:
+            console.print(f"landmarks: {decision.why}; adapting the landmark model", highlight=False)
+
     try:
         with progress_bar() as bar, stop_on_sigterm() as stop:
             on_progress = progress_callback(bar, bar.add_task("adapting landmarks", total=None, current=""))
             done = adapt_if_due(store, threads=workers or os.cpu_count() or 1, progress=on_progress,
-                                should_stop=stop)
+                                should_stop=stop, on_start=say_start)
     except KeyboardInterrupt:
         raise _fail(f"interrupted while adapting the landmark model: the detections are saved and "
                     f"{resume_path(store.checkpoints_dir, STEM)} keeps the finished steps; the next f2a detect "

@@ -4,7 +4,8 @@ faces before anyone corrects one.
 Why: the shipped model, trained on synthetic faces, places real faces' points at 0.75× the error of the
 mean face dropped into the box; adapted to a project's own faces without any label (landmarks.adapt: two
 views of a face must give the same points) it reaches 0.53× (devset/README.md, landmarks_devset). That
-costs ~30–40 s on 2 cores once per project, against minutes of dragging points per face.
+costs 300 training steps (30–130 s on 2 cores, by machine) once per doubling of the project's faces, against
+minutes of dragging points per face.
 
 When (``adaptation_due``): the project has at least MIN_ADAPT_FACES faces to adapt to
 (learned_train.adaptable_faces: a person's faces and likely detections) and either no landmark model of
@@ -99,7 +100,8 @@ def adapt_after_detect(store: ProjectStore, *, steps: int | None = None, base: S
     """Adapt (learned_train.train_project, as `f2a detect`), re-place the unreviewed faces' landmarks and
     measure the review queue's disagreement. Raises TrainingStopped when asked to stop while training
     (the resume file keeps the finished steps; the next `f2a detect` continues)."""
-    from f2a_studio.core.jobs import CancelToken
+    from f2a_studio.core.jobs import CancelToken, JobCancelled
+    from f2a_studio.core.models import Domain
     from f2a_studio.detect.landmarks.learned_train import train_project
     from f2a_studio.detect.repredict import repredict_faces
     from f2a_studio.detect.review_signals import measure_project
@@ -112,15 +114,13 @@ def adapt_after_detect(store: ProjectStore, *, steps: int | None = None, base: S
     report.view_disagreement = (metrics.get("held_back_before", {}).get("view_disagreement"),
                                 metrics.get("held_back_after", {}).get("view_disagreement"))
     cancel = CancelToken()
-    ids = [r.id for r in store.images()]
+    ids = [r.id for r in store.images(domain=Domain.ANIME)]  # photos' landmarks come from the human backends
 
     def on_faces(done: int, total: int, text: str) -> None:
         if should_stop is not None and should_stop():
             cancel.cancel("stopped")
         if progress is not None:
             progress(done, total, text)
-
-    from f2a_studio.core.jobs import JobCancelled
 
     try:
         done = repredict_faces(store, ids, on_faces, cancel, sex=False, landmarks=True)
@@ -137,18 +137,21 @@ def adapt_after_detect(store: ProjectStore, *, steps: int | None = None, base: S
 
 def adapt_if_due(store: ProjectStore, *, threads: int | None = None, progress: Progress | None = None,
                  should_stop: Callable[[], bool] | None = None, min_faces: int = MIN_ADAPT_FACES,
-                 steps: int | None = None, base: Sequence[Path] | None = None) -> dict:
+                 steps: int | None = None, base: Sequence[Path] | None = None,
+                 on_start: Callable[[AdaptDecision], None] | None = None) -> dict:
     """What `f2a detect` and the studio's detection do last: adapt when ``adaptation_due`` says so, with
     ``threads`` torch threads (None: as they are; restored after). Returns the run report's
     ``landmark_adaptation``: adapted or not and why, and when adapted the time, the faces re-placed and the
     card's notes. A run asked to stop returns ``stopped`` (the resume file keeps the finished steps; the
-    next detection continues it)."""
+    next detection continues it). ``on_start(decision)``: called before training starts, when it does."""
     from f2a_studio.detect.small_train import TrainingStopped
 
     decision = adaptation_due(store, min_faces)
     out: dict = {"adapted": False, "why": decision.why, "faces": decision.faces}
     if not decision.due:
         return out
+    if on_start is not None:
+        on_start(decision)
     import torch
 
     before = torch.get_num_threads()
