@@ -190,8 +190,7 @@ def detection_unavailable() -> str | None:
     return None
 
 
-def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: object | None = None, *,
-               adapt_landmarks: bool = True) -> JobFn:
+def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: object | None = None) -> JobFn:
     """`f2a_studio.detect.detect_images(store, image_ids, options, progress, should_stop)` as a job.
 
     `image_ids=None` detects every cut not detected yet (a stopped run resumes); given ids are redetected.
@@ -206,7 +205,7 @@ def detect_job(store: ProjectStore, image_ids: Sequence[int] | None, options: ob
 
         ids = None if image_ids is None else list(image_ids)
         report = detect.detect_images(store, ids, options, lambda *args: progress(*_as_progress(args)), cancel)
-        if adapt_landmarks and not report.stopped and not cancel.cancelled:
+        if not report.stopped and not cancel.cancelled:
             from f2a_studio.detect.landmarks.auto_adapt import adapt_if_due
             from f2a_studio.gui.learn.retrain import default_threads
 
