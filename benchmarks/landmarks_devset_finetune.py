@@ -106,11 +106,11 @@ def run(images: Path | None = None, steps: int | None = None, seed: int = 0) -> 
         AdaptConfig,
         UnlabelledFace,
         anchor_samples,
-        region_bounds,
         train_adapted,
     )
     from f2a_studio.detect.landmarks.learned import load_net, predict_points
     from f2a_studio.detect.landmarks.learned_train import LmTrainConfig, train_landmarks
+    from f2a_studio.detect.landmarks.regions import region_bounds
     from f2a_studio.detect.landmarks.template_fit import place_by_box
 
     torch.set_num_threads(2)

@@ -131,3 +131,42 @@ def test_cli_train_landmarks_writes_a_card_with_held_back_nme(tmp_path: Path) ->
     assert res.exit_code == 0, res.output
     card = json.loads(res.stdout.strip().splitlines()[-1])
     assert card["train"]["steps"] == 3 and card["metrics"]["held_back_after"]["nme"] > 0
+
+
+def test_a_corrected_face_keeps_only_its_part_of_the_cut(tmp_path: Path) -> None:
+    """A project's cuts are long strips: each training sample holds only its face's region (a box side of
+    margin, the box side at most 128 px), and its points and box map back to the cut's pixels."""
+    from f2a_studio.core.imageio import save_png_atomic
+    from f2a_studio.core.importer import import_sources
+    from f2a_studio.core.models import Box, Face
+    from f2a_studio.core.store import ProjectStore
+    from f2a_studio.core.strips import SplitOptions
+    from f2a_studio.detect.landmarks.regions import MAX_SIDE
+    from f2a_studio.synth.scene import make_character_image
+
+    panel = make_character_image(np.random.default_rng(3), 400, style="anime")
+    top = 1500  # the face far down a 400 × 3000 strip
+    strip = np.full((3000, 400, 3), 255, np.uint8)
+    strip[top:top + 400] = panel.image
+    path = tmp_path / "sources" / "900001_1_000.png"
+    save_png_atomic(path, strip)
+    store = ProjectStore.create(tmp_path / "p")
+    with store:
+        import_sources(store, [path], workers=1, split=SplitOptions(min_aspect=100.0))  # kept whole
+        (record,) = store.images()
+        assert (record.height, record.width) == strip.shape[:2]  # one cut: the whole strip
+        truth = panel.faces[0]
+        x, y, w, h = truth.box
+        points = truth.points() + np.array([0.0, top])
+        face = store.add_face(Face(record.id, Box(x, y + top, w, h)), actor="detector")
+        store.update_face(replace(face, landmarks=tuple((float(px), float(py), 2) for px, py in points)),
+                          actor="human")
+        train, held, counts = project_samples(store)
+    (sample,) = train + held
+    assert counts["corrected_faces"] == 1
+    assert sample.image.shape[0] * sample.image.shape[1] < strip.shape[0] * strip.shape[1] / 4
+    assert max(sample.box[2], sample.box[3]) <= MAX_SIDE + 1e-6
+    bx, by, bw, bh = sample.box
+    assert bx >= 0 and by >= 0 and bx + bw <= sample.image.shape[1] + 1 and by + bh <= sample.image.shape[0] + 1
+    assert np.allclose(sample.region.to_cut(sample.points), points, atol=1e-6)
+    assert Box(*sample.region.box_to_cut(sample.box)).iou(Box(x, y + top, w, h)) > 0.999

@@ -26,6 +26,7 @@ import numpy as np
 from f2a_studio.core.ibug68 import MIRROR
 from f2a_studio.detect.cropnet import box_crop, to_tensor
 from f2a_studio.detect.landmarks.augment import AugmentConfig, photometric_real, random_crop_matrix
+from f2a_studio.detect.landmarks.regions import MAX_SIDE, cut_region
 
 
 @dataclass(frozen=True)
@@ -140,26 +141,11 @@ def anchor_samples(seed: int, n: int):  # -> list[LmSample]
     return varied_samples(seed, n, [s for s in STYLES if s != HELD_OUT], PRETRAIN_VARIATION)
 
 
-def region_bounds(box) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1), slice bounds of the box with one box side of margin all round (x0, y0 at least 0;
-    slicing clips the far side)."""
-    x, y, w, h = (float(v) for v in box)
-    return max(0, int(x - w)), max(0, int(y - h)), int(x + 2 * w) + 1, int(y + 2 * h) + 1
-
-
-def face_region(pixels: np.ndarray, box, p_female: float, max_side: int = 128) -> UnlabelledFace:
-    """The face with a box side of margin all round (every view's crop fits in it; box_crop reflects beyond),
-    scaled so the box side is at most ``max_side`` pixels: a project's strips are far too large to keep whole."""
-    x, y, w, h = (float(v) for v in box)
-    x0, y0, x1, y1 = region_bounds(box)
-    region = pixels[y0:y1, x0:x1]
-    kx = ky = 1.0
-    k = max_side / max(w, h, 1.0)
-    if k < 1.0:
-        size = (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k)))
-        kx, ky = size[0] / region.shape[1], size[1] / region.shape[0]  # exact after rounding to whole pixels
-        region = cv2.resize(np.ascontiguousarray(region), size, interpolation=cv2.INTER_AREA)
-    return UnlabelledFace(np.ascontiguousarray(region), ((x - x0) * kx, (y - y0) * ky, w * kx, h * ky), p_female)
+def face_region(pixels: np.ndarray, box, p_female: float, max_side: int = MAX_SIDE) -> UnlabelledFace:
+    """The face's part of its cut (landmarks.regions: a box side of margin, the box side at most ``max_side``
+    pixels): a project's strips are far too large to keep whole."""
+    region, where = cut_region(pixels, box, max_side)
+    return UnlabelledFace(region, where.box_from_cut(box), p_female)
 
 
 def faces_key(faces: Sequence[UnlabelledFace]) -> str:

@@ -28,6 +28,7 @@ from f2a_studio.core.provenance import human_faces
 from f2a_studio.detect.cropnet import box_crop, box_matrix, held_back_key, photometric, save_model
 from f2a_studio.detect.landmarks.learned import STEM, load_net, predict_points
 from f2a_studio.detect.landmarks.learned_net import LandmarkNet, LandmarkNetConfig
+from f2a_studio.detect.landmarks.regions import IN_PLACE, CutRegion, cut_region
 from f2a_studio.detect.small_train import (
     Schedule,
     TrainResult,
@@ -52,12 +53,13 @@ class NotEnoughLandmarks(F2AError):
 
 @dataclass(frozen=True)
 class LmSample:
-    image: np.ndarray  # H×W×3 uint8
-    box: tuple[float, float, float, float]
-    points: np.ndarray  # (68, 2) image pixels
+    image: np.ndarray  # H×W×3 uint8: a synthetic face's picture, or a project face's part of its cut
+    box: tuple[float, float, float, float]  # in ``image``'s pixels, as are the points
+    points: np.ndarray  # (68, 2)
     mask: np.ndarray  # (68,) bool: points to learn from
     visible: np.ndarray  # (68,) float 0/1 (COCO v == 2)
     p_female: float
+    region: CutRegion = IN_PLACE  # where ``image`` sits in the project's cut
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,8 @@ if __name__ == "__main__":
 def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # store: core.store.ProjectStore
     """(train, held back, counts): faces with landmarks a person placed or confirmed; only those points are
     learned from (core.provenance.human_faces). The crop is the one refit_face gives the model (a person's
-    box: animeface's view of the face inside it, detect/landmark_box.landmark_crop). Anime faces only:
+    box: animeface's view of the face inside it, detect/landmark_box.landmark_crop); each sample keeps only
+    that crop's part of the cut (landmarks.regions; ``sample.region`` maps back). Anime faces only:
     the model serves anime images, and photos' points (CycleGAN's domain A) would teach it human shapes."""
     from f2a_studio.detect.landmark_box import landmark_crop
     from f2a_studio.detect.sex import p_female_of
@@ -278,8 +281,9 @@ def project_samples(store) -> tuple[list[LmSample], list[LmSample], dict]:  # st
             mask &= lm[:, 2] > 0  # a point marked outside the picture has no position to learn
             p = {Sex.FEMALE: 1.0, Sex.MALE: 0.0}.get(h.sex, p_female_of(face)) if h.sex else p_female_of(face)
             crop_box, _parts = landmark_crop(pixels, face)
-            s = LmSample(pixels, tuple(crop_box.to_list()), lm[:, :2], mask, (lm[:, 2] == 2).astype(np.float64),
-                         float(p))
+            region, where = cut_region(pixels, crop_box.to_list())  # the cut itself would be kept per face
+            s = LmSample(region, where.box_from_cut(crop_box.to_list()), where.from_cut(lm), mask,
+                         (lm[:, 2] == 2).astype(np.float64), float(p), where)
             (held if held_back_key(f"{record.hash}:{h.face_id}") < HELD_BACK else train).append(s)
     counts = {"corrected_faces": len(labelled), "train_faces": len(train), "held_back_faces": len(held),
               "points": int(sum(s.mask.sum() for s in train + held))}
