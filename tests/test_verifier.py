@@ -123,6 +123,37 @@ def test_real_look_changes_that_share_of_crops_and_leaves_the_rest_and_the_targe
         VerifierTrainConfig(real_look=1.5)
 
 
+def test_low_res_shows_that_share_of_crops_as_a_small_face_would_look() -> None:
+    """VerifierTrainConfig.low_res: that share of the crops is shrunk to a small face's size and enlarged back
+    (less fine detail, same layout); the others and every box target are unchanged; a crop already at a
+    small face's size is left as it is."""
+    from f2a_studio.detect.verifiers.train import jittered_crops, low_resolution
+
+    panel = make_panel(np.random.default_rng(5), 320, 320, n_faces=2, style="anime", border=False)
+    boxes = [f.box for f in panel.faces]
+    data = context_crops(panel.image, boxes, [1.0] * len(boxes), 96, 1.5, boxes)
+    idx = np.arange(200) % len(boxes)
+    plain, t_plain = jittered_crops(data, idx, 96, 1.5, np.random.default_rng(2),
+                                    VerifierTrainConfig(photometric=False))
+    small, t_small = jittered_crops(data, idx, 96, 1.5, np.random.default_rng(2),
+                                    VerifierTrainConfig(photometric=False, low_res=0.5))
+    assert np.array_equal(t_plain, t_small)
+    changed = [k for k, (a, b) in enumerate(zip(plain, small, strict=True)) if not np.array_equal(a, b)]
+    assert 0.35 < len(changed) / len(plain) < 0.65, len(changed)
+
+    def detail(crop: np.ndarray) -> float:  # mean absolute difference between neighbouring pixels
+        g = crop.astype(float).mean(axis=2)
+        return float(np.abs(np.diff(g, axis=1)).mean())
+
+    for k in changed:
+        assert detail(small[k]) < detail(plain[k])
+        assert np.abs(small[k].astype(float) - plain[k]).mean() < 40  # blurred, not moved
+    crop = plain[0]
+    assert np.array_equal(low_resolution(crop, box_px=30.0, small_px=40.0), crop)
+    with pytest.raises(ValueError, match="low_res"):
+        VerifierTrainConfig(low_res=-0.1)
+
+
 @pytest.mark.parametrize("span", [1.5, 2.0])
 def test_a_jittered_crops_box_target_points_at_the_face_it_shows(span: float) -> None:
     """A white square (the face) on black, a candidate box off its centre and too big: in every shifted,

@@ -29,6 +29,9 @@ Progress = Callable[[int, int, str], None]
 CONTEXT_FACTOR = 1.5  # a context crop spans this × the verifier's crop: room for a 15 % zoom-out and a 10 % shift
 
 
+LOW_RES_SIDES = (12.0, 40.0)  # box sides (pixels) a low-resolution crop is shown at, log-uniform
+
+
 @dataclass(frozen=True)
 class VerifierTrainConfig:
     # 1600 batches of 32 learnt from (64 drawn): ~70 s on 2 cores; from the shipped pretrained start, recall at
@@ -45,6 +48,9 @@ class VerifierTrainConfig:
     grey: float = 0.15  # share of the photometric crops turned grey (manga pages are half the devset's faces)
     box_weight: float = 1.0  # the box head's smooth-L1 loss beside the logit's cross-entropy
     real_look: float = 0.0  # share of crops given a scanned/printed page's look (landmarks/augment.photometric_real)
+    # share of crops shown as a small face would be: shrunk so the box side is LOW_RES_SIDES pixels, then
+    # enlarged back (a 20 px face's crop is a blurred enlargement; the project's faces are mostly larger)
+    low_res: float = 0.0
     # online hard example mining: draw this × each kind per batch, learn from the hardest faces_per_batch
     # faces and others_per_batch others (the false alarms ranked above faces are what precision 0.85 pays
     # for). Devset recall at precision 0.85, 5 seeds × 2 folds: others ×3 0.572 vs 0.547 (better on 6 runs,
@@ -57,6 +63,9 @@ class VerifierTrainConfig:
     def __post_init__(self) -> None:
         if not 0.0 <= self.real_look <= 1.0:
             raise ValueError(f"real_look is the share of crops given a page's look, in 0..1, not {self.real_look}")
+        if not 0.0 <= self.low_res <= 1.0:
+            raise ValueError(f"low_res is the share of crops shown at a small face's resolution, in 0..1, not "
+                             f"{self.low_res}")
         if not 0.0 <= self.grey <= 1.0:
             raise ValueError(f"grey is the share of crops turned grey, in 0..1, not {self.grey}")
         if not 0.0 <= self.dropout < 1.0:
@@ -159,6 +168,9 @@ def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, span: float, 
             targets[k] = offsets((cx - s / 2, cy - s / 2, s, s), data.targets[i])
             if mirror:
                 targets[k, 0] = -targets[k, 0]
+    if cfg.low_res > 0:
+        for k in np.flatnonzero(rng.random(len(out)) < cfg.low_res):
+            out[k] = low_resolution(out[k], size / span, float(np.exp(rng.uniform(*np.log(LOW_RES_SIDES)))))
     if cfg.photometric:
         out = photometric(out, rng, grey_prob=cfg.grey)
     if cfg.real_look > 0:
@@ -168,6 +180,19 @@ def jittered_crops(data: VerifierData, idx: np.ndarray, size: int, span: float, 
         for k in np.flatnonzero(rng.random(len(out)) < cfg.real_look):
             out[k] = photometric_real(out[k], rng, look)
     return out, targets
+
+
+def low_resolution(crop: np.ndarray, box_px: float, small_px: float) -> np.ndarray:
+    """``crop`` (its box ``box_px`` pixels a side) as it would look if the box were ``small_px`` pixels:
+    shrunk (INTER_AREA) and enlarged back (bilinear), as the analysis enlarges a small face's crop."""
+    import cv2
+
+    k = small_px / box_px
+    if k >= 1.0:
+        return crop
+    h, w = crop.shape[:2]
+    small = cv2.resize(crop, (max(2, round(w * k)), max(2, round(h * k))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def data_key(data: VerifierData) -> str:
