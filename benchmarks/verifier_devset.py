@@ -431,8 +431,9 @@ def verifier_variants(anime_tune) -> dict:
             "verifier_views_dropout3": (None, views, {"dropout": 0.3}),
             # half the training crops grey instead of 15 % (manga: half the scored faces, half of them missed)
             "verifier_views_grey50": (None, views, {"grey": 0.5}),
-            "verifier_views_lowres30": (None, views, {"low_res": 0.3}),
             "verifier_views_grey80": (None, views, {"grey": 0.8}),
+            # 30 % of the training crops at a small face's resolution (VerifierTrainConfig.low_res; devset: worse)
+            "verifier_views_lowres30": (None, views, {"low_res": 0.3}),
             # a moved box its own crop judges less likely a face goes back to the given box (card "keep_better")
             "verifier_views_keep_better": (None, views | {"keep_better": True}),
             # trained again with the first verifier's sure answers on the unreviewed (scored) pictures added
