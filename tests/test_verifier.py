@@ -103,19 +103,24 @@ def test_a_training_crop_without_jitter_is_the_crop_the_analysis_takes(span: flo
         assert diff < 8, diff  # resampled twice: a little blur, no shift or scale
 
 
-def test_real_look_changes_that_share_of_crops_and_leaves_the_rest_and_the_targets() -> None:
-    """VerifierTrainConfig.real_look: that share of the crops gets a page's look (grey, tone, blur, JPEG...);
-    the others and every box target are what they would be without it; a share outside 0..1 is refused."""
+def _training_crops(size: int, **options) -> tuple[np.ndarray, np.ndarray]:
+    """200 jittered training crops (and box targets) of a two-face panel, from one fixed generator: the same
+    crops whatever ``options`` (VerifierTrainConfig fields) change."""
     from f2a_studio.detect.verifiers.train import jittered_crops
 
     panel = make_panel(np.random.default_rng(5), 320, 320, n_faces=2, style="anime", border=False)
     boxes = [f.box for f in panel.faces]
-    data = context_crops(panel.image, boxes, [1.0] * len(boxes), 64, 1.5, boxes)
+    data = context_crops(panel.image, boxes, [1.0] * len(boxes), size, 1.5, boxes)
     idx = np.arange(200) % len(boxes)
-    plain, t_plain = jittered_crops(data, idx, 64, 1.5, np.random.default_rng(2),
-                                    VerifierTrainConfig(photometric=False))
-    looked, t_looked = jittered_crops(data, idx, 64, 1.5, np.random.default_rng(2),
-                                      VerifierTrainConfig(photometric=False, real_look=0.5))
+    return jittered_crops(data, idx, size, 1.5, np.random.default_rng(2),
+                          VerifierTrainConfig(photometric=False, **options))
+
+
+def test_real_look_changes_that_share_of_crops_and_leaves_the_rest_and_the_targets() -> None:
+    """VerifierTrainConfig.real_look: that share of the crops gets a page's look (grey, tone, blur, JPEG...);
+    the others and every box target are what they would be without it; a share outside 0..1 is refused."""
+    plain, t_plain = _training_crops(64)
+    looked, t_looked = _training_crops(64, real_look=0.5)
     assert np.array_equal(t_plain, t_looked)
     changed = np.mean([not np.array_equal(a, b) for a, b in zip(plain, looked, strict=True)])
     assert 0.35 < changed < 0.65, changed
@@ -127,16 +132,10 @@ def test_low_res_shows_that_share_of_crops_as_a_small_face_would_look() -> None:
     """VerifierTrainConfig.low_res: that share of the crops is shrunk to a small face's size and enlarged back
     (less fine detail, same layout); the others and every box target are unchanged; a crop already at a
     small face's size is left as it is."""
-    from f2a_studio.detect.verifiers.train import jittered_crops, low_resolution
+    from f2a_studio.detect.verifiers.train import low_resolution
 
-    panel = make_panel(np.random.default_rng(5), 320, 320, n_faces=2, style="anime", border=False)
-    boxes = [f.box for f in panel.faces]
-    data = context_crops(panel.image, boxes, [1.0] * len(boxes), 96, 1.5, boxes)
-    idx = np.arange(200) % len(boxes)
-    plain, t_plain = jittered_crops(data, idx, 96, 1.5, np.random.default_rng(2),
-                                    VerifierTrainConfig(photometric=False))
-    small, t_small = jittered_crops(data, idx, 96, 1.5, np.random.default_rng(2),
-                                    VerifierTrainConfig(photometric=False, low_res=0.5))
+    plain, t_plain = _training_crops(96)
+    small, t_small = _training_crops(96, low_res=0.5)
     assert np.array_equal(t_plain, t_small)
     changed = [k for k, (a, b) in enumerate(zip(plain, small, strict=True)) if not np.array_equal(a, b)]
     assert 0.35 < len(changed) / len(plain) < 0.65, len(changed)
