@@ -57,11 +57,13 @@ def cut_region(pixels: np.ndarray, box, max_side: int = MAX_SIDE) -> tuple[np.nd
     region = pixels[y0:y1, x0:x1]
     kx = ky = 1.0
     k = max_side / max(w, h, 1.0)
-    if k < 1.0:
+    if k < 1.0:  # cv2.resize returns a new array
         size = (max(1, round(region.shape[1] * k)), max(1, round(region.shape[0] * k)))
         kx, ky = size[0] / region.shape[1], size[1] / region.shape[0]  # exact after rounding to whole pixels
         region = cv2.resize(np.ascontiguousarray(region), size, interpolation=cv2.INTER_AREA)
-    return np.array(region, copy=True, order="C"), CutRegion(float(x0), float(y0), kx, ky)
+    else:
+        region = region.copy()  # a slice is a view: it would keep the whole cut alive
+    return region, CutRegion(float(x0), float(y0), kx, ky)
 
 
 IN_PLACE = CutRegion()  # a sample whose pixels are the picture itself (synthetic faces)
